@@ -1,0 +1,260 @@
+"""The verdict for one connection, with the reasons that decided it.
+
+NetworkPolicy semantics (``networking/v1/types.go`` and the concept page):
+
+* Isolation is per direction. A pod is isolated for ingress (egress) iff at least one policy
+  in its namespace selects it and lists ``Ingress`` (``Egress``) in its (defaulted)
+  ``policyTypes``. A direction that is not isolated allows everything.
+* Policies are additive: an isolated direction allows a connection iff *some* rule of *some*
+  selecting policy matches it; order never matters, and there is no deny rule.
+* A rule matches iff its ``ports`` admit the connection and one of its peers matches the
+  other end. An empty ``ports`` or peer list means "all"; a policy with no rules for a
+  direction only isolates.
+* A connection needs both: egress allowed at the source and ingress allowed at the
+  destination. Addresses outside the cluster are not governed by NetworkPolicy.
+* A pod can always reach itself.
+
+``Engine`` is the compiled form: it indexes policies by namespace once and caches which
+policies select which endpoint, so that single queries and matrices share the work.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from podwall.core.model import (
+    Address,
+    Cluster,
+    Direction,
+    Endpoint,
+    Options,
+    Policy,
+    Protocol,
+    Target,
+)
+from podwall.core.peers import describe_peer_miss, is_node_traffic, peer_matches
+from podwall.core.ports import describe_port_miss, ports_match
+from podwall.core.selectors import matches
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleRef:
+    """A rule that allowed a connection: ``policy`` (``ns/name``), direction, 0-based index."""
+
+    policy: str
+    direction: Direction
+    rule: int
+
+    def __str__(self) -> str:
+        return f"{self.policy} {self.direction.value.lower()} rule #{self.rule + 1}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleMiss:
+    """Why one rule (or a rule-less policy, ``rule is None``) did not allow a connection."""
+
+    policy: str
+    direction: Direction
+    rule: int | None
+    kind: str
+    """``no-rules``, ``peer`` or ``port``."""
+    reason: str
+
+    def __str__(self) -> str:
+        if self.rule is None:
+            return f"{self.policy}: {self.reason}"
+        return f"{self.policy} {self.direction.value.lower()} rule #{self.rule + 1}: {self.reason}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectionVerdict:
+    """The decision of one direction: egress at the source or ingress at the destination."""
+
+    direction: Direction
+    endpoint: str
+    governed: bool
+    """False for an address outside the cluster or node traffic: no policy applies."""
+    isolated: bool
+    policies: tuple[str, ...] = ()
+    """Policies that select the endpoint for this direction (they isolate it)."""
+    allowed: bool = True
+    allowed_by: tuple[RuleRef, ...] = ()
+    misses: tuple[RuleMiss, ...] = ()
+
+    def summary(self) -> str:
+        """One sentence about this direction."""
+        word = self.direction.value.lower()
+        if not self.governed:
+            return f"{word} of {self.endpoint} is not governed by NetworkPolicy"
+        if not self.isolated:
+            return f"{self.endpoint} is not isolated for {word} (no policy selects it for {word})"
+        if self.allowed:
+            return f"{word} allowed by " + ", ".join(str(r) for r in self.allowed_by)
+        pols = ", ".join(self.policies)
+        return f"{word} of {self.endpoint} is isolated by {pols} and no rule allows it"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """Whether ``src`` may open a connection to ``dst`` on ``protocol/port``, and why."""
+
+    src: str
+    dst: str
+    port: int
+    protocol: Protocol
+    allowed: bool
+    egress: DirectionVerdict
+    ingress: DirectionVerdict
+    self_traffic: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    def reason(self) -> str:
+        """A one-line reason, for ``podwall can``."""
+        if self.self_traffic:
+            return f"a pod can always reach itself ({self.src})"
+        if self.allowed:
+            parts = [self.egress.summary(), self.ingress.summary()]
+            return "; ".join(parts)
+        bad = [d for d in (self.egress, self.ingress) if not d.allowed]
+        return "; ".join(d.summary() for d in bad)
+
+
+class Engine:
+    """Policies compiled for evaluation against one cluster, under one set of options."""
+
+    def __init__(self, cluster: Cluster, options: Options | None = None) -> None:
+        self.cluster = cluster
+        self.options = options or Options()
+        by_ns: dict[str, list[Policy]] = defaultdict(list)
+        for pol in cluster.policies:
+            by_ns[pol.namespace].append(pol)
+        self._by_ns: Mapping[str, list[Policy]] = dict(by_ns)
+        self._selecting: dict[tuple[int, Direction], tuple[Policy, ...]] = {}
+
+    # -- selection -----------------------------------------------------------------------
+    def selecting(self, ep: Endpoint, direction: Direction) -> tuple[Policy, ...]:
+        """The policies that select ``ep`` for ``direction`` (empty: not isolated)."""
+        cache_key = (id(ep), direction)
+        hit = self._selecting.get(cache_key)
+        if hit is not None:
+            return hit
+        if is_node_traffic(ep, self.options):
+            result: tuple[Policy, ...] = ()
+        else:
+            result = tuple(
+                p
+                for p in self._by_ns.get(ep.namespace, ())
+                if direction in p.policy_types and matches(p.pod_selector, ep.labels)
+            )
+        self._selecting[cache_key] = result
+        return result
+
+    def _ns_labels(self, t: Target) -> Mapping[str, str]:
+        if isinstance(t, Endpoint):
+            return self.cluster.namespace_labels(t.namespace)
+        return {}
+
+    # -- one direction ---------------------------------------------------------------------
+    def direction(
+        self,
+        direction: Direction,
+        subject: Target,
+        other: Target,
+        dst: Target,
+        port: int,
+        protocol: Protocol,
+        explain: bool = True,
+    ) -> DirectionVerdict:
+        """Decide ``direction`` at ``subject`` for traffic with ``other`` (``dst`` owns the ports)."""
+        key = subject.key
+        if isinstance(subject, Address) or is_node_traffic(subject, self.options):
+            return DirectionVerdict(direction=direction, endpoint=key, governed=False, isolated=False)
+        pols = self.selecting(subject, direction)
+        if not pols:
+            return DirectionVerdict(direction=direction, endpoint=key, governed=True, isolated=False)
+        ns_labels = self._ns_labels(other)
+        allowed_by: list[RuleRef] = []
+        misses: list[RuleMiss] = []
+        for pol in pols:
+            rules = pol.rules(direction)
+            if not rules and explain:
+                misses.append(
+                    RuleMiss(
+                        policy=pol.key,
+                        direction=direction,
+                        rule=None,
+                        kind="no-rules",
+                        reason=f"has no {direction.value.lower()} rules (it only isolates)",
+                    )
+                )
+            for i, rule in enumerate(rules):
+                if not ports_match(rule.ports, port, protocol, dst):
+                    if explain:
+                        misses.append(
+                            RuleMiss(
+                                policy=pol.key,
+                                direction=direction,
+                                rule=i,
+                                kind="port",
+                                reason=describe_port_miss(rule.ports, protocol, dst),
+                            )
+                        )
+                    continue
+                if not rule.peers or any(
+                    peer_matches(p, pol.namespace, other, ns_labels, self.options) for p in rule.peers
+                ):
+                    allowed_by.append(RuleRef(policy=pol.key, direction=direction, rule=i))
+                    if not explain:
+                        break
+                elif explain:
+                    why = "; ".join(
+                        describe_peer_miss(p, pol.namespace, other, ns_labels, self.options)
+                        for p in rule.peers
+                    )
+                    side = "source" if direction is Direction.INGRESS else "destination"
+                    misses.append(
+                        RuleMiss(
+                            policy=pol.key,
+                            direction=direction,
+                            rule=i,
+                            kind="peer",
+                            reason=f"{side} {other.key} matches no peer: {why}",
+                        )
+                    )
+            if allowed_by and not explain:
+                break
+        return DirectionVerdict(
+            direction=direction,
+            endpoint=key,
+            governed=True,
+            isolated=True,
+            policies=tuple(p.key for p in pols),
+            allowed=bool(allowed_by),
+            allowed_by=tuple(allowed_by),
+            misses=tuple(misses) if not allowed_by else (),
+        )
+
+    # -- one connection --------------------------------------------------------------------
+    def verdict(
+        self, src: Target, dst: Target, port: int, protocol: Protocol = Protocol.TCP, explain: bool = True
+    ) -> Verdict:
+        """The full verdict for ``src`` → ``dst`` on ``protocol/port``."""
+        egress = self.direction(Direction.EGRESS, src, dst, dst, port, protocol, explain)
+        ingress = self.direction(Direction.INGRESS, dst, src, dst, port, protocol, explain)
+        self_traffic = isinstance(src, Endpoint) and src is dst and src.is_pod
+        return Verdict(
+            src=src.key,
+            dst=dst.key,
+            port=port,
+            protocol=protocol,
+            allowed=self_traffic or (egress.allowed and ingress.allowed),
+            egress=egress,
+            ingress=ingress,
+            self_traffic=self_traffic,
+        )
+
+    def allowed(self, src: Target, dst: Target, port: int, protocol: Protocol = Protocol.TCP) -> bool:
+        """Just the answer, without building explanations."""
+        return self.verdict(src, dst, port, protocol, explain=False).allowed
