@@ -1,0 +1,161 @@
+"""The Python API: load manifests once, then ask questions.
+
+    >>> import podwall
+    >>> c = podwall.load(["examples/seed"])
+    >>> c.can("production/frontend", "production/backend", 8080).allowed
+    True
+
+Endpoints are named as on the command line: ``ns/pod``, ``ns/kind/name`` for a workload
+(``production/deployment/web``), an IP address for something outside the cluster, and, as a
+destination only, ``ns/service/name``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from podwall.core.evaluate import Engine, Verdict
+from podwall.core.model import Address, Cluster, Endpoint, Options, Protocol, Service, Target
+from podwall.core.services import ServiceVerdict, evaluate_service, resolve_port
+from podwall.errors import Diagnostic, QueryError
+from podwall.sources.decode import LoadResult
+from podwall.sources.decode import load as _load
+
+KIND_ALIASES = {
+    "pod": "Pod",
+    "po": "Pod",
+    "pods": "Pod",
+    "deployment": "Deployment",
+    "deploy": "Deployment",
+    "deployments": "Deployment",
+    "statefulset": "StatefulSet",
+    "sts": "StatefulSet",
+    "statefulsets": "StatefulSet",
+    "daemonset": "DaemonSet",
+    "ds": "DaemonSet",
+    "daemonsets": "DaemonSet",
+    "replicaset": "ReplicaSet",
+    "rs": "ReplicaSet",
+    "replicasets": "ReplicaSet",
+    "replicationcontroller": "ReplicationController",
+    "rc": "ReplicationController",
+    "job": "Job",
+    "jobs": "Job",
+    "cronjob": "CronJob",
+    "cj": "CronJob",
+    "cronjobs": "CronJob",
+}
+SERVICE_ALIASES = ("service", "svc", "services")
+
+
+@dataclass
+class LoadedCluster:
+    """A loaded cluster that answers questions (the object :func:`podwall.load` returns)."""
+
+    result: LoadResult
+    engine: Engine
+    default_namespace: str = "default"
+
+    @property
+    def cluster(self) -> Cluster:
+        return self.result.cluster
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return self.result.diagnostics
+
+    # -- naming ------------------------------------------------------------------------
+    def endpoint(self, name: str, *, allow_service: bool = False) -> Target | Service:
+        """Resolve an endpoint name; raises QueryError with suggestions when unknown."""
+        name = name.strip()
+        try:
+            return Address(ip=ipaddress.ip_address(name))
+        except ValueError:
+            pass
+        parts = name.split("/")
+        if len(parts) == 1:
+            parts = [self.default_namespace, parts[0]]
+        eps = self.cluster.endpoints
+        if len(parts) == 2:
+            ns, nm = parts
+            pods = [e for e in eps if e.is_pod and e.namespace == ns and e.name == nm]
+            if pods:
+                return pods[0]
+            others = [e for e in eps if e.namespace == ns and e.name == nm]
+            if len(others) == 1:
+                return others[0]
+            if len(others) > 1:
+                opts = ", ".join(e.key for e in others)
+                raise QueryError(f"{name!r} is ambiguous: {opts}")
+            if allow_service:
+                svcs = [s for s in self.cluster.services if s.namespace == ns and s.name == nm]
+                if svcs:
+                    return svcs[0]
+        elif len(parts) == 3:
+            ns, kind_s, nm = parts
+            if kind_s.lower() in SERVICE_ALIASES:
+                svcs = [s for s in self.cluster.services if s.namespace == ns and s.name == nm]
+                if svcs and allow_service:
+                    return svcs[0]
+                if svcs:
+                    raise QueryError(f"{name}: a Service can only be a destination")
+            else:
+                kind = KIND_ALIASES.get(kind_s.lower())
+                if kind is None:
+                    raise QueryError(f"{name}: unknown kind {kind_s!r} (use pod, deployment, statefulset, daemonset, replicaset, replicationcontroller, job, cronjob or service)")
+                for e in eps:
+                    if e.kind == kind and e.namespace == ns and e.name == nm:
+                        return e
+        else:
+            raise QueryError(f"{name!r} is not an endpoint: write ns/pod, ns/kind/name or an IP address")
+        known = [e.key for e in eps] + [s.key for s in self.cluster.services]
+        near = difflib.get_close_matches(name, known, n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        raise QueryError(f"no endpoint {name!r} in the input{hint}")
+
+    def target(self, name: str) -> Target:
+        t = self.endpoint(name)
+        assert not isinstance(t, Service)
+        return t
+
+    # -- questions ---------------------------------------------------------------------
+    def can(self, src: str, dst: str, port: int | str, protocol: str | Protocol = "TCP") -> Verdict | ServiceVerdict:
+        """The verdict for one connection; ``dst`` may be a Service, ``port`` a name."""
+        proto = Protocol(protocol) if isinstance(protocol, str) else protocol
+        s = self.target(src)
+        d = self.endpoint(dst, allow_service=True)
+        if isinstance(d, Service):
+            return evaluate_service(self.engine, self.cluster, s, d, port, proto)
+        return self.engine.verdict(s, d, resolve_port(port, proto, d), proto)
+
+    def endpoints(self) -> Sequence[Endpoint]:
+        return self.cluster.endpoints
+
+
+def load(
+    paths: Iterable[str] | str,
+    *,
+    namespace: str = "default",
+    options: Options | None = None,
+    stdin: BinaryIO | None = None,
+    strict: bool = True,
+) -> LoadedCluster:
+    """Load manifests (files, directories, ``-`` for stdin) into a cluster you can query.
+
+    Args:
+        paths: a path or paths; directories are read recursively (.yaml, .yml, .json).
+        namespace: where objects without a namespace go.
+        options: implementation-defined semantics (:class:`podwall.Options`).
+        stdin: the stream ``-`` reads (default: the process's stdin).
+        strict: raise :class:`podwall.ManifestError` when the input has errors.
+    """
+    if isinstance(paths, str):
+        paths = [paths]
+    result = _load(paths, default_namespace=namespace, stdin=stdin)
+    if strict:
+        result.raise_for_errors()
+    return LoadedCluster(result=result, engine=Engine(result.cluster, options), default_namespace=namespace)
