@@ -266,6 +266,9 @@ class Endpoint:
     ips: tuple[str, ...] = ()
     host_network: bool = False
     replicas: int | None = None
+    owner: str | None = None
+    """For a pod whose owning workload is not in the input: that workload, as ``ns/kind/name``
+    (a ReplicaSet of a Deployment is traced to the Deployment by its ``pod-template-hash``)."""
     annotations: Mapping[str, str] = field(default_factory=_no_labels)
     span: SourceSpan | None = None
 

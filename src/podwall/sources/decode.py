@@ -740,6 +740,15 @@ class _Decoder:
             t = top[id(r)]
             if t is not r:
                 extra_ips.setdefault(id(t), []).extend(r.ips)
+        def absent_owner(r: _Raw) -> str | None:
+            for kind, name in r.owners:
+                if kind == "ReplicaSet":
+                    h = r.labels.get("pod-template-hash")
+                    if h and name.endswith("-" + h):
+                        return f"{r.namespace}/deployment/{name[: -len(h) - 1]}"
+                return f"{r.namespace}/{kind.lower()}/{name}"
+            return None
+
         out = []
         for r in self.raw_endpoints:
             if top[id(r)] is not r:
@@ -754,6 +763,7 @@ class _Decoder:
                     ips=r.ips + tuple(extra_ips.get(id(r), ())),
                     host_network=r.host_network,
                     replicas=r.replicas,
+                    owner=absent_owner(r),
                     annotations=r.annotations,
                     span=r.span,
                 )

@@ -1,0 +1,75 @@
+"""Stable JSON shapes for podwall's results (``-o json`` of every command).
+
+Keys are part of the public interface: add new ones, never rename or remove.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podwall.core.evaluate import DirectionVerdict, Verdict
+from podwall.core.services import ServiceVerdict
+from podwall.errors import Diagnostic
+
+
+def diagnostic(d: Diagnostic) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "severity": d.severity.value,
+        "code": d.code,
+        "file": d.file,
+        "line": d.line,
+        "field": d.field,
+        "message": d.message,
+    }
+    if d.hint:
+        out["hint"] = d.hint
+    return out
+
+
+def direction(d: DirectionVerdict) -> dict[str, Any]:
+    return {
+        "direction": d.direction.value,
+        "endpoint": d.endpoint,
+        "governed": d.governed,
+        "isolated": d.isolated,
+        "allowed": d.allowed,
+        "policies": list(d.policies),
+        "allowed_by": [{"policy": r.policy, "rule": r.rule} for r in d.allowed_by],
+        "denials": [
+            {"policy": m.policy, "rule": m.rule, "kind": m.kind, "reason": m.reason} for m in d.misses
+        ],
+        "summary": d.summary(),
+    }
+
+
+def verdict(v: Verdict | ServiceVerdict) -> dict[str, Any]:
+    if isinstance(v, ServiceVerdict):
+        return {
+            "from": v.src,
+            "to": v.dst,
+            "port": v.service_port,
+            "protocol": v.protocol.value,
+            "allowed": v.allowed,
+            "reason": v.reason(),
+            "service": True,
+            "backends": [
+                {
+                    "endpoint": b.endpoint,
+                    "target_port": b.port,
+                    "allowed": bool(b.verdict and b.verdict.allowed),
+                    "verdict": verdict(b.verdict) if b.verdict else None,
+                }
+                for b in v.backends
+            ],
+        }
+    return {
+        "from": v.src,
+        "to": v.dst,
+        "port": v.port,
+        "protocol": v.protocol.value,
+        "allowed": v.allowed,
+        "reason": v.reason(),
+        "self": v.self_traffic,
+        "egress": direction(v.egress),
+        "ingress": direction(v.ingress),
+    }
