@@ -112,8 +112,14 @@ class LoadedCluster:
                         return e
         else:
             raise QueryError(f"{name!r} is not an endpoint: write ns/pod, ns/kind/name or an IP address")
-        known = [e.key for e in eps] + [s.key for s in self.cluster.services]
-        near = difflib.get_close_matches(name, known, n=3)
+        known: dict[str, str] = {}
+        for e in eps:
+            known[e.key] = e.key
+            known.setdefault(f"{e.namespace}/{e.name}", e.key)
+        for svc in self.cluster.services:
+            known[svc.key] = svc.key
+            known.setdefault(f"{svc.namespace}/{svc.name}", svc.key)
+        near = list(dict.fromkeys(known[k] for k in difflib.get_close_matches(name, list(known), n=3)))
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         raise QueryError(f"no endpoint {name!r} in the input{hint}")
 

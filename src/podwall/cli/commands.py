@@ -84,7 +84,7 @@ def validate(paths: tuple[str, ...], namespace: str, output: str, verbose: bool)
         if verbose:
             for s in result.skipped:
                 click.echo(f"skipped: {s}")
-        status = "valid" if not errors else "invalid"
+        status = "unreadable" if result.unreadable else "invalid" if errors else "valid"
         click.echo(
             f"{status}: {len(errors)} error{'s' * (len(errors) != 1)}, {len(warnings)} warning{'s' * (len(warnings) != 1)}; "
             f"{counts['networkpolicies']} NetworkPolicies, {counts['endpoints']} endpoints, "

@@ -37,7 +37,7 @@ def aggregate(m: Matrix, by: str) -> tuple[list[str], Callable[[int, int], str]]
         states = set()
         for i in members[labels[a]]:
             for j in members[labels[b]]:
-                if i == j and m.endpoints[i].is_pod:
+                if i == j and by != "pod" and m.endpoints[i].is_pod:
                     continue
                 states.add(m.state(i, j))
         states.discard(NA)
