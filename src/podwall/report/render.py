@@ -75,7 +75,7 @@ def matrix_grid(
     width: int = 200,
 ) -> str:
     """A source × destination grid (rows from, columns to), as rich renders it."""
-    table = Table(box=SIMPLE, title=title, show_lines=False, pad_edge=False)
+    table = Table(box=SIMPLE, show_lines=False, pad_edge=False)
     table.add_column("from \\ to", no_wrap=True)
     for j, lab in enumerate(labels):
         table.add_column(str(j + 1), justify="center", no_wrap=True)
@@ -84,7 +84,8 @@ def matrix_grid(
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False)
     console.print(table)
-    return buf.getvalue().rstrip() + "\n" + LEGEND
+    body = "\n".join(line.rstrip() for line in buf.getvalue().strip("\n").splitlines())
+    return f"{title}\n{body}\n{LEGEND}"
 
 
 def matrix_csv(m: Matrix) -> str:
