@@ -56,7 +56,7 @@ def _expand(paths: Iterable[str]) -> Iterator[str]:
         if p == STDIN:
             yield p
         elif os.path.isdir(p):
-            found = []
+            found: list[str] = []
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(
@@ -125,7 +125,7 @@ def _check_aliases(src: SourceText) -> Diagnostic | None:
                 open_anchors.pop()
             elif isinstance(ev, yaml.AliasEvent):
                 aliases += 1
-                line = ev.start_mark.line + 1
+                line = ev.start_mark.line + 1 if ev.start_mark is not None else 0
                 if ev.anchor in open_anchors:
                     return Diagnostic(
                         severity=Severity.ERROR,
