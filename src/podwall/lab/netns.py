@@ -1,0 +1,189 @@
+"""Realise and tear down a :class:`~podwall.lab.topology.LabPlan` with iproute2.
+
+Safety rules (DEVELOPERS.md), enforced here:
+
+* nothing is ever created in the root network namespace: veths are created *inside* the node
+  namespace (``ip -n NODE link add ... peer name eth0 netns POD``), sysctls are set with
+  ``ip netns exec NODE sysctl``, addresses and routes with ``ip -n``;
+* every namespace name starts with ``podwall-<lab>-``; :func:`teardown` finds them by that
+  prefix, kills the processes inside first (``ip netns pids``: a namespace deleted while a
+  process runs in it lives on, unnamed, with its veth), then deletes them in one batch.
+
+Batches (``ip -b``) keep creation fast: one batch for all ``netns add``, one for the node side,
+one per pod (batch lines cannot carry ``-n``), run a few at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from podwall.errors import LabError
+from podwall.lab.topology import GATEWAY4, GATEWAY6, PodPlan
+
+NETNS_DIR = "/run/netns"
+
+
+def ip(args: Sequence[str], batch: str | None = None) -> str:
+    """Run ``ip ARGS`` (with ``-b -`` reading ``batch``); raise LabError with ip's message."""
+    cmd = ["ip", *args]
+    if batch is not None:
+        cmd += ["-b", "-"]
+    try:
+        proc = subprocess.run(cmd, input=batch, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise LabError("the ip tool is missing (apt-get install iproute2)") from None
+    if proc.returncode != 0:
+        raise LabError(f"{' '.join(cmd[:4])}...: {proc.stderr.strip()[:500]}")
+    return proc.stdout
+
+
+def list_netns(prefix: str) -> list[str]:
+    try:
+        names = os.listdir(NETNS_DIR)
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if n.startswith(prefix))
+
+
+def pids_in(name: str) -> list[int]:
+    proc = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, check=False)
+    return [int(x) for x in proc.stdout.split() if x.isdigit() and int(x) != os.getpid()]
+
+
+def kill_all(pids: Iterable[int], grace: float = 1.0) -> None:
+    pids = [p for p in set(pids) if p != os.getpid()]
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    alive = list(pids)
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if _alive(p)]
+        if alive:
+            time.sleep(0.02)
+    for p in alive:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for p in alive:
+        for _ in range(100):
+            if not _alive(p):
+                break
+            time.sleep(0.01)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[-1][:1] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def delete_netns(names: Sequence[str]) -> None:
+    """Kill every process inside, then delete the namespaces (one batch)."""
+    if not names:
+        return
+    pids: list[int] = []
+    for n in names:
+        pids += pids_in(n)
+    kill_all(pids)
+    ip([], batch="".join(f"netns del {n}\n" for n in names))
+    left = [n for n in names if os.path.exists(os.path.join(NETNS_DIR, n))]
+    if left:
+        raise LabError(f"could not delete namespaces: {', '.join(left[:5])}")
+
+
+def teardown(prefix: str) -> list[str]:
+    """Remove every namespace named ``prefix*`` (and so every lab link); returns their names."""
+    if not prefix.startswith("podwall-") or not prefix.endswith("-"):
+        raise LabError(f"refusing to tear down {prefix!r}: not a podwall lab prefix")
+    names = list_netns(prefix)
+    delete_netns(names)
+    return names
+
+
+def create_node(node: str) -> None:
+    ip(["netns", "add", node])
+    ip(["-n", node], batch=f"link set lo up\naddr add {GATEWAY4}/32 dev lo\n")
+    sysctls = [
+        "net.ipv4.ip_forward=1",
+        "net.ipv4.conf.all.rp_filter=1",
+        "net.ipv4.conf.default.rp_filter=1",
+        "net.ipv6.conf.all.forwarding=1",
+        "net.ipv6.conf.default.accept_dad=0",
+    ]
+    proc = subprocess.run(
+        ["ip", "netns", "exec", node, "sysctl", "-qw", *sysctls], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise LabError(f"sysctl in {node}: {proc.stderr.strip()}")
+
+
+def strict_conntrack(node: str) -> None:
+    """No mid-stream pickup: after its conntrack entry is deleted, a flow's next packet is
+    INVALID (dropped) instead of being adopted as ESTABLISHED. Needed to cut revoked flows."""
+    subprocess.run(
+        ["ip", "netns", "exec", node, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_loose=0"],
+        capture_output=True,
+        check=False,
+    )
+
+
+def _is6(addr: str) -> bool:
+    return ":" in addr
+
+
+def add_pods(node: str, pods: Sequence[PodPlan], lab_prefix: str, workers: int = 4) -> None:
+    """Create the pods' namespaces and wire them to the node (policy must already be loaded)."""
+    if not pods:
+        return
+    ip([], batch="".join(f"netns add {p.netns}\n" for p in pods))
+    node_lines: list[str] = []
+    for p in pods:
+        alias = (lab_prefix + p.key.replace("/", "."))[:200]
+        node_lines += [
+            f"link add {p.ifname} type veth peer name eth0 netns {p.netns}",
+            f'link set {p.ifname} alias "{alias}"',
+            f"link set {p.ifname} up",
+        ]
+        if any(_is6(a) for a in p.ips):
+            node_lines.append(f"addr add {GATEWAY6}/64 dev {p.ifname} nodad")
+        for a in p.ips:
+            node_lines.append(f"route add {a}/{128 if _is6(a) else 32} dev {p.ifname}")
+    ip(["-n", node], batch="\n".join(node_lines) + "\n")
+
+    def pod_side(p: PodPlan) -> None:
+        lines = ["link set lo up", "link set eth0 up"]
+        for a in p.ips:
+            if _is6(a):
+                lines.append(f"addr add {a}/128 dev eth0 nodad")
+            else:
+                lines.append(f"addr add {a}/32 dev eth0")
+        if any(not _is6(a) for a in p.ips):
+            lines += [f"route add {GATEWAY4} dev eth0 scope link", f"route add default via {GATEWAY4} dev eth0"]
+        if any(_is6(a) for a in p.ips):
+            lines.append(f"route add ::/0 via {GATEWAY6} dev eth0")
+        ip(["-n", p.netns], batch="\n".join(lines) + "\n")
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for fut in [pool.submit(pod_side, p) for p in pods]:
+            fut.result()
+
+
+def remove_pods(pods: Sequence[PodPlan]) -> None:
+    delete_netns([p.netns for p in pods])
