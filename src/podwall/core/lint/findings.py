@@ -1,0 +1,107 @@
+"""What a lint check produces: findings, where they point, and the fixes they offer.
+
+A :class:`Finding` is pure data. It points at objects through their :class:`SourceSpan` plus a
+field path below it, so the caller (who owns the YAML locator) can turn it into a line number;
+``core`` never reads files. :meth:`Finding.to_diagnostic` does that conversion given a
+``line_of(span, *path)`` function such as ``LoadResult.line_of``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from podwall.core.model import Policy
+from podwall.errors import Diagnostic, Severity, SourceSpan
+
+FieldPath = tuple[str | int, ...]
+LineOf = Callable[..., int]
+
+
+def render_path(path: FieldPath) -> str:
+    """``("spec", "ingress", 0)`` → ``spec.ingress[0]``."""
+    out = ""
+    for step in path:
+        if isinstance(step, int):
+            out += f"[{step}]"
+        else:
+            out += ("." if out else "") + step
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class Location:
+    """An object (by its span) and optionally a field below it."""
+
+    span: SourceSpan | None
+    path: FieldPath = ()
+    what: str = ""
+    """The object, in words: ``NetworkPolicy production/db``, ``Namespace ci``, ``Pod ci/runner``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyEdit:
+    """A change to one existing policy, applied by ``--fix-dir`` together with its siblings.
+
+    ``order`` sequences edits of the same policy so that index-based edits stay valid: edits that
+    keep the shape (namespace, policyTypes, CIDRs, ports) come first, peer merges next, rule
+    removals last (highest rule index first).
+    """
+
+    policy: Policy
+    order: tuple[int, ...]
+    apply: Callable[[Policy], Policy] = field(compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fix:
+    """A ready-to-apply manifest that fixes a finding.
+
+    ``name`` is the file stem ``--fix-dir`` writes it under (``production.default-deny-ingress``);
+    fixes with the same name are the same object, so they are written once. ``edit`` is set when
+    the fix is a corrected copy of an existing policy, so several fixes to one policy compose.
+    """
+
+    name: str
+    yaml: str
+    edit: PolicyEdit | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    """One lint finding."""
+
+    rule: str
+    severity: Severity
+    message: str
+    hint: str = ""
+    locations: tuple[Location, ...] = ()
+    """The primary location first; may be empty (e.g. a CNI named on the command line)."""
+    namespace: str | None = None
+    """The namespace the finding is about (for ``podwall.io/lint-ignore`` on a Namespace)."""
+    policy: str | None = None
+    """``ns/name`` of the policy the finding is about, if any."""
+    endpoint: str | None = None
+    """The key of the pod or workload the finding is about, if any."""
+    fix: Fix | None = None
+
+    def line(self, line_of: LineOf) -> tuple[str, int]:
+        """File and line of the primary location (``("", 0)`` when unknown)."""
+        for loc in self.locations:
+            if loc.span is not None:
+                return loc.span.file, line_of(loc.span, *loc.path)
+        return "", 0
+
+    def to_diagnostic(self, line_of: LineOf) -> Diagnostic:
+        """This finding as a :class:`Diagnostic` (code = rule id), located by ``line_of``."""
+        file, line = self.line(line_of)
+        path = self.locations[0].path if self.locations else ()
+        return Diagnostic(
+            severity=self.severity,
+            code=self.rule,
+            message=self.message,
+            file=file,
+            line=line,
+            field=render_path(path),
+            hint=self.hint,
+        )

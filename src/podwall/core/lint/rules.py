@@ -1,0 +1,210 @@
+"""The lint rules: ids (a stable public interface), severities, and what each one is about.
+
+``--list-rules`` and ``docs/lint.md`` are generated from this table, so the explanation, the
+bad example and the fix live in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from podwall.errors import Severity
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleInfo:
+    id: str
+    severity: Severity
+    summary: str
+    why: str
+    bad: str
+    fixed: str
+
+
+_RULES = (
+    RuleInfo(
+        id="no-default-deny",
+        severity=W,
+        summary="a namespace with pods but no policy that isolates all of its pods for ingress",
+        why="Without a policy selecting every pod, any pod nobody remembered to protect (and every "
+        "pod added later) accepts connections from the whole cluster: zero network segmentation.",
+        bad="# namespace production: pods, and only policies for some of them\n"
+        "spec:\n  podSelector:\n    matchLabels:\n      app: postgres\n  policyTypes: [Ingress]",
+        fixed="apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
+        "  name: default-deny-ingress\n  namespace: production\nspec:\n  podSelector: {}\n"
+        "  policyTypes:\n  - Ingress",
+    ),
+    RuleInfo(
+        id="unprotected-pod",
+        severity=W,
+        summary="a pod (or workload) that no policy isolates for ingress",
+        why="A pod that no policy selects for ingress accepts every connection, from every pod and "
+        "from outside the cluster. One finding per pod or workload, so each can be tracked.",
+        bad="# ci/runner: no NetworkPolicy in namespace ci selects it",
+        fixed="# a default deny for its namespace (see no-default-deny), then allow what it needs",
+    ),
+    RuleInfo(
+        id="dns-egress-blocked",
+        severity=E,
+        summary="an egress-isolated pod that cannot reach DNS on UDP 53 (kube-dns / CoreDNS pods "
+        "where present, else any destination on 53)",
+        why="Once a pod is isolated for egress, everything not allowed is dropped, DNS included: "
+        "names stop resolving and the application breaks in ways that rarely point at the policy.",
+        bad="spec:\n  podSelector:\n    matchLabels:\n      app: backend\n  policyTypes: [Egress]\n"
+        "  egress:\n  - to:\n    - podSelector:\n        matchLabels:\n          app: postgres\n"
+        "    ports:\n    - port: 5432",
+        fixed="  egress:\n  - to:\n    - namespaceSelector:\n        matchLabels:\n"
+        "          kubernetes.io/metadata.name: kube-system\n      podSelector:\n"
+        "        matchLabels:\n          k8s-app: kube-dns\n    ports:\n    - port: 53\n"
+        "      protocol: UDP\n    - port: 53\n      protocol: TCP",
+    ),
+    RuleInfo(
+        id="dns-tcp-missing",
+        severity=W,
+        summary="DNS on UDP 53 allowed but TCP 53 blocked (large answers fail)",
+        why="DNS falls back to TCP when an answer does not fit in a UDP packet (many records, "
+        "DNSSEC, long search lists). With only UDP allowed, those lookups fail intermittently.",
+        bad="    ports:\n    - port: 53\n      protocol: UDP",
+        fixed="    ports:\n    - port: 53\n      protocol: UDP\n    - port: 53\n      protocol: TCP",
+    ),
+    RuleInfo(
+        id="rules-ignored",
+        severity=E,
+        summary="ingress rules in a policy whose explicit policyTypes lacks Ingress (or the same "
+        "for egress): the rules are silently inert",
+        why="policyTypes decides which directions a policy governs. Rules for a direction it does "
+        "not list are accepted by the API server and then ignored.",
+        bad="spec:\n  podSelector: {}\n  policyTypes: [Ingress]\n  egress:\n  - to:\n"
+        "    - podSelector: {}",
+        fixed="spec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n  egress:\n  - to:\n"
+        "    - podSelector: {}",
+    ),
+    RuleInfo(
+        id="selects-nothing",
+        severity=W,
+        summary="a policy whose podSelector matches no pod in its namespace",
+        why="A policy that selects nothing protects nothing; usually a label typo, or the policy "
+        "sits in the wrong namespace.",
+        bad="spec:\n  podSelector:\n    matchLabels:\n      app: postgress",
+        fixed="spec:\n  podSelector:\n    matchLabels:\n      app: postgres",
+    ),
+    RuleInfo(
+        id="peer-matches-nothing",
+        severity=W,
+        summary="a rule peer whose selectors match no pod or namespace (a typo in a label, say)",
+        why="A peer that matches nothing allows nothing: the traffic it was written for is "
+        "blocked. A typo in a label or a namespace name is the usual cause.",
+        bad="  - from:\n    - podSelector:\n        matchLabels:\n          app: bakend",
+        fixed="  - from:\n    - podSelector:\n        matchLabels:\n          app: backend",
+    ),
+    RuleInfo(
+        id="named-port-unresolved",
+        severity=W,
+        summary="a named port that no destination pod declares for that protocol",
+        why="A named port is looked up on the pod receiving the connection. If none of them "
+        "declares the name (for that protocol), the port entry matches nothing.",
+        bad="    ports:\n    - port: metrics   # the pods name it http-metrics",
+        fixed="    ports:\n    - port: http-metrics",
+    ),
+    RuleInfo(
+        id="port-protocol-mismatch",
+        severity=W,
+        summary="a port entry (TCP by default) whose destination pods declare that port only for "
+        "another protocol, e.g. port: 53 without protocol: UDP",
+        why="protocol defaults to TCP. A port entry for a UDP service without protocol: UDP "
+        "allows TCP only, and the UDP traffic stays blocked.",
+        bad="    ports:\n    - port: 53",
+        fixed="    ports:\n    - port: 53\n      protocol: UDP",
+    ),
+    RuleInfo(
+        id="and-or-confusion",
+        severity=W,
+        summary="a rule with a namespaceSelector-only peer and a podSelector-only peer side by "
+        "side: almost always meant as one peer with both (AND)",
+        why="Two list items are ORed: all pods of the selected namespaces, plus the selected pods of "
+        "the policy's own namespace. One item with both selectors means those pods in those "
+        "namespaces. One stray '-' makes the difference, and the written form allows far more.",
+        bad="  - from:\n    - namespaceSelector:\n        matchLabels:\n"
+        "          kubernetes.io/metadata.name: monitoring\n    - podSelector:\n"
+        "        matchLabels:\n          app: prometheus",
+        fixed="  - from:\n    - namespaceSelector:\n        matchLabels:\n"
+        "          kubernetes.io/metadata.name: monitoring\n      podSelector:\n"
+        "        matchLabels:\n          app: prometheus",
+    ),
+    RuleInfo(
+        id="allow-all",
+        severity=W,
+        summary="a rule that admits every source (or destination) on every port, undoing the "
+        "isolation",
+        why="A rule with no from/to and no ports allows everything; the pods it applies to are as "
+        "open as without any policy, whatever the other rules say.",
+        bad="  ingress:\n  - {}",
+        fixed="  ingress:\n  - from:\n    - podSelector:\n        matchLabels:\n"
+        "          app: frontend\n    ports:\n    - port: 8080",
+    ),
+    RuleInfo(
+        id="ipblock-covers-pods",
+        severity=W,
+        summary="an ipBlock that contains pod IPs: whether it matches pods depends on the CNI",
+        why="Kubernetes leaves it to the implementation whether ipBlock matches pod traffic "
+        "(Calico and kube-network-policies do, Cilium does not). A rule that relies on either "
+        "reading breaks on the other CNI.",
+        bad="  - to:\n    - ipBlock:\n        cidr: 0.0.0.0/0",
+        fixed="  - to:\n    - ipBlock:\n        cidr: 0.0.0.0/0\n        except:\n"
+        "        - 10.244.0.0/16   # the pod CIDR",
+    ),
+    RuleInfo(
+        id="noncanonical-cidr",
+        severity=W,
+        summary="a CIDR with host bits set or leading zeros",
+        why="10.0.0.5/24 means 10.0.0.0/24: the API server masks the host bits (and reads 010 as "
+        "10) without a word, so the rule covers more (or other) addresses than it says.",
+        bad="        cidr: 10.0.0.5/24",
+        fixed="        cidr: 10.0.0.0/24",
+    ),
+    RuleInfo(
+        id="shadowed-rule",
+        severity=I,
+        summary="a rule whose every allowed connection is already allowed by another rule for the "
+        "same pods",
+        why="The rule has no effect: removing it changes nothing. Often a leftover, or a sign that "
+        "the other rule is broader than intended.",
+        bad="  ingress:\n  - from:\n    - podSelector: {}\n  - from:\n    - podSelector:\n"
+        "        matchLabels:\n          app: frontend\n    ports:\n    - port: 8080",
+        fixed="  ingress:\n  - from:\n    - podSelector: {}",
+    ),
+    RuleInfo(
+        id="hostnetwork-selected",
+        severity=I,
+        summary="a policy selects hostNetwork pods, on which it has no effect",
+        why="Pods with hostNetwork: true share the node's network; most CNIs do not apply "
+        "NetworkPolicy to them, and selectors never match them as peers.",
+        bad="# a policy selecting app=ingress-nginx, whose pods run with hostNetwork: true",
+        fixed="# protect the node instead, or run the pods without hostNetwork",
+    ),
+    RuleInfo(
+        id="missing-namespace",
+        severity=W,
+        summary="a NetworkPolicy without metadata.namespace: it lands wherever it is applied",
+        why="kubectl apply puts it in the current context's namespace, which differs between "
+        "people and pipelines; the policy then protects the wrong pods, or none.",
+        bad="metadata:\n  name: backend-egress",
+        fixed="metadata:\n  name: backend-egress\n  namespace: production",
+    ),
+    RuleInfo(
+        id="cni-does-not-enforce",
+        severity=E,
+        summary="the input shows a CNI that does not enforce NetworkPolicy (Flannel without Canal, "
+        "kubenet), or --cni names one: the policies do nothing",
+        why="NetworkPolicy has no status: the API server accepts policies whether or not anything "
+        "enforces them. On Flannel alone or kubenet, every policy is silently ignored.",
+        bad="# a kube-flannel DaemonSet, no Canal/Calico/Cilium/...",
+        fixed="# install a CNI that enforces NetworkPolicy (Calico, Cilium, Canal = Flannel + "
+        "Calico policy, kube-router, ...)",
+    ),
+)
+
+RULES: dict[str, RuleInfo] = {r.id: r for r in _RULES}
+"""Every rule by id, in documentation order."""
