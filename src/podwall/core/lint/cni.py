@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from podwall.core.lint.context import LintContext
+from podwall.core.lint.context import LintContext, describe
 from podwall.core.lint.findings import Finding, Location
 from podwall.core.lint.rules import RULES
 from podwall.core.model import Endpoint
@@ -52,7 +52,7 @@ def check_cni(ctx: LintContext, cni: str | None) -> Iterator[Finding]:
     if any(m in _words(e) for e in ctx.cluster.endpoints for m in _ENFORCER_MARKERS):
         return
     ep = flannel[0]
-    yield _finding(f"{ep.kind} {ep.key}", "flannel", (ctx.endpoint_loc(ep),), ep)
+    yield _finding(describe(ep), "flannel", (ctx.endpoint_loc(ep),), ep)
 
 
 def _finding(seen: str, cni: str, locations: tuple[Location, ...], ep: Endpoint | None = None) -> Finding:

@@ -19,6 +19,11 @@ SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 """Namespaces that ``no-default-deny`` and ``unprotected-pod`` leave alone by default."""
 
 
+def describe(ep: Endpoint) -> str:
+    """``Pod ci/runner``, ``Deployment production/web``."""
+    return f"{ep.kind} {ep.namespace}/{ep.name}"
+
+
 def direction_key(direction: Direction) -> str:
     return "ingress" if direction is Direction.INGRESS else "egress"
 
@@ -57,7 +62,7 @@ class LintContext:
         return Location(span=policy.span, path=sub, what=f"NetworkPolicy {policy.key}")
 
     def endpoint_loc(self, ep: Endpoint) -> Location:
-        return Location(span=ep.span, what=f"{ep.kind} {ep.namespace}/{ep.name}")
+        return Location(span=ep.span, what=describe(ep))
 
     def namespace_loc(self, ns: str) -> tuple[Location, ...]:
         """The Namespace object if declared, else the first pod of it (so a line exists)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator, Sequence
 
-from podwall.core.lint.context import LintContext
+from podwall.core.lint.context import LintContext, describe
 from podwall.core.lint.findings import Finding, Fix, Location
 from podwall.core.lint.manifests import dns_egress
 from podwall.core.lint.rules import RULES
@@ -84,14 +84,14 @@ def check_dns(ctx: LintContext) -> Iterator[Finding]:
             continue
         first = isolating[0]
         fix = _fix(first, dns_ns, dns_labels) if egress_blocks else None
-        where = "to " + ", ".join(s.key for s in servers[:2]) if servers else "to any destination"
+        where = "to " + ", ".join(_name(s) for s in servers[:2]) if servers else "to any destination"
         if not udp_ok:
             rule = "dns-egress-blocked"
-            message = f"{ep.kind} {ep.key} cannot resolve names: DNS on UDP 53 {where} is blocked: {reason}"
+            message = f"{describe(ep)} cannot resolve names: DNS on UDP 53 {where} is blocked: {reason}"
         else:
             rule = "dns-tcp-missing"
             message = (
-                f"{ep.kind} {ep.key} may reach DNS on UDP 53 but not on TCP 53 {where}: "
+                f"{describe(ep)} may reach DNS on UDP 53 but not on TCP 53 {where}: "
                 f"answers too large for UDP will fail: {reason}"
             )
         hint = (
@@ -112,6 +112,10 @@ def check_dns(ctx: LintContext) -> Iterator[Finding]:
             endpoint=ep.key,
             fix=fix,
         )
+
+
+def _name(t: Target) -> str:
+    return f"{t.namespace}/{t.name}" if isinstance(t, Endpoint) else t.key
 
 
 def _policy_loc(ctx: LintContext, pol: Policy) -> Location:

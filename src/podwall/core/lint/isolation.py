@@ -10,7 +10,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 
-from podwall.core.lint.context import LintContext, direction_key
+from podwall.core.lint.context import LintContext, describe, direction_key
 from podwall.core.lint.findings import Finding, Fix, PolicyEdit
 from podwall.core.lint.manifests import default_deny_ingress, policy_yaml
 from podwall.core.lint.rules import RULES
@@ -57,7 +57,7 @@ def check_default_deny(ctx: LintContext) -> Iterator[Finding]:
             yield Finding(
                 rule="unprotected-pod",
                 severity=RULES["unprotected-pod"].severity,
-                message=f"{ep.kind} {ep.key} accepts connections from every source: no policy selects it for "
+                message=f"{describe(ep)} accepts connections from every source: no policy selects it for "
                 f"ingress ({len(open_pods)} such in namespace {ns})",
                 hint=f"add a default deny to namespace {ns} (see the fix), then allow what {ep.name} needs",
                 locations=(ctx.endpoint_loc(ep),),

@@ -113,11 +113,13 @@ def _finding(
     ctx: LintContext, pol: Policy, direction: Direction, i: int, rule: Rule, opol: Policy, oi: int
 ) -> Finding:
     other = f"rule #{oi + 1}" if opol is pol else f"{opol.key} {direction_key(direction)} rule #{oi + 1}"
+    only = len(pol.rules(direction)) == 1 and opol is not pol and selector_covers(pol.pod_selector, opol.pod_selector)
+    extra = f" (it is the policy's only {direction_key(direction)} rule, so {pol.key} adds nothing)" if only else ""
     return Finding(
         rule="shadowed-rule",
         severity=RULES["shadowed-rule"].severity,
         message=f"NetworkPolicy {pol.key} {direction_key(direction)} rule #{i + 1} is shadowed by {other}, which "
-        "allows every connection it allows for the same pods: removing it changes nothing",
+        f"allows every connection it allows for the same pods: removing it changes nothing{extra}",
         hint="delete the rule, or narrow the broader one if it allows more than intended",
         locations=(ctx.rule_loc(pol, direction, i), ctx.rule_loc(opol, direction, oi)),
         namespace=pol.namespace,
