@@ -131,12 +131,14 @@ class Engine:
         for pol in cluster.policies:
             by_ns[pol.namespace].append(pol)
         self._by_ns: Mapping[str, list[Policy]] = dict(by_ns)
-        self._selecting: dict[tuple[int, Direction], tuple[Policy, ...]] = {}
+        # Keyed by the endpoint itself (identity: Endpoint has eq=False), never by ``id()``:
+        # an id is reused once a temporary endpoint is freed, which would return another's policies.
+        self._selecting: dict[tuple[Endpoint, Direction], tuple[Policy, ...]] = {}
 
     # -- selection -----------------------------------------------------------------------
     def selecting(self, ep: Endpoint, direction: Direction) -> tuple[Policy, ...]:
         """The policies that select ``ep`` for ``direction`` (empty: not isolated)."""
-        cache_key = (id(ep), direction)
+        cache_key = (ep, direction)
         hit = self._selecting.get(cache_key)
         if hit is not None:
             return hit
