@@ -33,7 +33,7 @@ def _in_repo(monkeypatch):
 
 
 def rules_of(output: str) -> list[str]:
-    return [f["rule"] for f in json.loads(output)["findings"]]
+    return [f["rule"] for f in json.loads(output)["findings"]]  # stdout only: see run()
 
 
 @pytest.mark.parametrize(
@@ -51,12 +51,13 @@ def test_golden(name, args, code, golden):
     result = run(*args)
     assert result.exit_code == code, result.output
     suffix = {"json": ".json", "sarif": ".sarif"}.get(name.rsplit("-", 1)[-1], ".txt")
-    golden(GOLDEN / f"{name}{suffix}", result.output)
+    assert result.stderr == ""
+    golden(GOLDEN / f"{name}{suffix}", result.stdout)
 
 
 def test_seed_shows_missing_namespaces_and_no_default_deny():
     result = run(SEED, "-n", "production", "-o", "json")
-    findings = json.loads(result.output)["findings"]
+    findings = json.loads(result.stdout)["findings"]
     missing = sorted(f["policy"] for f in findings if f["rule"] == "missing-namespace")
     assert missing == ["production/allow-ingress-controller", "production/backend-egress"]
     no_deny = sorted(f["namespace"] for f in findings if f["rule"] == "no-default-deny")
@@ -65,14 +66,14 @@ def test_seed_shows_missing_namespaces_and_no_default_deny():
 
 
 def test_seed_dns_rule_is_fine_as_written():
-    rules = rules_of(run(SEED, "-n", "production", "-o", "json").output)
+    rules = rules_of(run(SEED, "-n", "production", "-o", "json").stdout)
     assert "dns-egress-blocked" not in rules and "dns-tcp-missing" not in rules
 
 
 def test_seed_egress_without_dns_rule_is_the_dns_trap():
     out = run(CLUSTER, "tests/lint/seed/egress-no-dns.yaml", "-n", "production", "-o", "json")
     assert out.exit_code == 1
-    dns = [f for f in json.loads(out.output)["findings"] if f["rule"] == "dns-egress-blocked"]
+    dns = [f for f in json.loads(out.stdout)["findings"] if f["rule"] == "dns-egress-blocked"]
     assert [f["endpoint"] for f in dns] == ["production/deployment/backend"]
     assert dns[0]["severity"] == "error"
     assert "53" in dns[0]["fix"]["yaml"] and "UDP" in dns[0]["fix"]["yaml"] and "TCP" in dns[0]["fix"]["yaml"]
@@ -80,5 +81,5 @@ def test_seed_egress_without_dns_rule_is_the_dns_trap():
 
 def test_seed_egress_udp_only_is_dns_tcp_missing():
     out = run(CLUSTER, "tests/lint/seed/egress-udp-only.yaml", "-n", "production", "-o", "json")
-    rules = rules_of(out.output)
+    rules = rules_of(out.stdout)
     assert "dns-tcp-missing" in rules and "dns-egress-blocked" not in rules

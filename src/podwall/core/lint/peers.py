@@ -55,8 +55,12 @@ def _selector_hint(sel: LabelSelector, labelsets: list[dict[str, str]]) -> str:
 
 
 def _judge_namespaces(ctx: LintContext, sel: LabelSelector) -> bool:
+    """Whether the input tells which namespaces exist: it declares Namespaces, or it lists pods
+    and the selector only uses the name label (which every namespace has)."""
+    if any(ns.declared for ns in ctx.cluster.namespaces.values()):
+        return True
     keys = {k for k, _ in sel.match_labels} | {r.key for r in sel.match_expressions}
-    return keys <= {NS_NAME} or any(ns.declared for ns in ctx.cluster.namespaces.values())
+    return ctx.inventory and keys <= {NS_NAME}
 
 
 def _why_nothing(ctx: LintContext, pol: Policy, peer: Peer) -> str | None:
