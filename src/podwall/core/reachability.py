@@ -6,30 +6,21 @@ holds the ports of that list that the source may reach.
 
 :func:`reference_matrix` is the straightforward evaluation, one :meth:`Engine.verdict` per
 (source, destination, port). It is the oracle that faster implementations are tested against.
+
+:func:`matrix` is what commands use: verdicts computed once per class of equivalent endpoints
+and vectorised (:mod:`podwall.core.classes`), then read per endpoint pair on demand. The two
+must agree exactly, cell for cell (``tests/scale`` checks it on random clusters).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 
+from podwall.core.classes import Compiled, PortKey, Progress, checked_ports, compile_reachability
 from podwall.core.evaluate import Engine
 from podwall.core.model import Endpoint, Protocol
 
-PortKey = tuple[Protocol, int]
-"""A checked port: ``(protocol, number)``."""
-
 ALL, NONE, SOME, NA = "all", "none", "some", "n/a"
-
-
-def checked_ports(ep: Endpoint, port: int | None, protocol: Protocol) -> tuple[PortKey, ...]:
-    """The ports checked towards ``ep``: the given one, or its declared container ports."""
-    if port is not None:
-        return ((protocol, port),)
-    seen: dict[PortKey, None] = {}
-    for cp in ep.ports:
-        seen[(cp.protocol, cp.port)] = None
-    return tuple(seen)
 
 
 class Matrix:
@@ -84,12 +75,59 @@ def reference_matrix(
     return Matrix(eps, checked, lambda i, j: cells[i][j])
 
 
+class ClassMatrix(Matrix):
+    """A :class:`Matrix` read from the compiled class form; same answers, computed once per class.
+
+    ``compiled.classes.cls[i]`` is the class of endpoint ``i``; a cell is the class-pair cell,
+    except that a pod always reaches itself (every checked port).
+    """
+
+    def __init__(self, endpoints: Sequence[Endpoint], compiled: Compiled) -> None:
+        self.compiled = compiled
+        self._cls = compiled.classes.cls
+        self._cls_list: list[int] = self._cls.tolist()
+        self._is_pod = [e.is_pod for e in endpoints]
+        checked = [compiled.checked[c] for c in self._cls_list]
+        super().__init__(endpoints, checked, self._cell)
+
+    def _cell(self, i: int, j: int) -> tuple[PortKey, ...]:
+        if i == j and self._is_pod[i]:
+            return self._checked[j]
+        return self.compiled.allowed(self._cls_list[i], self._cls_list[j])
+
+    def state(self, i: int, j: int) -> str:
+        total = len(self._checked[j])
+        if total == 0:
+            return NA
+        n = len(self._cell(i, j))
+        return ALL if n == total else NONE if n == 0 else SOME
+
+    def row(self, i: int) -> Iterator[tuple[int, tuple[PortKey, ...]]]:
+        """``(j, allowed ports)`` for every destination ``j`` of source ``i``, fast."""
+        comp = self.compiled
+        bits = comp.row(self._cls_list[i])
+        start = comp.col_start.tolist()
+        memo: dict[int, tuple[PortKey, ...]] = {}
+        for j, b in enumerate(self._cls_list):
+            if i == j and self._is_pod[i]:
+                yield j, self._checked[j]
+                continue
+            hit = memo.get(b)
+            if hit is None:
+                s = start[b]
+                hit = memo[b] = tuple(pk for k, pk in enumerate(comp.checked[b]) if bits[s + k])
+            yield j, hit
+
+
 def matrix(
     engine: Engine,
     endpoints: Sequence[Endpoint] | None = None,
     *,
     port: int | None = None,
     protocol: Protocol = Protocol.TCP,
-) -> Matrix:
-    """The reachability matrix (the implementation the commands use)."""
-    return reference_matrix(engine, endpoints, port=port, protocol=protocol)
+    progress: Progress | None = None,
+) -> ClassMatrix:
+    """The reachability matrix (the implementation the commands use), per equivalence class."""
+    eps = tuple(engine.cluster.endpoints if endpoints is None else endpoints)
+    compiled = compile_reachability(engine.cluster, engine.options, eps, port=port, protocol=protocol, progress=progress)
+    return ClassMatrix(eps, compiled)
