@@ -22,7 +22,7 @@ not counted twice; its IPs become the workload's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, BinaryIO
@@ -84,6 +84,8 @@ class _Issue:
     message: str
     doc: Document
     path: FieldPath
+    at: FieldPath | None = None
+    """Where to look for the line when it is more precise than ``path`` (a label's own key)."""
 
 
 @dataclass
@@ -145,9 +147,16 @@ class _Decoder:
         self.doc: Document | None = None
 
     # -- diagnostics ---------------------------------------------------------------------
-    def issue(self, path: FieldPath, message: str, code: str = "invalid", severity: Severity = Severity.ERROR) -> None:
+    def issue(
+        self,
+        path: FieldPath,
+        message: str,
+        code: str = "invalid",
+        severity: Severity = Severity.ERROR,
+        at: FieldPath | None = None,
+    ) -> None:
         assert self.doc is not None
-        self.issues.append(_Issue(severity, code, message, self.doc, path))
+        self.issues.append(_Issue(severity, code, message, self.doc, path, at))
 
     def type_error(self, path: FieldPath, expected: str, value: object, hint: str = "") -> None:
         msg = f"Invalid type: expected {expected}, got {type_name(value)}"
@@ -227,7 +236,12 @@ class _Decoder:
                 self.issue((*path, k), f'unknown field "{full}" (the API server rejects it)', code="unknown-field")
 
     # -- metadata ------------------------------------------------------------------------
-    def metadata(self, data: Mapping[str, Any], namespaced: bool) -> tuple[str, str, dict[str, str], dict[str, str], bool]:
+    def metadata(
+        self,
+        data: Mapping[str, Any],
+        namespaced: bool,
+        name_check: Callable[[str], list[str]] = v.is_dns1123_subdomain,
+    ) -> tuple[str, str, dict[str, str], dict[str, str], bool]:
         meta = self.mapping(data.get("metadata"), ("metadata",)) or {}
         name = self.string(meta.get("name"), ("metadata", "name")) or ""
         if not name:
@@ -236,7 +250,7 @@ class _Decoder:
             else:
                 self.issue(("metadata", "name"), v.required("name or generateName is required"))
         else:
-            for msg in v.is_dns1123_subdomain(name):
+            for msg in name_check(name):
                 self.issue(("metadata", "name"), v.invalid(name, msg))
         ns = ""
         explicit = False
@@ -257,9 +271,9 @@ class _Decoder:
     def validate_labels(self, labels: Mapping[str, str], path: FieldPath) -> None:
         for k in sorted(labels):
             for msg in v.is_qualified_name(k):
-                self.issue(path, v.invalid(k, msg))
+                self.issue(path, v.invalid(k, msg), at=(*path, k))
             for msg in v.is_valid_label_value(labels[k]):
-                self.issue(path, v.invalid(labels[k], msg))
+                self.issue(path, v.invalid(labels[k], msg), at=(*path, k))
 
     def span(self) -> SourceSpan:
         assert self.doc is not None
@@ -309,11 +323,10 @@ class _Decoder:
         self.seen[key] = self.doc
 
     def namespace_object(self, data: Mapping[str, Any]) -> None:
-        name, _, labels, annotations, _ = self.metadata(data, namespaced=False)
+        # ValidateNamespaceName is a DNS-1123 label (not a subdomain, as most names are)
+        name, _, labels, annotations, _ = self.metadata(data, namespaced=False, name_check=v.is_dns1123_label)
         if not name:
             return
-        for msg in v.is_dns1123_label(name):
-            self.issue(("metadata", "name"), v.invalid(name, msg))
         labels[NS_NAME_LABEL] = name
         self.remember("Namespace", "", name)
         self.namespaces[name] = Namespace(
@@ -452,7 +465,8 @@ class _Decoder:
         )
 
     def service(self, data: Mapping[str, Any]) -> None:
-        name, ns, _labels, _ann, _ = self.metadata(data, namespaced=True)
+        # ValidateServiceName is a DNS-1035 label
+        name, ns, _labels, _ann, _ = self.metadata(data, namespaced=True, name_check=v.is_dns1035_label)
         if not name:
             return
         spec = self.mapping(data.get("spec"), ("spec",)) or {}
@@ -496,9 +510,9 @@ class _Decoder:
         ml = self.string_map(m.get("matchLabels"), (*path, "matchLabels"))
         for k in sorted(ml):
             for msg in v.is_qualified_name(k):
-                self.issue((*path, "matchLabels"), v.invalid(k, msg))
+                self.issue((*path, "matchLabels"), v.invalid(k, msg), at=(*path, "matchLabels", k))
             for msg in v.is_valid_label_value(ml[k]):
-                self.issue((*path, "matchLabels"), v.invalid(ml[k], msg))
+                self.issue((*path, "matchLabels"), v.invalid(ml[k], msg), at=(*path, "matchLabels", k))
         reqs: list[Requirement] = []
         for i, e in enumerate(self.seq(m.get("matchExpressions"), (*path, "matchExpressions"))):
             epath: FieldPath = (*path, "matchExpressions", i)
@@ -525,7 +539,7 @@ class _Decoder:
                         v.forbidden("may not be specified when `operator` is 'Exists' or 'DoesNotExist'"),
                     )
             else:
-                self.issue((*epath, "operator"), v.invalid(op_s, "not a valid selector operator"))
+                self.issue((*epath, "operator"), v.invalid(v.Named(op_s), "not a valid selector operator"))
             for msg in v.is_qualified_name(key):
                 self.issue((*epath, "key"), v.invalid(key, msg))
             for j, val in enumerate(vals):
@@ -568,7 +582,7 @@ class _Decoder:
                 self.issue((*path, "except", i), v.invalid(s, v.CIDR_INVALID))
                 continue
             enet, _ = ep
-            if enet.version != net.version or enet.network_address not in net or net.prefixlen >= enet.prefixlen:
+            if not v.cidr_contains(net, enet.network_address) or net.prefixlen >= enet.prefixlen:
                 self.issue((*path, "except", i), v.invalid(s, "must be a strict subset of `cidr`"))
                 continue
             excepts.append(s)
@@ -616,7 +630,10 @@ class _Decoder:
                 ok = False
             if end is not None:
                 if end < port:
-                    self.issue((*path, "endPort"), v.invalid(port, "must be greater than or equal to `port`"))
+                    # The value shown is endPort's: current validation.go (the revision with
+                    # AllowCIDRsEvenIfInvalid, which anchors.md §6.1 describes) passes
+                    # *port.EndPort; older releases passed port.Port.IntVal.
+                    self.issue((*path, "endPort"), v.invalid(end, "must be greater than or equal to `port`"))
                     ok = False
                 for msg in v.is_valid_port_num(end):
                     self.issue((*path, "endPort"), v.invalid(end, msg))
@@ -804,7 +821,7 @@ def decode_documents(
             dec.issue((), "object nested too deeply to read", code="type")
     diags = list(diagnostics or [])
     for i in dec.issues:
-        line = locator.line(i.doc.source, i.doc.doc, i.doc.path + i.path)
+        line = locator.line(i.doc.source, i.doc.doc, i.doc.path + (i.path if i.at is None else i.at))
         diags.append(
             Diagnostic(
                 severity=i.severity,
