@@ -68,6 +68,7 @@ def check_dns(ctx: LintContext) -> Iterator[Finding]:
     servers = dns_targets(ctx)
     dns_ns, dns_labels = _dns_peer_labels(servers)
     memo: dict[tuple[object, ...], tuple[bool, bool, str, bool]] = {}
+    fixes: dict[int, Fix] = {}
     for ep in ctx.all_pods():
         if is_dns_server(ep):
             continue
@@ -83,7 +84,9 @@ def check_dns(ctx: LintContext) -> Iterator[Finding]:
         if udp_ok and tcp_ok:
             continue
         first = isolating[0]
-        fix = _fix(first, dns_ns, dns_labels) if egress_blocks else None
+        fix = None
+        if egress_blocks:
+            fix = fixes.get(id(first)) or fixes.setdefault(id(first), _fix(first, dns_ns, dns_labels))
         where = "to " + ", ".join(_name(s) for s in servers[:2]) if servers else "to any destination"
         if not udp_ok:
             rule = "dns-egress-blocked"

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
 from collections.abc import Iterator
 
@@ -67,6 +68,14 @@ def check_default_deny(ctx: LintContext) -> Iterator[Finding]:
             )
 
 
+def _set_namespace(pol: Policy, namespace: str) -> Policy:
+    return dataclasses.replace(pol, namespace=namespace, namespace_explicit=True)
+
+
+def _add_type(pol: Policy, direction: Direction) -> Policy:
+    return dataclasses.replace(pol, policy_types=pol.policy_types | {direction})
+
+
 def _guess_namespace(ctx: LintContext, policy: Policy) -> str | None:
     """The one namespace in which the policy's podSelector matches pods, if there is one."""
     if policy.pod_selector.is_empty:
@@ -104,7 +113,7 @@ def check_policies(ctx: LintContext) -> Iterator[Finding]:
                     edit=PolicyEdit(
                         policy=pol,
                         order=(0,),
-                        apply=lambda p, t=target: dataclasses.replace(p, namespace=t, namespace_explicit=True),
+                        apply=functools.partial(_set_namespace, namespace=target),
                     ),
                 ),
             )
@@ -129,7 +138,7 @@ def check_policies(ctx: LintContext) -> Iterator[Finding]:
                         edit=PolicyEdit(
                             policy=pol,
                             order=(1, 0 if direction is Direction.INGRESS else 1),
-                            apply=lambda p, d=direction: dataclasses.replace(p, policy_types=p.policy_types | {d}),
+                            apply=functools.partial(_add_type, direction=direction),
                         ),
                     ),
                 )

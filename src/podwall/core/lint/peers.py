@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import difflib
 import ipaddress
 from collections.abc import Iterator
@@ -30,11 +31,16 @@ def active_rules(ctx: LintContext) -> Iterator[tuple[Policy, Direction, int, Rul
                 yield pol, direction, i, rule
 
 
+def with_rules(pol: Policy, direction: Direction, rules: tuple[Rule, ...]) -> Policy:
+    if direction is Direction.INGRESS:
+        return dataclasses.replace(pol, ingress=rules)
+    return dataclasses.replace(pol, egress=rules)
+
+
 def replace_rule(pol: Policy, direction: Direction, index: int, rule: Rule) -> Policy:
     rules = list(pol.rules(direction))
     rules[index] = rule
-    field = "ingress" if direction is Direction.INGRESS else "egress"
-    return dataclasses.replace(pol, **{field: tuple(rules)})
+    return with_rules(pol, direction, tuple(rules))
 
 
 # -- peer-matches-nothing ----------------------------------------------------------------------
@@ -165,7 +171,7 @@ def _and_or(ctx: LintContext, pol: Policy, direction: Direction, i: int, rule: R
             edit=PolicyEdit(
                 policy=pol,
                 order=(3, 0 if direction is Direction.INGRESS else 1, -i),
-                apply=lambda p, d=direction, i=i, a=a, b=b: _merge_peers(p, d, i, a, b),
+                apply=functools.partial(_merge_peers, direction=direction, i=i, ns_j=a, pod_j=b),
             ),
         ),
     )

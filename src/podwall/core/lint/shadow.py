@@ -12,14 +12,14 @@ Two identical rules shadow each other; only the later one is reported.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Iterator
+from ipaddress import IPv4Network, IPv6Network
 
 from podwall.core.lint.context import LintContext, direction_key
 from podwall.core.lint.findings import Finding, Fix, PolicyEdit
 from podwall.core.lint.manifests import policy_yaml
-from podwall.core.lint.peers import active_rules
+from podwall.core.lint.peers import active_rules, with_rules
 from podwall.core.lint.rules import RULES
 from podwall.core.model import Direction, IPBlock, LabelSelector, Peer, Policy, PortSpec, Rule
 from podwall.core.selectors import matches
@@ -30,15 +30,26 @@ def selector_covers(outer: LabelSelector, inner: LabelSelector) -> bool:
     return set(outer.requirements()) <= set(inner.requirements())
 
 
+def _range(net: IPv4Network | IPv6Network) -> tuple[int, int]:
+    return int(net.network_address), int(net.broadcast_address)
+
+
+def _within(inner: tuple[int, int], outer: tuple[int, int]) -> bool:
+    return outer[0] <= inner[0] and inner[1] <= outer[1]
+
+
 def _block_covers(outer: IPBlock, inner: IPBlock) -> bool:
+    """``outer`` (cidr minus excepts) contains all of ``inner`` (cidr minus excepts)."""
     if outer.network.version != inner.network.version:
         return False
-    if not inner.network.subnet_of(outer.network):  # type: ignore[arg-type]
+    inner_range = _range(inner.network)
+    if not _within(inner_range, _range(outer.network)):
         return False
     for e in outer.except_networks:
-        if not e.overlaps(inner.network):  # type: ignore[arg-type]
-            continue
-        if not any(e.subnet_of(x) for x in inner.except_networks):  # type: ignore[arg-type]
+        hole = _range(e)
+        if hole[1] < inner_range[0] or inner_range[1] < hole[0]:
+            continue  # disjoint from inner
+        if not any(_within(hole, _range(x)) for x in inner.except_networks):
             return False
     return True
 
@@ -86,8 +97,7 @@ def _remove_rule(pol: Policy, direction: Direction, rule: Rule) -> Policy:
         if rules[k] == rule:
             del rules[k]
             break
-    field = "ingress" if direction is Direction.INGRESS else "egress"
-    return dataclasses.replace(pol, **{field: tuple(rules)})
+    return with_rules(pol, direction, tuple(rules))
 
 
 def check_shadowed(ctx: LintContext) -> Iterator[Finding]:
