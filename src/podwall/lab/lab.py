@@ -281,23 +281,35 @@ class Lab:
         path = os.path.join(self.state_dir, "listeners.json")
         with open(path, "w") as fh:
             json.dump(spec, fh)
-        log = open(os.path.join(self.state_dir, "listeners.log"), "ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "podwall.lab.server", path],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            start_new_session=True,
-        )
-        log.close()
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], 30)
-        line = proc.stdout.readline() if ready else b""
-        proc.stdout.close()
+        # posix_spawn, not Popen: the listener outlives this process (it is not ours to wait
+        # for), and a Popen object dropped while its child runs warns
+        rfd, wfd = os.pipe()
+        log = os.open(os.path.join(self.state_dir, "listeners.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            pid = os.posix_spawn(
+                sys.executable,
+                [sys.executable, "-m", "podwall.lab.server", path],
+                dict(os.environ),
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_DUP2, wfd, 1),
+                    (os.POSIX_SPAWN_DUP2, log, 2),
+                    (os.POSIX_SPAWN_CLOSE, rfd),
+                ],
+                setsid=True,
+            )
+        finally:
+            os.close(wfd)
+            os.close(log)
+        try:
+            ready, _, _ = select.select([rfd], [], [], 30)
+            line = os.read(rfd, 64) if ready else b""
+        finally:
+            os.close(rfd)
         if line.strip() != b"ready":
-            ns.kill_all([proc.pid])
+            ns.kill_all([pid])
             raise LabError(f"the listener did not start (see {self.state_dir}/listeners.log)")
-        return proc.pid
+        return pid
 
     # -- revocation ----------------------------------------------------------------------
     def cut_revoked(self) -> int:

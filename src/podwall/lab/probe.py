@@ -391,9 +391,19 @@ def run_probes(
         a, netns, proto = job
         a.outcome = probe_once(netns, a.ip, a.port, proto, timeout)
 
+    # A raw SCTP socket open in a pod swallows SCTP packets arriving there, so that pod would
+    # not answer other probes' INITs: SCTP probes run one source pod at a time (concurrently
+    # within it), while TCP and UDP probes all run at once.
+    plain = [j for j in jobs if j[2] is not Protocol.SCTP]
+    groups: dict[str, list[tuple[Attempt, str, Protocol]]] = {}
+    for j in jobs:
+        if j[2] is Protocol.SCTP:
+            groups.setdefault(j[1], []).append(j)
+    batches = ([plain] if plain else []) + list(groups.values())
     if jobs:
         with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(jobs)))) as pool:
-            list(pool.map(go, jobs))
+            for batch in batches:
+                list(pool.map(go, batch))
     out = []
     for r, netns in prepared:
         if netns is not None:
