@@ -66,6 +66,8 @@ def _inline(value: Any) -> str:
 
 def to_yaml(doc: Mapping[str, Any]) -> str:
     """One YAML document (without ``---``), ending in a newline."""
+    if not doc:
+        return "{}\n"
     out: list[str] = []
     _emit(doc, 0, out)
     return "\n".join(out) + "\n"

@@ -1,0 +1,149 @@
+"""Unit tests of lint's building blocks: containment for shadowed-rule, CIDR canonical form,
+the YAML emitter used for fixes, and the SARIF writer."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+import podwall
+from podwall.core.lint import RULES, lint
+from podwall.core.lint.manifests import to_yaml
+from podwall.core.lint.peers import canonical_cidr
+from podwall.core.lint.shadow import peer_covers, port_covers, selector_covers
+from podwall.core.model import IPBlock, LabelSelector, Operator, Peer, PortSpec, Protocol, Requirement
+from podwall.report.sarif import artifact_uri, sarif_log
+
+RULE_DIR = Path(__file__).parent / "rules"
+
+
+def sel(**labels: str) -> LabelSelector:
+    return LabelSelector(match_labels=tuple(sorted(labels.items())))
+
+
+def block(cidr: str, *excepts: str) -> IPBlock:
+    return IPBlock(
+        cidr=cidr,
+        network=ipaddress.ip_network(cidr),
+        excepts=excepts,
+        except_networks=tuple(ipaddress.ip_network(e) for e in excepts),
+    )
+
+
+def test_selector_covers_is_requirement_subset():
+    assert selector_covers(sel(), sel(app="a"))
+    assert selector_covers(sel(app="a"), sel(app="a", tier="x"))
+    assert not selector_covers(sel(app="a", tier="x"), sel(app="a"))
+    assert not selector_covers(sel(app="a"), sel(app="b"))
+    notin = LabelSelector(match_expressions=(Requirement(key="app", operator=Operator.NOT_IN, values=("x",)),))
+    assert not selector_covers(notin, sel(app="a"))  # structural only: never claims what it cannot prove
+
+
+@pytest.mark.parametrize(
+    "outer,inner,covers",
+    [
+        (block("10.0.0.0/8"), block("10.1.0.0/16"), True),
+        (block("10.1.0.0/16"), block("10.0.0.0/8"), False),
+        (block("10.0.0.0/8", "10.1.0.0/16"), block("10.1.2.0/24"), False),
+        (block("10.0.0.0/8", "10.1.0.0/16"), block("10.2.0.0/16"), True),
+        (block("10.0.0.0/8", "10.1.0.0/16"), block("10.0.0.0/9", "10.1.0.0/16"), True),
+        (block("0.0.0.0/0"), block("2001:db8::/32"), False),
+    ],
+)
+def test_ipblock_containment(outer, inner, covers):
+    assert peer_covers(Peer(ip_block=outer), Peer(ip_block=inner), {}) is covers
+
+
+def test_peer_scope_containment():
+    own = {"kubernetes.io/metadata.name": "prod"}
+    pods_here = Peer(pod_selector=sel(app="a"))
+    all_ns = Peer(namespace_selector=LabelSelector())
+    assert peer_covers(all_ns, pods_here, own)
+    assert not peer_covers(pods_here, all_ns, own)
+    other_ns = Peer(namespace_selector=sel(**{"kubernetes.io/metadata.name": "dev"}))
+    assert not peer_covers(other_ns, pods_here, own)
+
+
+@pytest.mark.parametrize(
+    "outer,inner,covers",
+    [
+        (PortSpec(), PortSpec(port=80), True),
+        (PortSpec(port=80, end_port=90), PortSpec(port=85), True),
+        (PortSpec(port=80, end_port=90), PortSpec(port=85, end_port=95), False),
+        (PortSpec(protocol=Protocol.UDP), PortSpec(port=53), False),
+        (PortSpec(port="http"), PortSpec(port="http"), True),
+        (PortSpec(port=8080), PortSpec(port="http"), False),
+    ],
+)
+def test_port_containment(outer, inner, covers):
+    assert port_covers(outer, inner) is covers
+
+
+@pytest.mark.parametrize(
+    "cidr,ok",
+    [
+        ("10.0.0.0/8", True),
+        ("10.0.0.5/24", False),
+        ("010.0.0.0/8", False),
+        ("10.0.0.0/08", False),
+        ("2001:db8::/32", True),
+        ("2001:db8::1/32", False),
+    ],
+)
+def test_canonical_cidr(cidr, ok):
+    addr, _, prefix = cidr.partition("/")
+    clean = ".".join(str(int(o)) for o in addr.split(".")) if ":" not in addr else addr
+    network = ipaddress.ip_network(f"{clean}/{int(prefix)}", strict=False)
+    assert canonical_cidr(cidr, network) is ok
+
+
+label_text = st.text(alphabet="abcXYZ019-._/: #'\"{}[]", min_size=0, max_size=12)
+scalars = st.one_of(label_text, st.integers(min_value=0, max_value=70000))
+documents = st.recursive(
+    st.dictionaries(label_text.filter(bool), scalars, max_size=3),
+    lambda inner: st.one_of(
+        st.dictionaries(label_text.filter(bool), inner, max_size=3),
+        st.dictionaries(label_text.filter(bool), st.lists(inner, max_size=3), max_size=3),
+    ),
+    max_leaves=12,
+)
+
+
+@given(documents)
+def test_yaml_emitter_round_trips(doc):
+    assert yaml.safe_load(to_yaml(doc)) == doc
+
+
+def test_sarif_log_points_at_lines():
+    loaded = podwall.load(
+        [str(RULE_DIR / "base.yaml"), str(RULE_DIR / "dns-egress-blocked" / "bad.yaml")],
+        namespace="production",
+        strict=False,
+    )
+    findings = lint(loaded.cluster, loaded.engine)
+    log = json.loads(json.dumps(sarif_log(findings, loaded.result.line_of, tool_version="0.1.0", cwd=str(RULE_DIR))))
+    assert log["version"] == "2.1.0"
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == list(RULES)
+    by_rule = {r["ruleId"]: r for r in run["results"]}
+    dns = by_rule["dns-egress-blocked"]
+    assert rules[dns["ruleIndex"]]["id"] == "dns-egress-blocked"
+    assert dns["level"] == "error"
+    loc = dns["locations"][0]["physicalLocation"]
+    assert loc == {"artifactLocation": {"uri": "dns-egress-blocked/bad.yaml"}, "region": {"startLine": 13}}
+    assert dns["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "base.yaml"
+    assert "UDP" in dns["properties"]["fix"]
+    assert by_rule["no-default-deny"]["level"] == "warning"
+
+
+def test_artifact_uri(tmp_path):
+    assert artifact_uri("./a/b.yaml") == "a/b.yaml"
+    assert artifact_uri(str(tmp_path / "x" / "p.yaml"), cwd=str(tmp_path)) == "x/p.yaml"
+    assert artifact_uri("-") == "stdin"
