@@ -147,3 +147,27 @@ def test_artifact_uri(tmp_path):
     assert artifact_uri("./a/b.yaml") == "a/b.yaml"
     assert artifact_uri(str(tmp_path / "x" / "p.yaml"), cwd=str(tmp_path)) == "x/p.yaml"
     assert artifact_uri("-") == "stdin"
+
+
+def test_finding_to_diagnostic():
+    loaded = podwall.load(
+        [str(RULE_DIR / "base.yaml"), str(RULE_DIR / "rules-ignored" / "bad.yaml")], namespace="production", strict=False
+    )
+    (f,) = [f for f in lint(loaded.cluster, loaded.engine) if f.rule == "rules-ignored"]
+    d = f.to_diagnostic(loaded.result.line_of)
+    assert (d.code, d.severity.value, d.line, d.field) == ("rules-ignored", "error", 18, "spec.egress")
+    assert d.file.endswith("rules-ignored/bad.yaml") and d.hint == f.hint
+    assert d.render().endswith(": spec.egress: " + f.message)
+
+
+def test_cni_named_on_the_command_line_points_at_a_policy():
+    loaded = podwall.load([str(RULE_DIR / "base.yaml")], namespace="production", strict=False)
+    (f,) = lint(loaded.cluster, loaded.engine, enabled={"cni-does-not-enforce"}, cni="kubenet")
+    assert f.locations[0].what == "NetworkPolicy monitoring/default-deny-ingress"
+    assert lint(loaded.cluster, loaded.engine, enabled={"cni-does-not-enforce"}, cni="cilium") == []
+
+
+def test_unknown_rule_id_is_refused():
+    loaded = podwall.load([str(RULE_DIR / "base.yaml")], strict=False)
+    with pytest.raises(ValueError, match="nope"):
+        lint(loaded.cluster, loaded.engine, enabled={"nope"})

@@ -44,7 +44,9 @@ def check_cni(ctx: LintContext, cni: str | None) -> Iterator[Finding]:
         return
     if cni is not None:
         if cni in NON_ENFORCING:
-            yield _finding(f"--cni {cni}", cni, ())
+            # point at the first policy, so SARIF consumers (which need a location) show it
+            first = ctx.cluster.policies[0]
+            yield _finding(f"--cni {cni}", cni, (ctx.policy_loc(first),))
         return
     flannel = [e for e in ctx.cluster.endpoints if "flannel" in _words(e)]
     if not flannel:
