@@ -20,7 +20,6 @@ from podwall.errors import Severity
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
-INFO_URI = "https://github.com/podwall/podwall/blob/main/docs/lint.md"
 
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
@@ -59,7 +58,6 @@ def _rules() -> list[dict[str, Any]]:
                 "name": "".join(w.capitalize() for w in info.id.split("-")),
                 "shortDescription": {"text": info.summary},
                 "fullDescription": {"text": info.why},
-                "helpUri": f"{INFO_URI}#{info.id}",
                 "help": {
                     "text": f"{info.why}\n\nBad:\n{info.bad}\n\nFixed:\n{info.fixed}",
                     "markdown": f"{info.why}\n\nBad:\n```yaml\n{info.bad}\n```\n\nFixed:\n```yaml\n{info.fixed}\n```",
@@ -111,7 +109,6 @@ def sarif_log(
                     "driver": {
                         "name": "podwall",
                         "semanticVersion": tool_version,
-                        "informationUri": INFO_URI,
                         "rules": _rules(),
                     }
                 },
