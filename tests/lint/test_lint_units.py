@@ -171,3 +171,16 @@ def test_unknown_rule_id_is_refused():
     loaded = podwall.load([str(RULE_DIR / "base.yaml")], strict=False)
     with pytest.raises(ValueError, match="nope"):
         lint(loaded.cluster, loaded.engine, enabled={"nope"})
+
+
+def test_empty_pod_selector_in_a_namespace_without_pods_is_not_selects_nothing(tmp_path):
+    p = tmp_path / "p.yaml"
+    p.write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: empty}\n"
+        "spec: {podSelector: {}, policyTypes: [Ingress]}\n---\n"
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: typo, namespace: empty}\n"
+        "spec: {podSelector: {matchLabels: {app: x}}, policyTypes: [Ingress]}\n"
+    )
+    loaded = podwall.load([str(RULE_DIR / "base.yaml"), str(p)], strict=False)
+    hits = [f.policy for f in lint(loaded.cluster, loaded.engine, enabled={"selects-nothing"})]
+    assert hits == ["empty/typo"]

@@ -151,7 +151,9 @@ def _selection(ctx: LintContext, pol: Policy) -> Iterator[Finding]:
     chosen = [e for e in everything if matches(pol.pod_selector, e.labels)]
     host = [e for e in chosen if e.host_network]
     governable = [e for e in chosen if e not in host] if ctx.options.host_network.value == "node" else chosen
-    if not chosen:
+    # podSelector {} is meant for every pod, present or future: in a namespace without pods it
+    # is a default policy waiting for them, not a typo
+    if not chosen and not pol.pod_selector.is_empty:
         yield Finding(
             rule="selects-nothing",
             severity=RULES["selects-nothing"].severity,
