@@ -22,8 +22,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -183,7 +183,7 @@ class Lab:
             st.pods = list(lab_plan.pods)
             st.skipped = [list(x) for x in lab_plan.skipped]
             self._save(st)
-            st.server_pid = self._start_server(lab_plan.pods)
+            st.server_pid = self._listeners(lab_plan.pods, None)
             st.updated = time.time()
             self._save(st)
         except BaseException:
@@ -226,25 +226,26 @@ class Lab:
         ports_changed = bool(gone or came) or any(old[k].ports != new[k].ports for k in new if k in old)
         rs = compile_ruleset(lab_cluster, lab_plan.attachments(), options)
         old_rs = ruleset_from_dict(st.ruleset) if st.ruleset else None
-        if ports_changed and st.server_pid:
-            ns.kill_all([st.server_pid])
-            st.server_pid = None
-        # removed pods disappear before their addresses leave the sets; new pods appear after
-        ns.remove_pods(gone)
-        st.pods = [p for p in st.pods if p not in gone]
-        self._save(st)
+        # removed pods: their listeners close first (a socket keeps a namespace alive), then
+        # their namespaces go, and only then do their addresses leave the sets
+        if gone:
+            st.server_pid = self._listeners([p for p in st.pods if p not in gone], st.server_pid)
+            ns.remove_pods(gone)
+            st.pods = [p for p in st.pods if p not in gone]
+            self._save(st)
         how = self.nft().update(old_rs, rs)
         st.ruleset = ruleset_to_dict(rs)
         st.sources = [[s.name, s.text] for s in sources]
         st.namespace = namespace
         st.options = {"ipblock_matches_pods": options.ipblock_matches_pods, "host_network": options.host_network.value}
         self._save(st)
+        # new pods appear only now, under rules that already cover them
         ns.add_pods(self.node, came, self.prefix)
         st.pods = list(lab_plan.pods)
         st.skipped = [list(x) for x in lab_plan.skipped]
         self._save(st)
-        if st.server_pid is None:
-            st.server_pid = self._start_server(lab_plan.pods)
+        if ports_changed or st.server_pid is None or not _is_our_server(st.server_pid):
+            st.server_pid = self._listeners(lab_plan.pods, st.server_pid)
         st.updated = time.time()
         self._save(st)
         cut_n = self.cut_revoked() if cut else 0
@@ -274,42 +275,51 @@ class Lab:
         return removed
 
     # -- listener ------------------------------------------------------------------------
-    def _start_server(self, pods: Sequence[PodPlan]) -> int | None:
-        spec = {"node": self.node, "pods": [[p.netns, [list(x) for x in p.ports]] for p in pods if p.ports]}
-        if not spec["pods"]:
-            return None
+    def _listeners(self, pods: Sequence[PodPlan], pid: int | None) -> int | None:
+        """Make the listener serve exactly ``pods``' ports; returns its PID (started if needed).
+
+        A running listener reloads on SIGHUP (sockets of unchanged pods stay open); either way
+        this waits until it acknowledges the new spec's generation.
+        """
         path = os.path.join(self.state_dir, "listeners.json")
-        with open(path, "w") as fh:
+        gen = time.monotonic_ns()
+        spec = {"node": self.node, "generation": gen, "pods": [[p.netns, [list(x) for x in p.ports]] for p in pods if p.ports]}
+        with open(path + ".tmp", "w") as fh:
             json.dump(spec, fh)
-        # posix_spawn, not Popen: the listener outlives this process (it is not ours to wait
-        # for), and a Popen object dropped while its child runs warns
-        rfd, wfd = os.pipe()
-        log = os.open(os.path.join(self.state_dir, "listeners.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            pid = os.posix_spawn(
-                sys.executable,
-                [sys.executable, "-m", "podwall.lab.server", path],
-                dict(os.environ),
-                file_actions=[
-                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                    (os.POSIX_SPAWN_DUP2, wfd, 1),
-                    (os.POSIX_SPAWN_DUP2, log, 2),
-                    (os.POSIX_SPAWN_CLOSE, rfd),
-                ],
-                setsid=True,
-            )
-        finally:
-            os.close(wfd)
-            os.close(log)
-        try:
-            ready, _, _ = select.select([rfd], [], [], 30)
-            line = os.read(rfd, 64) if ready else b""
-        finally:
-            os.close(rfd)
-        if line.strip() != b"ready":
-            ns.kill_all([pid])
-            raise LabError(f"the listener did not start (see {self.state_dir}/listeners.log)")
-        return pid
+        os.replace(path + ".tmp", path)
+        if pid is not None and _is_our_server(pid):
+            os.kill(pid, signal.SIGHUP)
+        else:
+            # posix_spawn, not Popen: the listener outlives this process, and a Popen object
+            # dropped while its child runs warns
+            log = os.open(os.path.join(self.state_dir, "listeners.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                pid = os.posix_spawn(
+                    sys.executable,
+                    [sys.executable, "-m", "podwall.lab.server", path],
+                    dict(os.environ),
+                    file_actions=[
+                        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                        (os.POSIX_SPAWN_DUP2, log, 1),
+                        (os.POSIX_SPAWN_DUP2, log, 2),
+                    ],
+                    setsid=True,
+                )
+            finally:
+                os.close(log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with open(path + ".ack") as fh:
+                    if fh.read().strip() == str(gen):
+                        return pid
+            except FileNotFoundError:
+                pass
+            if not ns.is_alive(pid):
+                break
+            time.sleep(0.005)
+        ns.kill_all([pid])
+        raise LabError(f"the listener did not start (see {self.state_dir}/listeners.log)")
 
     # -- revocation ----------------------------------------------------------------------
     def cut_revoked(self) -> int:

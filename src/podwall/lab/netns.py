@@ -65,7 +65,7 @@ def kill_all(pids: Iterable[int], grace: float = 1.0) -> None:
     deadline = time.monotonic() + grace
     alive = list(pids)
     while alive and time.monotonic() < deadline:
-        alive = [p for p in alive if _alive(p)]
+        alive = [p for p in alive if is_alive(p)]
         if alive:
             time.sleep(0.02)
     for p in alive:
@@ -75,12 +75,13 @@ def kill_all(pids: Iterable[int], grace: float = 1.0) -> None:
             pass
     for p in alive:
         for _ in range(100):
-            if not _alive(p):
+            if not is_alive(p):
                 break
             time.sleep(0.01)
 
 
-def _alive(pid: int) -> bool:
+def is_alive(pid: int) -> bool:
+    """Whether a process runs (reaping it if it is our exited child)."""
     try:
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done == pid:
