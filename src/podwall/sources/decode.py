@@ -243,15 +243,16 @@ class _Decoder:
         name_check: Callable[[str], list[str]] = v.is_dns1123_subdomain,
     ) -> tuple[str, str, dict[str, str], dict[str, str], bool]:
         meta = self.mapping(data.get("metadata"), ("metadata",)) or {}
-        name = self.string(meta.get("name"), ("metadata", "name")) or ""
-        if not name:
+        raw_name = meta.get("name")
+        name = self.string(raw_name, ("metadata", "name")) or ""
+        if name:
+            for msg in name_check(name):
+                self.issue(("metadata", "name"), v.invalid(name, msg))
+        elif raw_name is None or raw_name == "":  # (a name of the wrong type is reported already)
             if meta.get("generateName"):
                 name = str(meta.get("generateName"))
             else:
                 self.issue(("metadata", "name"), v.required("name or generateName is required"))
-        else:
-            for msg in name_check(name):
-                self.issue(("metadata", "name"), v.invalid(name, msg))
         ns = ""
         explicit = False
         if namespaced:

@@ -27,6 +27,10 @@ except AttributeError:  # pragma: no cover - PyYAML built without LibYAML
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_ALIASES = 1000
+MAX_ALIAS_EXPANSION = 1_000_000
+"""Nodes that aliases may add in one source (each alias counts the size of what it names)."""
+MAX_DEPTH = 1000
+"""Deepest nesting of mappings and sequences accepted (real manifests stay below 30)."""
 STDIN = "-"
 
 
@@ -68,17 +72,24 @@ def _expand(paths: Iterable[str]) -> Iterator[str]:
 
 
 def _decode_bytes(name: str, raw: bytes) -> str:
+    """UTF-8 text, or an ``InputError`` at the line of the first byte that is not text."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     nul = raw.find(b"\x00")
-    if nul >= 0:
+    text: str | None = None
+    bad_utf8 = -1
+    reason = ""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad_utf8, reason = exc.start, exc.reason
+    if nul >= 0 and (bad_utf8 < 0 or nul < bad_utf8):
         line = raw.count(b"\n", 0, nul) + 1
         raise InputError(f"{name}:{line}: binary data (a NUL byte) where YAML or JSON text was expected")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"{name}:{line}: not UTF-8 text (binary data?): {exc.reason}") from None
+    if text is None:
+        line = raw.count(b"\n", 0, bad_utf8) + 1
+        raise InputError(f"{name}:{line}: not UTF-8 text (binary data?): {reason}")
+    return text
 
 
 def read_sources(paths: Iterable[str], stdin: BinaryIO | None = None) -> list[SourceText]:
@@ -102,54 +113,77 @@ def read_sources(paths: Iterable[str], stdin: BinaryIO | None = None) -> list[So
     return out
 
 
-def _yaml_error(name: str, exc: yaml.YAMLError) -> Diagnostic:
+def _yaml_error(src: SourceText, exc: yaml.YAMLError) -> Diagnostic:
+    name = src.name
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else 0
+    # An error at the end of the stream (a truncated file) is marked past the last line:
+    # report the last line that exists.
+    line = min(line, max(1, len(src.text.splitlines())))
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
     msg = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
     return Diagnostic(severity=Severity.ERROR, code="yaml", message=msg, file=name, line=line)
 
 
-def _check_aliases(src: SourceText) -> Diagnostic | None:
-    """Refuse alias bombs and recursive aliases before anything expands them."""
-    if "&" not in src.text or "*" not in src.text:
-        return None
-    open_anchors: list[str | None] = []
+def _line(ev: yaml.Event) -> int:
+    return ev.start_mark.line + 1 if ev.start_mark is not None else 0
+
+
+def _refuse(src: SourceText, line: int, message: str) -> Diagnostic:
+    return Diagnostic(severity=Severity.ERROR, code="yaml", message=message, file=src.name, line=line)
+
+
+def _check_structure(src: SourceText) -> Diagnostic | None:
+    """Refuse hostile YAML before anything builds it: one pass over the parser's events.
+
+    * nesting deeper than :data:`MAX_DEPTH` (LibYAML's composer recurses in C and would crash);
+    * recursive aliases (an alias inside the node it names);
+    * alias bombs: more than :data:`MAX_ALIASES` aliases, or aliases that would expand to more
+      than :data:`MAX_ALIAS_EXPANSION` nodes (a billion-laughs needs only a few dozen aliases).
+    """
+    # Each open collection: [anchor, expanded size so far].
+    stack: list[list[Any]] = []
+    sizes: dict[str, int] = {}
     aliases = 0
+    expansion = 0
     try:
         for ev in yaml.parse(src.text, Loader=_Loader):
             if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                open_anchors.append(ev.anchor)
-            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                open_anchors.pop()
+                if len(stack) >= MAX_DEPTH:
+                    return _refuse(src, _line(ev), f"YAML nested more than {MAX_DEPTH} levels deep: refusing it")
+                stack.append([ev.anchor, 1])
+                continue
+            if isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                anchor, size = stack.pop()
+            elif isinstance(ev, yaml.ScalarEvent):
+                anchor, size = ev.anchor, 1
             elif isinstance(ev, yaml.AliasEvent):
                 aliases += 1
-                line = ev.start_mark.line + 1 if ev.start_mark is not None else 0
-                if ev.anchor in open_anchors:
-                    return Diagnostic(
-                        severity=Severity.ERROR,
-                        code="yaml",
-                        message=f"recursive YAML alias *{ev.anchor} refers to a node that contains it",
-                        file=src.name,
-                        line=line,
+                line = _line(ev)
+                if any(frame[0] == ev.anchor for frame in stack):
+                    return _refuse(src, line, f"recursive YAML alias *{ev.anchor} refers to a node that contains it")
+                anchor, size = None, sizes.get(ev.anchor or "", 1)
+                expansion += size
+                if aliases > MAX_ALIASES or expansion > MAX_ALIAS_EXPANSION:
+                    what = f"more than {MAX_ALIASES} YAML aliases" if aliases > MAX_ALIASES else (
+                        f"YAML aliases expanding to more than {MAX_ALIAS_EXPANSION} nodes"
                     )
-                if aliases > MAX_ALIASES:
-                    return Diagnostic(
-                        severity=Severity.ERROR,
-                        code="yaml",
-                        message=f"more than {MAX_ALIASES} YAML aliases: refusing a possible alias bomb",
-                        file=src.name,
-                        line=line,
-                    )
+                    return _refuse(src, line, f"{what}: refusing a possible alias bomb")
+            else:
+                continue
+            if anchor is not None:
+                sizes[anchor] = size
+            if stack:
+                stack[-1][1] += size
     except yaml.YAMLError as exc:
-        return _yaml_error(src.name, exc)
+        return _yaml_error(src, exc)
     return None
 
 
 def parse_source(src: SourceText) -> tuple[list[Document], list[Diagnostic]]:
     """Split a source into objects; every problem becomes a diagnostic, never an exception."""
-    bad = _check_aliases(src)
+    bad = _check_structure(src)
     if bad is not None:
         return [], [bad]
     docs: list[Document] = []
@@ -164,6 +198,8 @@ def parse_source(src: SourceText) -> tuple[list[Document], list[Diagnostic]]:
             kind = data.get("kind")
             items = data.get("items")
             if isinstance(kind, str) and kind.endswith("List") and "items" in data:
+                if items is None:  # ``items: null``: an empty list, as the API server reads it
+                    continue
                 if not isinstance(items, list):
                     docs.append(Document(src.name, i, ("items",), items))
                     continue
@@ -173,7 +209,7 @@ def parse_source(src: SourceText) -> tuple[list[Document], list[Diagnostic]]:
             else:
                 docs.append(Document(src.name, i, (), data))
     except yaml.YAMLError as exc:
-        diags.append(_yaml_error(src.name, exc))
+        diags.append(_yaml_error(src, exc))
     except RecursionError:
         diags.append(
             Diagnostic(
@@ -218,15 +254,22 @@ class Locator:
     def _tree(self, name: str) -> list[yaml.Node]:
         tree = self._trees.get(name)
         if tree is None:
+            # Keep the documents composed before a syntax error: their lines are still right.
+            tree = []
             try:
-                tree = list(yaml.compose_all(self.texts.get(name, ""), Loader=_Loader))
+                for node in yaml.compose_all(self.texts.get(name, ""), Loader=_Loader):
+                    tree.append(node)
             except (yaml.YAMLError, RecursionError):
-                tree = []
+                pass
             self._trees[name] = tree
         return tree
 
     def line(self, name: str, doc: int, path: Iterable[str | int]) -> int:
-        """1-based line of the deepest node on ``path`` that exists (0 if unknown)."""
+        """1-based line of the deepest node on ``path`` that exists (0 if unknown).
+
+        A field is found at the line of its key (``podSelector:``), even when its value starts
+        on the next line; a list item at the line of the item.
+        """
         if name not in self.texts:
             return 0
         tree = self._tree(name)
@@ -248,6 +291,6 @@ class Locator:
             if nxt is None:
                 break
             node = nxt
-            if not isinstance(node, yaml.ScalarNode) or isinstance(step, int):
+            if isinstance(step, int):
                 line = node.start_mark.line + 1
         return line
