@@ -1,16 +1,44 @@
-"""``podwall matrix``: who can reach whom, as a table."""
+"""``podwall matrix``: who can reach whom, as a table.
+
+Large clusters stay usable: the text and Markdown grids aggregate by workload or namespace when
+the pod-level grid would not fit the terminal (``--by auto``); pod-level JSON and CSV are
+written row by row as they are produced (never built in memory); and on a terminal, work that
+takes more than a second shows a progress bar on stderr.
+"""
 
 from __future__ import annotations
 
+import csv
+import json
+import os
 import shutil
+import sys
+import time
 from collections.abc import Callable
+from types import TracebackType
+from typing import IO, Any
 
 import click
+import numpy as np
 
-from podwall.cli.common import echo_json, input_options, load_cluster
+from podwall.cli.common import input_options, load_cluster
+from podwall.core.evaluate import Engine
 from podwall.core.model import Endpoint, Protocol
-from podwall.core.reachability import ALL, NA, NONE, SOME, Matrix, matrix
-from podwall.report.render import SYMBOL, grid_markdown, matrix_csv, matrix_grid
+from podwall.core.reachability import ALL, NA, NONE, SOME, ClassMatrix, Matrix, PortKey, matrix
+from podwall.report.render import SYMBOL, grid_markdown, matrix_grid
+
+_CODE = {ALL: 1, NONE: 2, SOME: 4}
+"""States as bit flags, so that combining cells is a bitwise OR (NA is 0: ignored)."""
+
+
+def _decode(code: int) -> str:
+    if code == 0:
+        return NA
+    if code == 1:
+        return ALL
+    if code == 2:
+        return NONE
+    return SOME
 
 
 def group_key(ep: Endpoint, by: str) -> str:
@@ -22,38 +50,127 @@ def group_key(ep: Endpoint, by: str) -> str:
     return ep.key
 
 
-def aggregate(m: Matrix, by: str) -> tuple[list[str], Callable[[int, int], str]]:
-    """Group endpoints and combine cells: all / none / some over every pair of the groups."""
+def _groups(m: Matrix, by: str) -> tuple[list[str], list[int]]:
     labels: list[str] = []
-    members: dict[str, list[int]] = {}
-    for i, ep in enumerate(m.endpoints):
+    index: dict[str, int] = {}
+    of: list[int] = []
+    for ep in m.endpoints:
         k = group_key(ep, by)
-        if k not in members:
-            members[k] = []
+        g = index.get(k)
+        if g is None:
+            g = index[k] = len(labels)
             labels.append(k)
-        members[k].append(i)
+        of.append(g)
+    return labels, of
+
+
+def aggregate(m: Matrix, by: str) -> tuple[list[str], Callable[[int, int], str]]:
+    """Group endpoints and combine cells: all / none / some over every pair of the groups.
+
+    A pod's cell with itself is left out (a pod always reaches itself). On a
+    :class:`ClassMatrix` this works on classes, not endpoint pairs (see :func:`_aggregate_classes`).
+    """
+    if isinstance(m, ClassMatrix):
+        labels, codes = _aggregate_classes(m, by)
+        return labels, lambda a, b: _decode(int(codes[a, b]))
+    labels, of = _groups(m, by)
+    members: list[list[int]] = [[] for _ in labels]
+    for i, g in enumerate(of):
+        members[g].append(i)
 
     def cell(a: int, b: int) -> str:
-        states = set()
-        for i in members[labels[a]]:
-            for j in members[labels[b]]:
-                if i == j and by != "pod" and m.endpoints[i].is_pod:
+        code = 0
+        for i in members[a]:
+            for j in members[b]:
+                if i == j and m.endpoints[i].is_pod:
                     continue
-                states.add(m.state(i, j))
-        states.discard(NA)
-        if not states:
-            return NA
-        if states == {ALL}:
-            return ALL
-        if states == {NONE}:
-            return NONE
-        return SOME
+                code |= _CODE.get(m.state(i, j), 0)
+        return _decode(code)
 
     return labels, cell
 
 
+def _aggregate_classes(m: ClassMatrix, by: str) -> tuple[list[str], np.ndarray[Any, np.dtype[np.uint8]]]:
+    """Group-by-group state codes, from class-by-class states.
+
+    Every endpoint pair of groups ``A x B`` has the state of its class pair, so the groups' cell
+    is the OR of the class-pair codes over the (group, class) pairs present. The only exception
+    is a pod's pair with itself, left out: it matters only when a (group, class) has exactly one
+    member and that member is a pod; those diagonal cells are recomputed without it.
+    """
+    labels, of = _groups(m, by)
+    comp = m.compiled
+    n_cls = comp.classes.n
+    widths = np.diff(comp.col_start)
+    counts = comp.counts()
+    state = np.where(counts == widths[None, :], 1, np.where(counts == 0, 2, 4)).astype(np.uint8)
+    state[:, widths == 0] = 0
+    cls = comp.classes.cls.astype(np.int64)
+    key = np.asarray(of, dtype=np.int64) * max(1, n_cls) + cls
+    pairs, first, sizes = np.unique(key, return_index=True, return_counts=True)
+    pair_g = pairs // max(1, n_cls)
+    pair_c = pairs % max(1, n_cls)
+    is_pod = np.asarray([e.is_pod for e in m.endpoints], dtype=np.bool_)
+    lonely_pod = (sizes == 1) & is_pod[first]
+    starts = np.flatnonzero(np.r_[True, pair_g[1:] != pair_g[:-1]])
+    by_rows = np.bitwise_or.reduceat(state[pair_c], starts, axis=0) if len(pairs) else state[:0]
+    codes = np.bitwise_or.reduceat(by_rows[:, pair_c], starts, axis=1) if len(pairs) else by_rows[:, :0]
+    bounds = list(starts) + [len(pairs)]
+    for gi in range(len(starts)):
+        lo, hi = bounds[gi], bounds[gi + 1]
+        if not lonely_pod[lo:hi].any():
+            continue
+        cs = pair_c[lo:hi]
+        block = state[np.ix_(cs, cs)].copy()
+        diag = np.arange(hi - lo)
+        block[diag, diag] = np.where(lonely_pod[lo:hi], 0, block[diag, diag])
+        codes[gi, gi] = np.bitwise_or.reduce(block, axis=None)
+    return labels, codes
+
+
 def _fits(n: int, width: int) -> bool:
     return n * 4 + 40 <= width
+
+
+class _Bar:
+    """A rich progress bar on stderr, shown only on a terminal and only after a second of work."""
+
+    def __init__(self, enabled: bool, delay: float = 1.0) -> None:
+        self.enabled = enabled
+        self.delay = delay
+        self.start = time.monotonic()
+        self._progress: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._progress is None:
+            if time.monotonic() - self.start < self.delay:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.start()
+        task = self._tasks.get(stage)
+        if task is None:
+            task = self._tasks[stage] = self._progress.add_task(stage, total=total)
+        self._progress.update(task, completed=done, total=total)
 
 
 @click.command("matrix")
@@ -65,7 +182,8 @@ def _fits(n: int, width: int) -> bool:
     type=click.Choice(["auto", "pod", "workload", "namespace"]),
     default="auto",
     show_default=True,
-    help="Rows and columns: each endpoint (pod), workload, or namespace. 'auto' aggregates when the table would not fit the terminal.",
+    help="Rows and columns: each endpoint (pod), workload, or namespace. 'auto': per endpoint, "
+    "except that text and md aggregate by workload, then namespace, when the grid would not fit the terminal.",
 )
 @click.option("-o", "--output", type=click.Choice(["text", "json", "csv", "md"]), default="text", show_default=True)
 def matrix_command(
@@ -86,28 +204,48 @@ def matrix_command(
 
     \b
     Text cells: '.' reachable, 'X' blocked, '~' some ports, '-' nothing to check.
-    JSON and CSV list, per pair, the reachable ports and the checked ports.
+    JSON and CSV list, per pair, the reachable ports and the checked ports; pod-level JSON
+    and CSV are streamed, one pair per line.
     """
     loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
     proto = Protocol(protocol.upper())
-    m = matrix(loaded.engine, port=port, protocol=proto)
-    width = shutil.get_terminal_size((120, 40)).columns
-    if by == "auto":
-        by = "pod"
-        if output in ("text", "md"):
-            for candidate in ("pod", "workload", "namespace"):
-                by = candidate
-                n = len({group_key(e, candidate) for e in m.endpoints})
-                if _fits(n, width):
-                    break
-    what = f"{proto}/{port}" if port else "declared container ports"
-    if output == "json":
-        _json(m, port, proto, by)
-        return
+    out = click.get_text_stream("stdout")
+    try:
+        _run(out, loaded.engine, port, proto, by, output)
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, and keep Python from complaining
+        # again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _run(out: IO[str], engine: Engine, port: int | None, proto: Protocol, by: str, output: str) -> None:
+    with _Bar(enabled=sys.stderr.isatty()) as bar:
+        m = matrix(engine, port=port, protocol=proto, progress=bar)
+        width = shutil.get_terminal_size((120, 40)).columns
+        if by == "auto":
+            by = "pod"
+            if output in ("text", "md"):
+                for candidate in ("pod", "workload", "namespace"):
+                    by = candidate
+                    n = len({group_key(e, candidate) for e in m.endpoints})
+                    if _fits(n, width):
+                        break
+        what = f"{proto}/{port}" if port else "declared container ports"
+        if output == "json":
+            _json(out, m, port, proto, by, bar)
+            return
+        if output == "csv" and by == "pod":
+            _csv(out, m, bar)
+            return
+        labels, cell = aggregate(m, by)
     if output == "csv":
-        click.echo(matrix_csv(m), nl=False)
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(["from", "to", "state"])
+        for i, a in enumerate(labels):
+            for j, b in enumerate(labels):
+                w.writerow([a, b, cell(i, j)])
         return
-    labels, cell = aggregate(m, by)
     sym: Callable[[int, int], str] = lambda i, j: SYMBOL[cell(i, j)]  # noqa: E731
     if output == "md":
         click.echo(grid_markdown(labels, sym))
@@ -115,31 +253,86 @@ def matrix_command(
         click.echo(matrix_grid(labels, sym, title=f"reachability on {what} (by {by}; rows: from, columns: to)", width=max(width, 80)))
 
 
-def _json(m: Matrix, port: int | None, proto: Protocol, by: str) -> None:
-    if by in ("pod", "auto"):
-        cells = [
-            {
-                "from": src.key,
-                "to": dst.key,
-                "state": m.state(i, j),
-                "allowed": [f"{p}/{n}" for p, n in m.allowed(i, j)],
-                "checked": [f"{p}/{n}" for p, n in m.checked(j)],
-            }
-            for i, src in enumerate(m.endpoints)
-            for j, dst in enumerate(m.endpoints)
-        ]
-        echo_json({"port": port, "protocol": proto.value, "by": "pod", "endpoints": [e.key for e in m.endpoints], "cells": cells})
+def _ports_json(ports: tuple[PortKey, ...]) -> str:
+    return json.dumps([f"{p}/{n}" for p, n in ports])
+
+
+def _ports_text(ports: tuple[PortKey, ...]) -> str:
+    return ",".join(f"{p}/{n}" for p, n in ports)
+
+
+def _rows(m: Matrix, bar: _Bar) -> Any:
+    """``(i, j, allowed)`` for every pair, row by row, reporting progress per row."""
+    n = len(m)
+    for i in range(n):
+        bar("writing rows", i, n)
+        if isinstance(m, ClassMatrix):
+            for j, allowed in m.row(i):
+                yield i, j, allowed
+        else:
+            for j in range(n):
+                yield i, j, m.allowed(i, j)
+    bar("writing rows", n, n)
+
+
+def _state(allowed: tuple[PortKey, ...], checked: tuple[PortKey, ...]) -> str:
+    if not checked:
+        return NA
+    return ALL if len(allowed) == len(checked) else NONE if not allowed else SOME
+
+
+def _json(out: IO[str], m: Matrix, port: int | None, proto: Protocol, by: str, bar: _Bar) -> None:
+    """Write JSON incrementally: a header, then one cell object per line."""
+    head = {"port": port, "protocol": proto.value}
+    if by == "pod":
+        keys = [json.dumps(e.key) for e in m.endpoints]
+        checked = [_ports_json(m.checked(j)) for j in range(len(m))]
+        out.write(json.dumps(head)[:-1] + ', "by": "pod",\n "endpoints": [' + ", ".join(keys) + '],\n "cells": [\n')
+        def tail(allowed: tuple[PortKey, ...], j: int) -> str:
+            st = _state(allowed, m.checked(j))
+            return f', "state": "{st}", "allowed": {_ports_json(allowed)}, "checked": {checked[j]}}}'
+
+        n = len(m)
+        cls = m.compiled.classes.cls.tolist() if isinstance(m, ClassMatrix) else []
+        for i in range(n):
+            bar("writing rows", i, n)
+            head_i = f'  {{"from": {keys[i]}, "to": '
+            if isinstance(m, ClassMatrix):
+                # one tail per destination class: the row is cheap to write
+                # the tail depends on (destination class, allowed ports) only
+                tails: dict[tuple[int, tuple[PortKey, ...]], str] = {}
+                parts = []
+                for j, allowed in m.row(i):
+                    tk = (cls[j], allowed)
+                    t = tails.get(tk)
+                    if t is None:
+                        t = tails[tk] = tail(allowed, j)
+                    parts.append(head_i + keys[j] + t)
+            else:
+                parts = [head_i + keys[j] + tail(m.allowed(i, j), j) for j in range(n)]
+            out.write(("" if i == 0 else ",\n") + ",\n".join(parts))
+        bar("writing rows", n, n)
+        out.write("\n ]\n}\n")
         return
     labels, cell = aggregate(m, by)
-    echo_json(
-        {
-            "port": port,
-            "protocol": proto.value,
-            "by": by,
-            "groups": labels,
-            "cells": [{"from": a, "to": b, "state": cell(i, j)} for i, a in enumerate(labels) for j, b in enumerate(labels)],
-        }
-    )
+    names = [json.dumps(x) for x in labels]
+    out.write(json.dumps(head)[:-1] + f', "by": "{by}",\n "groups": [' + ", ".join(names) + '],\n "cells": [\n')
+    sep = ""
+    for a in range(len(labels)):
+        bar("writing rows", a, len(labels))
+        for b in range(len(labels)):
+            out.write(f'{sep}  {{"from": {names[a]}, "to": {names[b]}, "state": "{cell(a, b)}"}}')
+            sep = ",\n"
+    out.write("\n ]\n}\n")
+
+
+def _csv(out: IO[str], m: Matrix, bar: _Bar) -> None:
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["from", "to", "state", "allowed", "checked"])
+    keys = [e.key for e in m.endpoints]
+    checked = [_ports_text(m.checked(j)) for j in range(len(m))]
+    for i, j, allowed in _rows(m, bar):
+        w.writerow([keys[i], keys[j], _state(allowed, m.checked(j)), _ports_text(allowed), checked[j]])
 
 
 def register(cli: click.Group) -> None:
