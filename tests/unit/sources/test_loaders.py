@@ -518,3 +518,32 @@ def test_adversarial_inputs_raise_only_documented_exceptions(tmp_path: Path) -> 
             assert d.file == str(p)
             if d.severity is Severity.ERROR:
                 assert d.line >= 1, (raw, d)
+
+
+# -- the public API on top of the loader --------------------------------------------------------------
+
+
+def test_loaded_cluster_names_endpoints_like_the_cli(tmp_path: Path) -> None:
+    p = tmp_path / "m.yaml"
+    p.write_text(
+        POD.format(name="client", ns="n", app="c")
+        + "---\n"
+        + workload("Deployment", "web", "apps/v1").replace("namespace: w", "namespace: n")
+        + "---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: n}\n"
+        + "spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: http}]}\n"
+        + "---\n"
+        + netpol("podSelector: {matchLabels: {app: web}}\ningress:\n- ports:\n  - port: http\n", metadata="name: web\nnamespace: n")
+    )
+    c = podwall.load([str(p)])
+    assert c.target("n/client").key == "n/client"
+    assert c.target("n/deployment/web").key == "n/deployment/web"
+    assert c.target("n/deploy/web").key == "n/deployment/web"
+    assert c.target("n/web").key == "n/deployment/web"  # unambiguous without the kind
+    assert str(c.target("192.0.2.1")) == "192.0.2.1"
+    with pytest.raises(podwall.QueryError, match="did you mean"):
+        c.target("n/clent")
+    assert c.can("n/client", "n/deployment/web", 8080).allowed
+    assert not c.can("n/client", "n/deployment/web", 53, "UDP").allowed
+    assert c.can("n/client", "n/deployment/web", "http").allowed  # a name resolves on the destination
+    assert c.can("n/client", "n/service/web", 80).allowed  # via targetPort http = 8080
+    assert not c.can("192.0.2.1", "n/deployment/web", 9090).allowed
