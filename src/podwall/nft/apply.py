@@ -29,7 +29,7 @@ from typing import Any
 
 from podwall.errors import NftError
 from podwall.nft.compile import Ruleset
-from podwall.nft.script import FAMILY, Names, create_script, diff_script, replace_script
+from podwall.nft.script import FAMILY, Names, create_script, diff_phases, replace_script, set_lines
 
 CLONE_NEWNET = 0x40000000
 _OUTPUT_JSON = 1 << 4
@@ -211,21 +211,35 @@ class Nft:
         self.run(create_script(rs))
 
     def replace(self, rs: Ruleset) -> None:
-        """Replace the table's content in place (one transaction), creating it if missing."""
-        self.run(replace_script(rs, self.names(rs.table)))
+        """Replace the table's content in place (one transaction), creating it if missing.
+
+        Sets that are new to an existing table are created first, in a transaction of their
+        own (unused, they change no verdict; see :func:`~podwall.nft.script.diff_phases`).
+        """
+        existing = self.names(rs.table)
+        if existing.chains:
+            new_sets = [s for s in rs.sets if s.name not in existing.sets]
+            if new_sets:
+                lines = [f"table {FAMILY} {rs.table} {{"]
+                for s in new_sets:
+                    lines += set_lines(s)
+                self.run("\n".join(lines + ["}"]) + "\n")
+                existing = Names(chains=existing.chains, sets=existing.sets | {s.name for s in new_sets}, maps=existing.maps)
+        self.run(replace_script(rs, existing))
 
     def update(self, old: Ruleset | None, new: Ruleset) -> str:
         """Apply ``new`` with the smallest transaction; returns ``diff``, ``replace`` or ``none``."""
         if old is not None:
             try:
-                script = diff_script(old, new)
+                phases: list[str] | None = diff_phases(old, new)
             except ValueError:
-                script = None
-            if script == "":
+                phases = None
+            if phases == []:
                 return "none"
-            if script is not None:
+            if phases is not None:
                 try:
-                    self.run(script)
+                    for script in phases:
+                        self.run(script)
                     return "diff"
                 except NftError:
                     pass  # the kernel state differs from what we remember: replace it all
