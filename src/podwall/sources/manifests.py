@@ -21,9 +21,41 @@ import yaml
 from podwall.errors import Diagnostic, InputError, Severity
 
 try:
-    _Loader: type = yaml.CSafeLoader
+    _BaseLoader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without LibYAML
-    _Loader = yaml.SafeLoader
+    _BaseLoader = yaml.SafeLoader
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """PyYAML's safe loader, with plain scalars kubectl reads as strings kept as strings.
+
+    kubectl converts YAML with go-yaml v2 (``sigs.k8s.io/yaml``), which hands timestamps to
+    an untyped target as their text, knows no ``=`` value tag and no base-60 numbers. PyYAML
+    would make ``2024-01-01`` a date, ``10:30`` the integer 630 and fail on ``=``, so a label or
+    annotation that the API server accepts would be refused.
+    """
+
+
+def _as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+def _int_unless_base60(loader: yaml.SafeLoader, node: yaml.Node) -> object:
+    if ":" in str(node.value):
+        return _as_text(loader, node)
+    return loader.construct_yaml_int(node)  # type: ignore[arg-type]
+
+
+def _float_unless_base60(loader: yaml.SafeLoader, node: yaml.Node) -> object:
+    if ":" in str(node.value):
+        return _as_text(loader, node)
+    return loader.construct_yaml_float(node)  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
+_Loader.add_constructor("tag:yaml.org,2002:value", _as_text)
+_Loader.add_constructor("tag:yaml.org,2002:int", _int_unless_base60)
+_Loader.add_constructor("tag:yaml.org,2002:float", _float_unless_base60)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_ALIASES = 1000

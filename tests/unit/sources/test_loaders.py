@@ -403,6 +403,28 @@ def test_number_where_a_string_belongs_suggests_quoting() -> None:
     assert d.message == 'Invalid type: expected a string, got a number (quote it: "1.1")'
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["2024-01-01", "2024-01-01T10:00:00Z", "2001-12-14 21:59:43.10 -5", "10:30", "1:20:30.5", "="],
+)
+def test_plain_scalars_kubectl_reads_as_strings_stay_strings(value: str) -> None:
+    # go-yaml v2 (kubectl's YAML reader) gives timestamps to untyped targets as text and knows
+    # neither base-60 numbers nor the "=" value tag; the API server then sees a string.
+    text = f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    note: {value}\n"
+    result = decode(text)
+    assert result.diagnostics == []
+    (ep,) = result.cluster.endpoints
+    assert ep.annotations["note"] == value
+
+
+def test_numbers_and_booleans_are_still_numbers_and_booleans() -> None:
+    d = only_error("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {on: 'yes', v: 0x1F}\n")
+    assert d.code == "type"  # `on` is a boolean key in YAML 1.1, as in go-yaml v2
+    result = decode(netpol("podSelector: {}\ningress:\n- ports:\n  - port: 0x50\n"))
+    (pol,) = result.cluster.policies
+    assert pol.ingress[0].ports[0].port == 80
+
+
 def test_recursive_alias() -> None:
     for text in ("a: &a [*a]\n", "apiVersion: v1\nkind: Pod\nmetadata: &m\n  name: p\n  labels: *m\n"):
         d = only_error(text)
