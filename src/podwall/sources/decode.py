@@ -192,6 +192,10 @@ class _Decoder:
             return None
         return value
 
+    def list_string(self, value: Any, path: FieldPath) -> str | None:
+        """An item of a list of strings: JSON ``null`` there decodes to ``""`` in Go."""
+        return "" if value is None else self.string(value, path)
+
     def integer(self, value: Any, path: FieldPath) -> int | None:
         if value is None:
             return None
@@ -524,7 +528,7 @@ class _Decoder:
             key = self.string(em.get("key"), (*epath, "key")) or ""
             op_s = self.string(em.get("operator"), (*epath, "operator")) or ""
             raw_vals = self.seq(em.get("values"), (*epath, "values"))
-            vals = [s for j, x in enumerate(raw_vals) if (s := self.string(x, (*epath, "values", j))) is not None]
+            vals = [s for j, x in enumerate(raw_vals) if (s := self.list_string(x, (*epath, "values", j))) is not None]
             op: Operator | None
             try:
                 op = Operator(op_s)
@@ -575,7 +579,7 @@ class _Decoder:
         excepts: list[str] = []
         except_nets = []
         for i, e in enumerate(raw_except):
-            s = self.string(e, (*path, "except", i))
+            s = self.list_string(e, (*path, "except", i))
             if s is None:
                 continue
             ep = v.parse_cidr_sloppy(s)
@@ -698,7 +702,7 @@ class _Decoder:
             self.issue(("spec", "policyTypes"), v.invalid(raw_types, "may not specify more than two policyTypes"))
         else:
             for i, t in enumerate(raw_types):
-                s = self.string(t, ("spec", "policyTypes", i))
+                s = self.list_string(t, ("spec", "policyTypes", i))
                 if s is None:
                     continue
                 try:

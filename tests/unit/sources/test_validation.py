@@ -213,6 +213,11 @@ ROWS = [
      ['spec.policyTypes[0]: Unsupported value: "ingress": supported values: "Ingress", "Egress"']),
     ("28-second", netpol("podSelector: {}\npolicyTypes: [Ingress, '']"),
      ['spec.policyTypes[1]: Unsupported value: "": supported values: "Ingress", "Egress"']),
+    # null in a list of strings decodes to "" in Go, and "" is validated like any other value
+    ("28-null", netpol("podSelector: {}\npolicyTypes: [Egress, null]"),
+     ['spec.policyTypes[1]: Unsupported value: "": supported values: "Ingress", "Egress"']),
+    ("19-null-except", netpol(ingress_from("ipBlock: {cidr: 10.0.0.0/8, except: [null]}")),
+     [f'{FROM0}.ipBlock.except[0]: Invalid value: "": {CIDR}']),
     # ValidateObjectMeta also checks the policy's own labels (path without the key)
     ("meta-labels", netpol("podSelector: {}", metadata="name: p\nnamespace: prod\nlabels: {app: 'x y'}"),
      [f'metadata.labels: Invalid value: "x y": {LABEL_VALUE}']),
@@ -315,6 +320,13 @@ def test_duplicate_policy_types_accepted() -> None:
     assert result.errors == []
     (pol,) = result.cluster.policies
     assert {t.value for t in pol.policy_types} == {"Ingress"}
+
+
+def test_null_expression_value_is_the_empty_label_value() -> None:
+    result = decode(netpol("podSelector: {matchExpressions: [{key: a, operator: In, values: [null]}]}"))
+    assert result.errors == []
+    (pol,) = result.cluster.policies
+    assert pol.pod_selector.match_expressions[0].values == ("",)
 
 
 def test_upper_and_mixed_case_label_keys_and_values_are_fine() -> None:
