@@ -445,3 +445,27 @@ def test_render_value_of_other_types() -> None:
     assert v.render_value(v.Named("a&b")) == '"a\\u0026b"'
     long = v.render_value(["x" * 50] * 10)
     assert len(long) == 203 and long.endswith("...")
+
+
+@pytest.mark.parametrize(
+    ("net", "ip", "expected"),
+    [
+        # Go's (*net.IPNet).Contains: IPv4-mapped IPv6 is IPv4 on both sides, the mask keeps its
+        # last 32 bits; an IPv6 network that is not mapped never contains an IPv4 address.
+        ("10.0.0.0/8", "10.1.2.3", True),
+        ("10.0.0.0/8", "11.1.2.3", False),
+        ("10.0.0.0/8", "::ffff:10.1.2.3", True),
+        ("::ffff:10.0.0.0/104", "10.1.2.3", True),
+        ("::ffff:10.0.0.0/104", "11.0.0.1", False),
+        ("::ffff:0.0.0.0/96", "8.8.8.8", True),
+        ("::/0", "::ffff:1.2.3.4", False),
+        ("::/0", "1.2.3.4", False),
+        ("0.0.0.0/0", "2001:db8::1", False),
+        ("2001:db8::/32", "2001:db8::1", True),
+        ("2001:db8::/32", "2001:db9::1", False),
+    ],
+)
+def test_cidr_contains_like_go(net: str, ip: str, expected: bool) -> None:
+    import ipaddress
+
+    assert v.cidr_contains(ipaddress.ip_network(net), ipaddress.ip_address(ip)) is expected
