@@ -166,15 +166,18 @@ def _refuse(src: SourceText, line: int, message: str) -> Diagnostic:
     return Diagnostic(severity=Severity.ERROR, code="yaml", message=message, file=src.name, line=line)
 
 
-def _check_structure(src: SourceText) -> Diagnostic | None:
+def _check_structure(src: SourceText, warnings: list[Diagnostic]) -> Diagnostic | None:
     """Refuse hostile YAML before anything builds it: one pass over the parser's events.
 
     * nesting deeper than :data:`MAX_DEPTH` (LibYAML's composer recurses in C and would crash);
     * recursive aliases (an alias inside the node it names);
     * alias bombs: more than :data:`MAX_ALIASES` aliases, or aliases that would expand to more
       than :data:`MAX_ALIAS_EXPANSION` nodes (a billion-laughs needs only a few dozen aliases).
+
+    It also warns (into ``warnings``) about a key repeated in one mapping: the later value
+    silently replaces the earlier one, as in kubectl's YAML reader, which can hide a rule.
     """
-    # Each open collection: [anchor, expanded size so far].
+    # Each open collection: [anchor, expanded size so far, {key: line} for a mapping, children].
     stack: list[list[Any]] = []
     sizes: dict[str, int] = {}
     aliases = 0
@@ -184,10 +187,11 @@ def _check_structure(src: SourceText) -> Diagnostic | None:
             if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 if len(stack) >= MAX_DEPTH:
                     return _refuse(src, _line(ev), f"YAML nested more than {MAX_DEPTH} levels deep: refusing it")
-                stack.append([ev.anchor, 1])
+                keys: dict[str, int] | None = {} if isinstance(ev, yaml.MappingStartEvent) else None
+                stack.append([ev.anchor, 1, keys, 0])
                 continue
             if isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                anchor, size = stack.pop()
+                anchor, size, _, _ = stack.pop()
             elif isinstance(ev, yaml.ScalarEvent):
                 anchor, size = ev.anchor, 1
             elif isinstance(ev, yaml.AliasEvent):
@@ -207,19 +211,42 @@ def _check_structure(src: SourceText) -> Diagnostic | None:
             if anchor is not None:
                 sizes[anchor] = size
             if stack:
-                stack[-1][1] += size
+                parent = stack[-1]
+                parent[1] += size
+                if parent[2] is not None and parent[3] % 2 == 0 and isinstance(ev, yaml.ScalarEvent):
+                    _note_key(src, parent[2], ev, warnings)
+                parent[3] += 1
     except yaml.YAMLError as exc:
         return _yaml_error(src, exc)
     return None
 
 
+def _note_key(src: SourceText, seen: dict[str, int], ev: yaml.ScalarEvent, warnings: list[Diagnostic]) -> None:
+    key, line = ev.value, _line(ev)
+    if key == "<<":  # merge keys may repeat
+        return
+    first = seen.get(key)
+    if first is None:
+        seen[key] = line
+        return
+    warnings.append(
+        Diagnostic(
+            severity=Severity.WARNING,
+            code="duplicate-key",
+            message=f'key "{key}" is repeated (first at line {first}): the later value replaces the earlier one',
+            file=src.name,
+            line=line,
+        )
+    )
+
+
 def parse_source(src: SourceText) -> tuple[list[Document], list[Diagnostic]]:
     """Split a source into objects; every problem becomes a diagnostic, never an exception."""
-    bad = _check_structure(src)
+    diags: list[Diagnostic] = []
+    bad = _check_structure(src, diags)
     if bad is not None:
         return [], [bad]
     docs: list[Document] = []
-    diags: list[Diagnostic] = []
     try:
         for i, data in enumerate(yaml.load_all(src.text, Loader=_Loader)):
             if data is None:

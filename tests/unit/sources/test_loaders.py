@@ -569,3 +569,23 @@ def test_loaded_cluster_names_endpoints_like_the_cli(tmp_path: Path) -> None:
     assert c.can("n/client", "n/deployment/web", "http").allowed  # a name resolves on the destination
     assert c.can("n/client", "n/service/web", 80).allowed  # via targetPort http = 8080
     assert not c.can("192.0.2.1", "n/deployment/web", 9090).allowed
+
+
+def test_repeated_keys_warn_with_both_lines() -> None:
+    # The later value wins (as in kubectl's YAML reader), which silently drops the first rules.
+    text = netpol("podSelector: {}\ningress:\n- from:\n  - podSelector: {}\ningress:\n- ports:\n  - port: 80\n")
+    result = decode(text)
+    assert result.errors == []
+    (w,) = [d for d in result.diagnostics if d.code == "duplicate-key"]
+    assert w.severity is Severity.WARNING and w.line == 11
+    assert w.message == 'key "ingress" is repeated (first at line 8): the later value replaces the earlier one'
+    (pol,) = result.cluster.policies
+    assert [r.ports[0].port for r in pol.ingress] == [80]
+
+
+def test_merge_keys_and_equal_keys_in_different_mappings_do_not_warn() -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: &l {app: web}\n"
+        "  annotations: {<<: *l, <<: *l, app: x}\nspec: {app: 1, containers: [{name: a}, {name: b}]}\n"
+    )
+    assert decode(text).diagnostics == []
