@@ -11,9 +11,7 @@ Exit codes (documented in the README, stable for scripts):
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -22,7 +20,7 @@ import click
 from podwall.api import LoadedCluster
 from podwall.api import load as api_load
 from podwall.core.engine_options import options_from
-from podwall.errors import Diagnostic, InputError, ManifestError, Severity
+from podwall.errors import Diagnostic, ManifestError, Severity
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,22 +75,3 @@ def warn_diagnostics(diags: list[Diagnostic]) -> None:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False))
-
-
-def handle_errors(func: F) -> F:
-    """Turn podwall errors into a message on stderr and an exit code (never a traceback)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ManifestError as exc:
-            for d in exc.diagnostics:
-                if d.severity is Severity.ERROR:
-                    click.echo(f"error: {d.render()}", err=True)
-            sys.exit(exc.exit_code)
-        except InputError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper  # type: ignore[return-value]

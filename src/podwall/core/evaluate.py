@@ -179,30 +179,18 @@ class Engine:
         ns_labels = self._ns_labels(other)
         allowed_by: list[RuleRef] = []
         misses: list[RuleMiss] = []
+
+        def miss(pol: Policy, rule: int | None, kind: str, reason: str) -> None:
+            misses.append(RuleMiss(policy=pol.key, direction=direction, rule=rule, kind=kind, reason=reason))
+
         for pol in pols:
             rules = pol.rules(direction)
             if not rules and explain:
-                misses.append(
-                    RuleMiss(
-                        policy=pol.key,
-                        direction=direction,
-                        rule=None,
-                        kind="no-rules",
-                        reason=f"has no {direction.value.lower()} rules (it only isolates)",
-                    )
-                )
+                miss(pol, None, "no-rules", f"has no {direction.value.lower()} rules (it only isolates)")
             for i, rule in enumerate(rules):
                 if not ports_match(rule.ports, port, protocol, dst):
                     if explain:
-                        misses.append(
-                            RuleMiss(
-                                policy=pol.key,
-                                direction=direction,
-                                rule=i,
-                                kind="port",
-                                reason=describe_port_miss(rule.ports, protocol, dst),
-                            )
-                        )
+                        miss(pol, i, "port", describe_port_miss(rule.ports, protocol, dst))
                     continue
                 if not rule.peers or any(
                     peer_matches(p, pol.namespace, other, ns_labels, self.options) for p in rule.peers
@@ -216,15 +204,7 @@ class Engine:
                         for p in rule.peers
                     )
                     side = "source" if direction is Direction.INGRESS else "destination"
-                    misses.append(
-                        RuleMiss(
-                            policy=pol.key,
-                            direction=direction,
-                            rule=i,
-                            kind="peer",
-                            reason=f"{side} {other.key} matches no peer: {why}",
-                        )
-                    )
+                    miss(pol, i, "peer", f"{side} {other.key} matches no peer: {why}")
             if allowed_by and not explain:
                 break
         return DirectionVerdict(
