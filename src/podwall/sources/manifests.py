@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 import yaml
 
 from podwall.errors import Diagnostic, InputError, Severity
+from podwall.sources import fastyaml
 
 try:
     _BaseLoader: type = yaml.CSafeLoader
@@ -56,6 +57,7 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
 _Loader.add_constructor("tag:yaml.org,2002:value", _as_text)
 _Loader.add_constructor("tag:yaml.org,2002:int", _int_unless_base60)
 _Loader.add_constructor("tag:yaml.org,2002:float", _float_unless_base60)
+_FastLoader = fastyaml.memoising(_Loader)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_ALIASES = 1000
@@ -240,15 +242,29 @@ def _note_key(src: SourceText, seen: dict[str, int], ev: yaml.ScalarEvent, warni
     )
 
 
+def _load_fast(src: SourceText) -> list[Any] | None:
+    """Every document of ``src`` the fast way (:mod:`fastyaml`), or None when the standard way
+    (structure pre-pass, then ``yaml.load_all``) must read it: anchors, deep nesting, a repeated
+    key, or any YAML error. Same objects as the standard way, about twice as fast on big inputs."""
+    if not fastyaml.usable(src.text):
+        return None
+    try:
+        return list(fastyaml.load_all(src.text, _FastLoader))
+    except (fastyaml.Slow, yaml.YAMLError, RecursionError):
+        return None
+
+
 def parse_source(src: SourceText) -> tuple[list[Document], list[Diagnostic]]:
     """Split a source into objects; every problem becomes a diagnostic, never an exception."""
     diags: list[Diagnostic] = []
-    bad = _check_structure(src, diags)
-    if bad is not None:
-        return [], [bad]
+    loaded = _load_fast(src)
+    if loaded is None:
+        bad = _check_structure(src, diags)
+        if bad is not None:
+            return [], [bad]
     docs: list[Document] = []
     try:
-        for i, data in enumerate(yaml.load_all(src.text, Loader=_Loader)):
+        for i, data in enumerate(yaml.load_all(src.text, Loader=_Loader) if loaded is None else loaded):
             if data is None:
                 continue
             if not isinstance(data, dict):
