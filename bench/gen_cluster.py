@@ -92,25 +92,14 @@ def pod(ns: str, name: str, labels: dict[str, str], ports: list[dict[str, Any]],
     meta: dict[str, Any] = {"name": name, "namespace": ns, "labels": labels}
     if owner is not None:
         meta["ownerReferences"] = [
-            {"apiVersion": "apps/v1", "kind": owner[0], "name": owner[1], "uid": _h(ns + "/" + owner[1], 32), "controller": True, "blockOwnerDeletion": True}
+            {"apiVersion": "apps/v1", "kind": owner[0], "name": owner[1], "uid": _h(ns + "/" + owner[1], 8) + "-0000-4000-8000-" + _h(owner[1], 12), "controller": True, "blockOwnerDeletion": True}
         ]
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": meta,
-        "spec": {
-            "containers": [
-                {
-                    "name": labels.get("app", labels.get("k8s-app", "main")),
-                    "image": image,
-                    "ports": ports,
-                    "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
-                }
-            ],
-            "nodeName": f"node-{int(_h(name, 4), 16) % 50:02d}",
-            "restartPolicy": "Always",
-        },
-        "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]},
+        "spec": {"containers": [{"name": labels.get("app", labels.get("k8s-app", "main")), "image": image, "ports": ports}]},
+        "status": {"phase": "Running", "podIP": ip},
     }
 
 

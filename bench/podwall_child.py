@@ -1,0 +1,63 @@
+"""One podwall measurement in a fresh process (run by ``bench/run_bench.py``): prints JSON.
+
+    python bench/podwall_child.py reach FILE...   # load + full pod-level reachability
+    python bench/podwall_child.py load FILE...    # load only (the floor for ``podwall can``)
+    python bench/podwall_child.py parse FILE...   # plain PyYAML C-loader parse, nothing else
+
+"Full reachability" is :func:`podwall.core.reachability.matrix` over every endpoint, each
+destination checked on all of its declared container ports: the class x column bit matrix
+plus the endpoint-to-class map, from which any pod pair's allowed ports are read. To show the
+pod-level answer is really there, the child also counts the allowed (source pod, destination
+pod, port) triples it implies (a pod reaching itself included).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def main() -> None:
+    mode, files = sys.argv[1], sys.argv[2:]
+    t0 = time.perf_counter()
+    if mode == "parse":
+        import yaml
+
+        n = 0
+        for f in files:
+            with open(f, encoding="utf-8") as fh:
+                n += sum(1 for d in yaml.load_all(fh.read(), Loader=yaml.CSafeLoader) if d is not None)
+        print(json.dumps({"documents": n, "seconds": time.perf_counter() - t0}))
+        return
+    import numpy as np
+
+    import podwall
+    from podwall.core.reachability import matrix
+
+    loaded = podwall.load(files, strict=False)
+    t1 = time.perf_counter()
+    out = {"endpoints": len(loaded.cluster.endpoints), "policies": len(loaded.cluster.policies), "load_s": t1 - t0}
+    if mode == "reach":
+        m = matrix(loaded.engine)
+        t2 = time.perf_counter()
+        comp = m.compiled
+        sizes = comp.classes.sizes
+        counts = comp.counts()
+        widths = np.diff(comp.col_start)
+        # pairs of distinct endpoints of classes (a, b), plus each pod with itself
+        pairs = np.outer(sizes, sizes) - np.diag(sizes)
+        triples = int((pairs * counts).sum()) + int(sum(len(m.checked(j)) for j in range(len(m)) if m.endpoints[j].is_pod))
+        non_pod_self = sum(int(counts[c, c]) for c, e in zip(comp.classes.cls.tolist(), m.endpoints) if not e.is_pod)
+        out.update(
+            matrix_s=t2 - t1,
+            classes=comp.classes.n,
+            columns=comp.n_columns,
+            checked_pairs=int((np.outer(sizes, sizes) * widths[None, :]).sum()),
+            allowed_triples=triples + non_pod_self,
+        )
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
