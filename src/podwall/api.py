@@ -13,6 +13,7 @@ destination only, ``ns/service/name``.
 from __future__ import annotations
 
 import difflib
+import os
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -143,7 +144,7 @@ class LoadedCluster:
 
 
 def load(
-    paths: Iterable[str] | str,
+    paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
     *,
     namespace: str = "default",
     options: Options | None = None,
@@ -159,9 +160,9 @@ def load(
         stdin: the stream ``-`` reads (default: the process's stdin).
         strict: raise :class:`podwall.ManifestError` when the input has errors.
     """
-    if isinstance(paths, str):
+    if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    result = _load(paths, default_namespace=namespace, stdin=stdin)
+    result = _load([os.fspath(p) for p in paths], default_namespace=namespace, stdin=stdin)
     if strict:
         result.raise_for_errors()
     return LoadedCluster(result=result, engine=Engine(result.cluster, options), default_namespace=namespace)

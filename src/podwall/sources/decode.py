@@ -737,6 +737,8 @@ class _Decoder:
     def endpoints(self) -> list[Endpoint]:
         """Fold owned pods and ReplicaSets into the workloads present that own them."""
         present = {(r.namespace, r.kind, r.name): r for r in self.raw_endpoints}
+        # a redefined object replaces the earlier one (as a later `kubectl apply` would)
+        self.raw_endpoints = [r for r in self.raw_endpoints if present[(r.namespace, r.kind, r.name)] is r]
 
         def owner_of(r: _Raw) -> _Raw | None:
             for kind, name in r.owners:
@@ -801,11 +803,13 @@ class _Decoder:
             namespaces[name] = Namespace(
                 name=name, labels=MappingProxyType({NS_NAME_LABEL: name}), declared=False
             )
+        last_policy = {p.key: p for p in self.policies}
+        last_service = {s.key: s for s in self.services}
         return Cluster(
             namespaces=MappingProxyType(dict(sorted(namespaces.items()))),
             endpoints=tuple(endpoints),
-            policies=tuple(self.policies),
-            services=tuple(self.services),
+            policies=tuple(p for p in self.policies if last_policy[p.key] is p),
+            services=tuple(s for s in self.services if last_service[s.key] is s),
         )
 
 
