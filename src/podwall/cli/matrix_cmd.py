@@ -19,7 +19,6 @@ from types import TracebackType
 from typing import IO, Any
 
 import click
-import numpy as np
 
 from podwall.cli.common import input_options, load_cluster
 from podwall.core.evaluate import Engine
@@ -90,7 +89,7 @@ def aggregate(m: Matrix, by: str) -> tuple[list[str], Callable[[int, int], str]]
     return labels, cell
 
 
-def _aggregate_classes(m: ClassMatrix, by: str) -> tuple[list[str], np.ndarray[Any, np.dtype[np.uint8]]]:
+def _aggregate_classes(m: ClassMatrix, by: str) -> tuple[list[str], Any]:
     """Group-by-group state codes, from class-by-class states.
 
     Every endpoint pair of groups ``A x B`` has the state of its class pair, so the groups' cell
@@ -98,6 +97,8 @@ def _aggregate_classes(m: ClassMatrix, by: str) -> tuple[list[str], np.ndarray[A
     is a pod's pair with itself, left out: it matters only when a (group, class) has exactly one
     member and that member is a pod; those diagonal cells are recomputed without it.
     """
+    import numpy as np
+
     labels, of = _groups(m, by)
     comp = m.compiled
     n_cls = comp.classes.n

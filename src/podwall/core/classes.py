@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -60,26 +60,14 @@ from podwall.core.model import (
 )
 from podwall.core.peers import is_node_traffic
 from podwall.core.ports import ports_match
+from podwall.core.reachability import PortKey, Progress, checked_ports
 from podwall.core.selectors import matches
 
 BoolVec = npt.NDArray[np.bool_]
-PortKey = tuple[Protocol, int]
-Progress = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``: called now and then during long computations."""
 
 _OTHER = ("other",)  # a label value no selector mentions
 _V6_OFFSET = 1 << 32  # IPv6 addresses are mapped above the IPv4 space
 _BLOCK_CELLS = 1 << 24  # cells per row block when combining egress and ingress
-
-
-def checked_ports(ep: Endpoint, port: int | None, protocol: Protocol) -> tuple[PortKey, ...]:
-    """The ports checked towards ``ep``: the given one, or its declared container ports."""
-    if port is not None:
-        return ((protocol, port),)
-    seen: dict[PortKey, None] = {}
-    for cp in ep.ports:
-        seen[(cp.protocol, cp.port)] = None
-    return tuple(seen)
 
 
 def _ip_int(ip: str) -> int:
@@ -164,7 +152,7 @@ class Classes:
         for i, ep in enumerate(self.endpoints):
             node = is_node_traffic(ep, options)
             labels = ep.labels
-            sig = []
+            sig: list[object] = []
             for k in keys:
                 v = labels.get(k)
                 if v is not None and v not in mentioned[k]:
@@ -528,4 +516,4 @@ def compile_reachability(
     return Compiled(cl, checked, col_start, bits)
 
 
-__all__ = ["Classes", "Compiled", "checked_ports", "compile_reachability"]
+__all__ = ["Classes", "Compiled", "compile_reachability"]

@@ -61,7 +61,7 @@ def usable(text: str, max_depth: int = FAST_MAX_DEPTH) -> bool:
 def memoising(loader_cls: type) -> type:
     """A subclass of ``loader_cls`` whose scalar tag resolution is memoised per instance."""
 
-    class Memo(loader_cls):  # type: ignore[misc, valid-type]
+    class Memo(loader_cls):  # type: ignore[misc]
         def __init__(self, stream: Any) -> None:
             super().__init__(stream)
             self._resolved: dict[tuple[str, Any], str] = {}
