@@ -18,11 +18,13 @@ standard way (which warns about it, with lines); so do YAML errors.
 :func:`usable` tells when this path may replace the standard one, including its hostile-input
 pre-pass (one more full parse): no anchor means no alias, hence no alias bomb; and nesting
 depth has an upper bound from the text alone (each level of block nesting needs its own
-column at least every second level; each flow level needs a ``[`` or ``{``).
+column at least every second level; each flow level needs a ``[`` or ``{`` in the same
+document).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +35,7 @@ _SEQ = "tag:yaml.org,2002:seq"
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 _VALUE = "tag:yaml.org,2002:value"
+_DOC_MARKER = re.compile(r"^(?:---|\.\.\.)", re.MULTILINE)
 
 
 FAST_MAX_DEPTH = 200
@@ -54,8 +57,9 @@ def usable(text: str, max_depth: int = FAST_MAX_DEPTH) -> bool:
     if "&" in text:
         return False
     longest = max((len(line) for line in text.splitlines()), default=0)
-    bound = 2 * (longest + 2) + text.count("[") + text.count("{")
-    return bound < max_depth
+    # no node spans a document marker (a line starting with --- or ...)
+    flow = max((c.count("[") + c.count("{") for c in _DOC_MARKER.split(text)), default=0)
+    return 2 * (longest + 2) + flow < max_depth
 
 
 def memoising(loader_cls: type) -> type:
