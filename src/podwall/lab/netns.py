@@ -15,6 +15,7 @@ one per pod (batch lines cannot carry ``-n``), run a few at a time.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -26,15 +27,33 @@ from podwall.errors import LabError
 from podwall.lab.topology import GATEWAY4, GATEWAY6, PodPlan
 
 NETNS_DIR = "/run/netns"
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
-def ip(args: Sequence[str], batch: str | None = None) -> str:
-    """Run ``ip ARGS`` (with ``-b -`` reading ``batch``); raise LabError with ip's message."""
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL when podwall dies, so a killed ``lab up`` cannot leave an
+    ``ip`` batch behind that keeps creating namespaces after the cleanup."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def ip(args: Sequence[str], batch: str | None = None, *, tied: bool = False) -> str:
+    """Run ``ip ARGS`` (with ``-b -`` reading ``batch``); raise LabError with ip's message.
+
+    ``tied``: the process dies with podwall (for batches that create namespaces).
+    """
     cmd = ["ip", *args]
     if batch is not None:
         cmd += ["-b", "-"]
     try:
-        proc = subprocess.run(cmd, input=batch, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            cmd,
+            input=batch,
+            capture_output=True,
+            text=True,
+            check=False,
+            preexec_fn=_die_with_parent if tied else None,  # noqa: PLW1509 - async-signal-safe prctl only
+        )
     except FileNotFoundError:
         raise LabError("the ip tool is missing (apt-get install iproute2)") from None
     if proc.returncode != 0:
@@ -113,13 +132,19 @@ def teardown(prefix: str) -> list[str]:
     """Remove every namespace named ``prefix*`` (and so every lab link); returns their names."""
     if not prefix.startswith("podwall-") or not prefix.endswith("-"):
         raise LabError(f"refusing to tear down {prefix!r}: not a podwall lab prefix")
-    names = list_netns(prefix)
-    delete_netns(names)
-    return names
+    removed: list[str] = []
+    for _ in range(5):  # again, in case something was still creating namespaces
+        names = list_netns(prefix)
+        if not names:
+            break
+        delete_netns(names)
+        removed += names
+        time.sleep(0.05)
+    return sorted(set(removed))
 
 
 def create_node(node: str) -> None:
-    ip(["netns", "add", node])
+    ip(["netns", "add", node], tied=True)
     ip(["-n", node], batch=f"link set lo up\naddr add {GATEWAY4}/32 dev lo\n")
     sysctls = [
         "net.ipv4.ip_forward=1",
@@ -153,7 +178,7 @@ def add_pods(node: str, pods: Sequence[PodPlan], lab_prefix: str, workers: int =
     """Create the pods' namespaces and wire them to the node (policy must already be loaded)."""
     if not pods:
         return
-    ip([], batch="".join(f"netns add {p.netns}\n" for p in pods))
+    ip([], batch="".join(f"netns add {p.netns}\n" for p in pods), tied=True)
     node_lines: list[str] = []
     for p in pods:
         alias = (lab_prefix + p.key.replace("/", "."))[:200]
