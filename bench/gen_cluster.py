@@ -18,7 +18,8 @@ Shape (about 100 pods per namespace, policies = pods / 5 unless ``--policies`` s
   numbers differ between apps (``http`` is 8080 on some, 80 on others), a pod IP from a /22
   per namespace;
 * per namespace: default deny (both directions), DNS egress to kube-dns on UDP and TCP 53,
-  ingress from the monitoring namespace on the named port ``metrics``; per app: ingress from
+  egress within the namespace, ingress from the monitoring namespace on the named port
+  ``metrics``; per app: ingress from
   upstream tiers (``matchExpressions``), from other teams' namespaces (namespace selector AND pod
   selector in one peer), from a neighbour namespace's pod CIDR by ``ipBlock`` with ``except``;
   egress to the database tier on named ports, to a port range (``endPort``), to the internet
@@ -161,7 +162,7 @@ def generate(pods: int, policies: int | None, seed: int, owner_refs: bool = True
                     j += 1
             left -= replicas
             k += 1
-    # policies: three per namespace, the rest per app
+    # policies: four per namespace, the rest per app
     for i, n in enumerate(ns_names):
         pol_docs.append(policy(n, "default-deny", {}, ["Ingress", "Egress"]))
         pol_docs.append(
@@ -187,6 +188,7 @@ def generate(pods: int, policies: int | None, seed: int, owner_refs: bool = True
                 ingress=[{"from": [{"namespaceSelector": {"matchLabels": {"team": "observability"}}}], "ports": [{"port": "metrics"}]}],
             )
         )
+        pol_docs.append(policy(n, "allow-egress-same-namespace", {}, ["Egress"], egress=[{"to": [{"podSelector": {}}]}]))
     budget = n_pol - len(pol_docs)
     slots = [(n, a) for n in ns_names for a in apps[n]]
     rnd.shuffle(slots)

@@ -125,7 +125,8 @@ def main() -> None:
     ap.add_argument("--policy-ratio", type=float, default=0.2, help="policies per pod (default 0.2)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", default="/tmp/podwall-bench", help="where generated clusters are cached")
-    ap.add_argument("--repeat", type=int, default=1, help="best of N for parse/podwall (default 1)")
+    ap.add_argument("--repeat", type=int, default=3, help="best of N for parse, podwall, load and can (default 3)")
+    ap.add_argument("--repeat-max-pods", type=int, default=10000, help="above this many pods, run each once (default 10000)")
     ap.add_argument("--nca-venv", default=str(Path.home() / ".cache" / "podwall-bench" / "nca-venv"))
     ap.add_argument("--nca-max-pods", type=int, default=5000, help="run NCA only up to this many pods")
     ap.add_argument("--nca-timeout", type=float, default=600.0, help="seconds before NCA is killed")
@@ -147,20 +148,21 @@ def main() -> None:
         files = [str(d / f) for f in FILES]
         row: dict[str, Any] = {"pods": counts["pods"], "policies": counts["policies"], "namespaces": counts["namespaces"], "dir": str(d)}
         mib = sum(os.path.getsize(f) for f in files) / 2**20
+        repeat = a.repeat if counts["pods"] <= a.repeat_max_pods else 1
         row["yaml_mib"] = mib
         print(f"== {pods} pods, {pols} policies ({mib:.1f} MiB of YAML) in {d}", file=sys.stderr)
-        parse = best([py, child, "parse", *files], a.repeat)
+        parse = best([py, child, "parse", *files], repeat)
         row["parse_s"], row["parse_peak_mib"] = parse["wall_s"], parse["peak_mib"]
-        reach = best([py, child, "reach", *files], a.repeat)
+        reach = best([py, child, "reach", *files], repeat)
         if reach["rc"] != 0:
             print(reach["stderr"], file=sys.stderr)
             raise SystemExit(f"podwall failed on {d}")
         info = json.loads(reach["stdout"])
         row.update(podwall_s=reach["wall_s"], podwall_peak_mib=reach["peak_mib"], **{f"pw_{k}": v for k, v in info.items()})
-        load = best([py, child, "load", *files], a.repeat)
+        load = best([py, child, "load", *files], repeat)
         row["load_s"] = load["wall_s"]
         src, dst = _pair(d)
-        can = best([*podwall_cli, "can", *files, src, dst, "8080"], a.repeat)
+        can = best([*podwall_cli, "can", *files, src, dst, "8080"], repeat)
         row["can_s"], row["can_rc"] = can["wall_s"], can["rc"]
         print(
             f"   parse {parse['wall_s']:.2f} s | podwall {reach['wall_s']:.2f} s (load {info['load_s']:.2f} s, matrix {info['matrix_s']:.2f} s, "
