@@ -102,10 +102,7 @@ def _aggregate_classes(m: ClassMatrix, by: str) -> tuple[list[str], Any]:
     labels, of = _groups(m, by)
     comp = m.compiled
     n_cls = comp.classes.n
-    widths = np.diff(comp.col_start)
-    counts = comp.counts()
-    state = np.where(counts == widths[None, :], 1, np.where(counts == 0, 2, 4)).astype(np.uint8)
-    state[:, widths == 0] = 0
+    state = comp.states()
     cls = comp.classes.cls.astype(np.int64)
     key = np.asarray(of, dtype=np.int64) * max(1, n_cls) + cls
     pairs, first, sizes = np.unique(key, return_index=True, return_counts=True)

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -382,19 +382,41 @@ class Compiled:
                 out.append(pk)
         return tuple(out)
 
-    def counts(self) -> npt.NDArray[np.int64]:
-        """``[a, b]``: how many checked ports of class ``b`` class ``a`` may reach."""
+    def iter_counts(self) -> Iterator[tuple[int, npt.NDArray[np.int32]]]:
+        """Row blocks ``(a0, block)`` of the class x class count matrix (see :meth:`counts`),
+        so that callers can reduce it without holding all of it."""
         n = self.classes.n
-        out = np.zeros((n, n), dtype=np.int64)
-        if self.n_columns == 0 or n == 0:
-            return out
+        if n == 0:
+            return
         widths = np.diff(self.col_start)
         nonempty = widths > 0
         starts = self.col_start[:-1][nonempty]
-        step = max(1, _BLOCK_CELLS // max(1, self.n_columns))
+        step = max(1, _BLOCK_CELLS // max(1, self.n_columns, n))
         for a0 in range(0, n, step):
-            block = np.unpackbits(self.bits[a0 : a0 + step], axis=1, count=self.n_columns)
-            out[a0 : a0 + step, nonempty] = np.add.reduceat(block, starts, axis=1, dtype=np.int64)
+            a1 = min(n, a0 + step)
+            out = np.zeros((a1 - a0, n), dtype=np.int32)
+            if len(starts):
+                block = np.unpackbits(self.bits[a0:a1], axis=1, count=self.n_columns)
+                out[:, nonempty] = np.add.reduceat(block, starts, axis=1, dtype=np.int32)
+            yield a0, out
+
+    def counts(self) -> npt.NDArray[np.int32]:
+        """``[a, b]``: how many checked ports of class ``b`` class ``a`` may reach."""
+        n = self.classes.n
+        out = np.zeros((n, n), dtype=np.int32)
+        for a0, block in self.iter_counts():
+            out[a0 : a0 + len(block)] = block
+        return out
+
+    def states(self) -> npt.NDArray[np.uint8]:
+        """``[a, b]``: 1 all checked ports of ``b`` reachable, 2 none, 4 some, 0 nothing to check."""
+        n = self.classes.n
+        widths = np.diff(self.col_start)
+        out = np.zeros((n, n), dtype=np.uint8)
+        for a0, block in self.iter_counts():
+            st = np.where(block == widths[None, :], 1, np.where(block == 0, 2, 4)).astype(np.uint8)
+            st[:, widths == 0] = 0
+            out[a0 : a0 + len(block)] = st
         return out
 
 
