@@ -137,9 +137,9 @@ class _Lib:
             raise value
         return value
 
-    def run(self, script: str, json_out: bool = False) -> tuple[int, str, str]:
+    def run(self, script: str, json_out: bool = False, terse: bool = False) -> tuple[int, str, str]:
         def go() -> tuple[int, str, str]:
-            flags = (_OUTPUT_JSON | _OUTPUT_TERSE) if json_out else 0
+            flags = (_OUTPUT_JSON if json_out else 0) | (_OUTPUT_TERSE if terse else 0)
             self.lib.nft_ctx_output_set_flags(self.ctx, flags)
             rc = self.lib.nft_run_cmd_from_buffer(self.ctx, script.encode())
             out = (self.lib.nft_ctx_get_output_buffer(self.ctx) or b"").decode()
@@ -177,15 +177,21 @@ class Nft:
             nft_binary()
         self.backend = "lib" if self._lib is not None else "exec"
 
-    def run(self, script: str, *, json_out: bool = False) -> str:
-        """Run an nft script as one transaction; raise NftError with nft's message on failure."""
+    def run(self, script: str, *, json_out: bool = False, terse: bool = False) -> str:
+        """Run an nft script as one transaction; raise NftError with nft's message on failure.
+
+        ``json_out``: nft's JSON output (for listings); ``terse``: without set elements.
+        """
         if self._lib is not None:
-            rc, out, err = self._lib.run(script, json_out)
+            rc, out, err = self._lib.run(script, json_out, terse)
         else:
             args = ["ip", "netns", "exec", self.netns, nft_binary()]
             if json_out:
-                args += ["-j", "-t"]
-            proc = subprocess.run(args + ["-f", "-"], input=script, capture_output=True, text=True, check=False)
+                # nft 1.0.6 prints nothing for JSON listings read with -f: pass the command as words
+                args += ["-j", *(["-t"] if terse else []), *script.split()]
+            else:
+                args += ["-f", "-"]
+            proc = subprocess.run(args, input=None if json_out else script, capture_output=True, text=True, check=False)
             rc, out, err = proc.returncode, proc.stdout, proc.stderr
         if rc != 0:
             raise NftError("nft refused the ruleset:\n" + _trim(err))
@@ -194,7 +200,7 @@ class Nft:
     def names(self, table: str) -> Names:
         """Names of the chains, sets and maps of our table now in the kernel (empty if none)."""
         try:
-            out = self.run(f"list table {FAMILY} {table}", json_out=True)
+            out = self.run(f"list table {FAMILY} {table}", json_out=True, terse=True)
         except NftError:
             return Names()
         chains, sets, maps = set(), set(), set()

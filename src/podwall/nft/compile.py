@@ -394,6 +394,8 @@ class _Compiler:
                 out.append(NftRule(port_match + accept, comment))
             for s4, s6 in peer_sets:
                 for version, s in ((4, s4), (6, s6)):
+                    if not self.sets[s].elements:
+                        continue  # matches nothing in this family: no rule, no set
                     m = SetMatch((f"{_fam(version)} {other}",), s)
                     out.append(NftRule((m,) + port_match + accept, comment))
         if any(isinstance(s.port, str) for s in rule.ports):
@@ -418,11 +420,14 @@ class _Compiler:
                     elements=_named_elements(dsts, rule.ports, version),
                     comment=clip(f"named ports of {comment}"),
                 )
+                if not self.sets[name].elements:
+                    continue
                 nm = SetMatch((f"{_fam(version)} daddr", "meta l4proto", "th dport"), name)
                 if direction is Direction.INGRESS and peer_sets:
                     for s4, s6 in peer_sets:
                         s = s4 if version == 4 else s6
-                        out.append(NftRule((SetMatch((f"{_fam(version)} saddr",), s), nm) + accept, comment))
+                        if self.sets[s].elements:
+                            out.append(NftRule((SetMatch((f"{_fam(version)} saddr",), s), nm) + accept, comment))
                 else:
                     # egress: the named set already holds only destinations inside the peers
                     out.append(NftRule((nm,) + accept, comment))
@@ -475,7 +480,8 @@ class _Compiler:
             VerdictMap("ingress_dispatch", tuple(sorted(disp[Direction.INGRESS].items()))),
         )
         chains = tuple(base) + tuple(self.chains[n] for n in sorted(self.chains))
-        sets = tuple(self.sets[n] for n in sorted(self.sets))
+        used = {st.set_name for c in chains for r in c.rules for st in r.stmts if isinstance(st, SetMatch)}
+        sets = tuple(self.sets[n] for n in sorted(self.sets) if n in used)
         stats = {
             "chains": len(chains),
             "rules": sum(len(c.rules) for c in chains),
