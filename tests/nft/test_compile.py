@@ -111,7 +111,8 @@ def test_structure_two_forward_chains_ct_first_dispatch_maps() -> None:
         body = text.split(f"chain {chain} {{")[1].split("}")[0].strip().splitlines()
         assert body[1].strip() == "ct state established,related accept"
     assert "iifname vmap @egress_dispatch" in text and "oifname vmap @ingress_dispatch" in text
-    assert "fib saddr . iif oif missing counter drop" in text
+    assert "iifname @pod_links iifname . ip saddr != @pod_src4 counter drop" in text
+    assert "iifname @pod_links ip6 saddr != fe80::/10 iifname . ip6 saddr != @pod_src6 counter drop" in text
 
 
 def test_unselected_pods_have_no_dispatch_entry() -> None:

@@ -27,7 +27,7 @@ from podwall.nft.compile import (
     Chain,
     Counter,
     CtState,
-    FibMissing,
+    Compare,
     Hook,
     NftRule,
     NftSet,
@@ -47,13 +47,13 @@ FAMILY = "inet"
 
 def render_stmt(s: Stmt) -> str:
     if isinstance(s, SetMatch):
-        return " . ".join(s.keys) + f" @{s.set_name}"
+        return " . ".join(s.keys) + (" != " if s.negate else " ") + f"@{s.set_name}"
     if isinstance(s, CtState):
         return "ct state " + ",".join(s.states)
     if isinstance(s, Vmap):
         return f"{s.key} vmap @{s.map_name}"
-    if isinstance(s, FibMissing):
-        return "fib saddr . iif oif missing"
+    if isinstance(s, Compare):
+        return f"{s.key} {'!= ' if s.negate else ''}{s.value}"
     if isinstance(s, Counter):
         return "counter"
     if s.kind == "jump":
@@ -263,6 +263,8 @@ _PAYLOAD = {"saddr", "daddr", "dport"}
 
 
 def _json_key(key: str) -> dict[str, Any]:
+    if key in ("iifname", "oifname"):
+        return {"meta": {"key": key}}
     proto, fld = key.split(" ")
     if proto == "meta":
         return {"meta": {"key": fld}}
@@ -276,14 +278,14 @@ def _json_stmt(s: Stmt) -> dict[str, Any]:
             left = _json_key(s.keys[0])
         else:
             left = {"concat": [_json_key(k) for k in s.keys]}
-        return {"match": {"op": "==", "left": left, "right": f"@{s.set_name}"}}
+        return {"match": {"op": "!=" if s.negate else "==", "left": left, "right": f"@{s.set_name}"}}
     if isinstance(s, CtState):
         right: Any = list(s.states) if len(s.states) > 1 else s.states[0]
         return {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": right}}
     if isinstance(s, Vmap):
         return {"vmap": {"key": {"meta": {"key": s.key}}, "data": f"@{s.map_name}"}}
-    if isinstance(s, FibMissing):
-        return {"match": {"op": "==", "left": {"fib": {"result": "oif", "flags": ["saddr", "iif"]}}, "right": False}}
+    if isinstance(s, Compare):
+        return {"match": {"op": "!=" if s.negate else "==", "left": _json_key(s.key), "right": _json_elem(s.value)}}
     if isinstance(s, Counter):
         return {"counter": None}
     if isinstance(s, Verdict) and s.kind == "jump":
@@ -295,6 +297,8 @@ def _json_elem(text: str) -> Any:
     parts = [p.strip() for p in text.split(" . ")]
 
     def one(p: str) -> Any:
+        if p.startswith('"') and p.endswith('"'):
+            return p[1:-1]
         if "/" in p:
             addr, ln = p.split("/")
             return {"prefix": {"addr": addr, "len": int(ln)}}
@@ -369,13 +373,13 @@ def ruleset_to_dict(rs: Ruleset) -> dict[str, Any]:
 
 def _stmt_to_list(s: Stmt) -> list[Any]:
     if isinstance(s, SetMatch):
-        return ["set", list(s.keys), s.set_name]
+        return ["set", list(s.keys), s.set_name, s.negate]
     if isinstance(s, CtState):
         return ["ct", list(s.states)]
     if isinstance(s, Vmap):
         return ["vmap", s.key, s.map_name]
-    if isinstance(s, FibMissing):
-        return ["fib"]
+    if isinstance(s, Compare):
+        return ["cmp", s.key, s.value, s.negate]
     if isinstance(s, Counter):
         return ["counter"]
     return ["verdict", s.kind, s.target]
@@ -384,13 +388,13 @@ def _stmt_to_list(s: Stmt) -> list[Any]:
 def _stmt_from_list(x: list[Any]) -> Stmt:
     tag = x[0]
     if tag == "set":
-        return SetMatch(tuple(x[1]), x[2])
+        return SetMatch(tuple(x[1]), x[2], bool(x[3]))
     if tag == "ct":
         return CtState(tuple(x[1]))
     if tag == "vmap":
         return Vmap(x[1], x[2])
-    if tag == "fib":
-        return FibMissing()
+    if tag == "cmp":
+        return Compare(x[1], x[2], bool(x[3]))
     if tag == "counter":
         return Counter()
     return Verdict(x[1], x[2])
