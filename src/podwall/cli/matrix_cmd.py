@@ -9,6 +9,7 @@ takes more than a second shows a progress bar on stderr.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -324,13 +325,33 @@ def _json(out: IO[str], m: Matrix, port: int | None, proto: Protocol, by: str, b
     out.write("\n ]\n}\n")
 
 
+def _csv_fields(*fields: str) -> str:
+    """Fields as one CSV fragment (quoted as the csv module quotes them), without a newline."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(fields)
+    return buf.getvalue()
+
+
 def _csv(out: IO[str], m: Matrix, bar: _Bar) -> None:
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(["from", "to", "state", "allowed", "checked"])
-    keys = [e.key for e in m.endpoints]
+    """Write CSV incrementally, a row of the matrix at a time (cells formatted once per class)."""
+    out.write("from,to,state,allowed,checked\n")
+    keys = [_csv_fields(e.key) for e in m.endpoints]
     checked = [_ports_text(m.checked(j)) for j in range(len(m))]
-    for i, j, allowed in _rows(m, bar):
-        w.writerow([keys[i], keys[j], _state(allowed, m.checked(j)), _ports_text(allowed), checked[j]])
+    cls = m.compiled.classes.cls.tolist() if isinstance(m, ClassMatrix) else list(range(len(m)))
+    n = len(m)
+    for i in range(n):
+        bar("writing rows", i, n)
+        tails: dict[tuple[int, tuple[PortKey, ...]], str] = {}
+        lines = []
+        cells = m.row(i) if isinstance(m, ClassMatrix) else ((j, m.allowed(i, j)) for j in range(n))
+        for j, allowed in cells:
+            tk = (cls[j], allowed)
+            t = tails.get(tk)
+            if t is None:
+                t = tails[tk] = "," + _csv_fields(_state(allowed, m.checked(j)), _ports_text(allowed), checked[j]) + "\n"
+            lines.append(keys[i] + "," + keys[j] + t)
+        out.write("".join(lines))
+    bar("writing rows", n, n)
 
 
 def register(cli: click.Group) -> None:
