@@ -75,7 +75,7 @@ class State:
     def from_json(cls, text: str) -> State:
         d = json.loads(text)
         d["pods"] = [
-            PodPlan(key=p["key"], netns=p["netns"], ifname=p["ifname"], ips=tuple(p["ips"]), ports=tuple(tuple(x) for x in p["ports"]))  # type: ignore[misc]
+            PodPlan(key=p["key"], netns=p["netns"], ifname=p["ifname"], ips=tuple(p["ips"]), ports=tuple((int(x[0]), str(x[1])) for x in p["ports"]))
             for p in d["pods"]
         ]
         return cls(**d)

@@ -284,7 +284,7 @@ def _icmp_about(data: bytes, fam: int, ip: str, sport: int) -> bool:
         ihl = (inner[0] & 0x0F) * 4
         if len(inner) < ihl + 2 or inner[9] != 132 or socket.inet_ntoa(inner[16:20]) != ip:
             return False
-        return struct.unpack("!H", inner[ihl : ihl + 2])[0] == sport
+        return bool(struct.unpack("!H", inner[ihl : ihl + 2])[0] == sport)
     icmp = data
     if len(icmp) < 8 + 40 + 2 or icmp[0] not in (1, 4):
         return False

@@ -213,7 +213,7 @@ def _subtract(nets: Iterable[IPNetwork], holes: Iterable[IPNetwork]) -> list[IPN
 def _collapse(nets: Iterable[IPNetwork], version: int) -> tuple[str, ...]:
     mine = [n for n in nets if n.version == version]
     collapsed = ipaddress.collapse_addresses(mine)  # type: ignore[type-var]
-    return tuple(_render_net(n) for n in sorted(collapsed))  # type: ignore[type-var]
+    return tuple(_render_net(n) for n in sorted(collapsed))
 
 
 def _host_net(ip: str) -> IPNetwork:
