@@ -114,7 +114,7 @@ def test_sigkill_mid_build_then_next_up_cleans_up(tmp_path: Path) -> None:
 def test_ctrl_c_mid_build_tears_down(tmp_path: Path) -> None:
     name = f"{TAG}i"
     f = tmp_path / "pods.yaml"
-    f.write_text(_many_pods(150))
+    f.write_text(_many_pods(600))
     proc = _podwall("lab", "up", str(f), "--lab", name)
     prefix = f"podwall-{name}-"
     deadline = time.monotonic() + 20

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from podwall.errors import LabError
+from podwall.lab.rtnl import configure_pod
 from podwall.lab.topology import GATEWAY4, GATEWAY6, PodPlan
 
 NETNS_DIR = "/run/netns"
@@ -70,8 +71,30 @@ def list_netns(prefix: str) -> list[str]:
 
 
 def pids_in(name: str) -> list[int]:
-    proc = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, check=False)
-    return [int(x) for x in proc.stdout.split() if x.isdigit() and int(x) != os.getpid()]
+    """Processes whose network namespace is ``name`` (what ``ip netns pids`` prints)."""
+    return pids_in_any([name])
+
+
+def pids_in_any(names: Sequence[str]) -> list[int]:
+    """Processes living in any of the named namespaces: one pass over /proc, no process spawned."""
+    wanted = set()
+    for n in names:
+        try:
+            st = os.stat(os.path.join(NETNS_DIR, n))
+        except OSError:
+            continue
+        wanted.add((st.st_dev, st.st_ino))
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            st = os.stat(f"/proc/{entry}/ns/net")
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in wanted:
+            out.append(int(entry))
+    return sorted(out)
 
 
 def kill_all(pids: Iterable[int], grace: float = 1.0) -> None:
@@ -118,10 +141,7 @@ def delete_netns(names: Sequence[str]) -> None:
     """Kill every process inside, then delete the namespaces (one batch)."""
     if not names:
         return
-    pids: list[int] = []
-    for n in names:
-        pids += pids_in(n)
-    kill_all(pids)
+    kill_all(pids_in_any(names))
     ip([], batch="".join(f"netns del {n}\n" for n in names))
     left = [n for n in names if os.path.exists(os.path.join(NETNS_DIR, n))]
     if left:
@@ -193,21 +213,9 @@ def add_pods(node: str, pods: Sequence[PodPlan], lab_prefix: str, workers: int =
             node_lines.append(f"route add {a}/{128 if _is6(a) else 32} dev {p.ifname}")
     ip(["-n", node], batch="\n".join(node_lines) + "\n")
 
-    def pod_side(p: PodPlan) -> None:
-        lines = ["link set lo up", "link set eth0 up"]
-        for a in p.ips:
-            if _is6(a):
-                lines.append(f"addr add {a}/128 dev eth0 nodad")
-            else:
-                lines.append(f"addr add {a}/32 dev eth0")
-        if any(not _is6(a) for a in p.ips):
-            lines += [f"route add {GATEWAY4} dev eth0 scope link", f"route add default via {GATEWAY4} dev eth0"]
-        if any(_is6(a) for a in p.ips):
-            lines.append(f"route add ::/0 via {GATEWAY6} dev eth0")
-        ip(["-n", p.netns], batch="\n".join(lines) + "\n")
-
+    # the pod side in-process over rtnetlink: no process per pod (see rtnl.py)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for fut in [pool.submit(pod_side, p) for p in pods]:
+        for fut in [pool.submit(configure_pod, p.netns, p.ips) for p in pods]:
             fut.result()
 
 
