@@ -87,6 +87,9 @@ def compile_cmd(
     loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
     opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
     lab_plan, lab_cluster = plan(loaded.cluster, "compile", opts)
+    for key, why in lab_plan.skipped:
+        if "already used" in why:
+            click.echo(f"warning: {key} gets no dispatch entry: {why}", err=True)
     rs = compile_ruleset(lab_cluster, lab_plan.attachments(), opts, table=table)
     if output == "json":
         click.echo(json.dumps(to_json(rs), indent=1))
