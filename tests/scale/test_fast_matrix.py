@@ -165,7 +165,7 @@ def assert_same(fast: Matrix, ref: Matrix) -> None:
         for j in range(n):
             assert fast.allowed(i, j) == ref.allowed(i, j), (ref.endpoints[i].key, ref.endpoints[j].key)
             assert fast.state(i, j) == ref.state(i, j)
-    for by in ("workload", "namespace"):
+    for by in ("pod", "workload", "namespace"):
         fl, fc = aggregate(fast, by)
         rl, rc = aggregate(ref, by)
         assert fl == rl

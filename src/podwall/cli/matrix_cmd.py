@@ -67,9 +67,12 @@ def _groups(m: Matrix, by: str) -> tuple[list[str], list[int]]:
 def aggregate(m: Matrix, by: str) -> tuple[list[str], Callable[[int, int], str]]:
     """Group endpoints and combine cells: all / none / some over every pair of the groups.
 
-    A pod's cell with itself is left out (a pod always reaches itself). On a
+    When grouping, a pod's cell with itself is left out (a pod always reaches itself); per pod
+    (``by="pod"``) it is shown. On a
     :class:`ClassMatrix` this works on classes, not endpoint pairs (see :func:`_aggregate_classes`).
     """
+    if by == "pod" and len({e.key for e in m.endpoints}) == len(m):
+        return [e.key for e in m.endpoints], m.state
     if isinstance(m, ClassMatrix):
         labels, codes = _aggregate_classes(m, by)
         return labels, lambda a, b: _decode(int(codes[a, b]))
@@ -82,7 +85,7 @@ def aggregate(m: Matrix, by: str) -> tuple[list[str], Callable[[int, int], str]]
         code = 0
         for i in members[a]:
             for j in members[b]:
-                if i == j and m.endpoints[i].is_pod:
+                if i == j and by != "pod" and m.endpoints[i].is_pod:
                     continue
                 code |= _CODE.get(m.state(i, j), 0)
         return _decode(code)
@@ -110,7 +113,8 @@ def _aggregate_classes(m: ClassMatrix, by: str) -> tuple[list[str], Any]:
     pair_g = pairs // max(1, n_cls)
     pair_c = pairs % max(1, n_cls)
     is_pod = np.asarray([e.is_pod for e in m.endpoints], dtype=np.bool_)
-    lonely_pod = (sizes == 1) & is_pod[first]
+    # per pod, the cell of a pod with itself is shown (always reachable); in groups it is left out
+    lonely_pod = (sizes == 1) & is_pod[first] & (by != "pod")
     starts = np.flatnonzero(np.r_[True, pair_g[1:] != pair_g[:-1]])
     by_rows = np.bitwise_or.reduceat(state[pair_c], starts, axis=0) if len(pairs) else state[:0]
     codes = np.bitwise_or.reduceat(by_rows[:, pair_c], starts, axis=1) if len(pairs) else by_rows[:, :0]

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
-import socket
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -72,11 +71,13 @@ _BLOCK_CELLS = 1 << 24  # cells per row block when combining egress and ingress
 
 
 def _ip_int(ip: str) -> int:
-    try:  # IPv4, the common case, without building an ipaddress object
-        return int.from_bytes(socket.inet_pton(socket.AF_INET, ip), "big")
-    except OSError:
-        a = ipaddress.ip_address(ip)
-        return int(a) + (_V6_OFFSET if a.version == 6 else 0)
+    parts = ip.split(".")
+    if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and (p == "0" or p[0] != "0") for p in parts):
+        a, b, c, d = (int(p) for p in parts)  # IPv4, the common case, without ipaddress objects
+        if max(a, b, c, d) <= 255:
+            return (a << 24) | (b << 16) | (c << 8) | d
+    addr = ipaddress.ip_address(ip)
+    return int(addr) + (_V6_OFFSET if addr.version == 6 else 0)
 
 
 def _net_range(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[int, int]:
