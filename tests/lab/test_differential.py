@@ -145,7 +145,7 @@ def test_lab_agrees_with_engine(diff_lab, docs: list[dict[str, Any]]) -> None:  
         if a != b
         for port, proto in ((80, Protocol.TCP), (81, Protocol.TCP), (53, Protocol.UDP))
     ]
-    results = run_probes(lc, plan, probes, timeout=0.5, parallel=128)
+    results = run_probes(lc, plan, probes, timeout=1.0, parallel=128)
     s = summary(results)
     TOTAL["compared"] += s["compared"]
     TOTAL["disagree"] += s["disagree"]

@@ -78,9 +78,22 @@ def test_lost_state_crash_is_cleaned_by_down(make_lab) -> None:  # type: ignore[
     assert not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1]
 
 
+def _interactive() -> None:
+    """In the child: SIGINT as in a terminal (default disposition, not blocked), whatever the
+    test process inherited from its own parent."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _podwall(*args: str) -> subprocess.Popen[str]:
     code = "from podwall.cli.main import main; main()"
-    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_interactive,  # noqa: PLW1509
+    )
 
 
 def _many_pods(n: int) -> str:
@@ -122,7 +135,7 @@ def test_ctrl_c_mid_build_tears_down(tmp_path: Path) -> None:
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 130, (out, err, signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, []))
     assert list_netns(prefix) == []
     assert not os.path.exists(f"/run/podwall/{name}")
 

@@ -251,9 +251,17 @@ def _report(results: list[ProbeResult], output: str, verbose: bool) -> None:
 @click.option("--timeout", default=1.0, show_default=True, help="Seconds before a probe counts as dropped.")
 @click.option("--parallel", default=64, show_default=True, help="Probes in flight at once.")
 @click.option("-6", "--ipv6", is_flag=True, help="Probe the pods' IPv6 addresses (pods without one are skipped).")
+@click.option(
+    "--retry/--no-retry",
+    default=True,
+    show_default=True,
+    help="Probe once more what timed out although the engine allows it (as upstream re-polls); never the reverse.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Print every probe, not only failures and probes not run.")
 @click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
-def lab_test(lab_name: str, expect_file: str, timeout: float, parallel: int, ipv6: bool, verbose: bool, output: str) -> None:
+def lab_test(
+    lab_name: str, expect_file: str, timeout: float, parallel: int, ipv6: bool, retry: bool, verbose: bool, output: str
+) -> None:
     """Run the probes of an expectations file with real connections in the lab.
 
     Each probe connects from the source pod's namespace (1 s timeout) and reports what the
@@ -271,7 +279,7 @@ def lab_test(lab_name: str, expect_file: str, timeout: float, parallel: int, ipv
     probes = parse_expectations(text, expect_file)
     lab_obj = Lab(lab_name)
     lc, lab_plan = lab_obj.loaded()
-    results = run_probes(lc, lab_plan, probes, timeout=timeout, parallel=parallel, family=6 if ipv6 else 4)
+    results = run_probes(lc, lab_plan, probes, timeout=timeout, parallel=parallel, family=6 if ipv6 else 4, retry=retry)
     _report(results, output, verbose)
 
 
