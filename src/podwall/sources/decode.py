@@ -22,7 +22,7 @@ not counted twice; its IPs become the workload's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, BinaryIO
@@ -31,61 +31,17 @@ from podwall.core.model import (
     WORKLOAD_KINDS,
     Cluster,
     ContainerPort,
-    Direction,
     Endpoint,
-    IPBlock,
-    LabelSelector,
     Namespace,
-    Operator,
-    Peer,
-    Policy,
-    PortSpec,
     Protocol,
-    Requirement,
-    Rule,
     Service,
     ServicePort,
 )
 from podwall.errors import Diagnostic, ManifestError, Severity, SourceSpan
 from podwall.sources import validation as v
-from podwall.sources.manifests import Document, Locator, SourceText, parse_source, read_sources, type_name
-
-FieldPath = tuple[str | int, ...]
-NS_NAME_LABEL = "kubernetes.io/metadata.name"
-
-_NP_FIELDS = {
-    "": {"apiVersion", "kind", "metadata", "spec", "status"},
-    "spec": {"podSelector", "ingress", "egress", "policyTypes"},
-    "ingress": {"from", "ports"},
-    "egress": {"to", "ports"},
-    "peer": {"podSelector", "namespaceSelector", "ipBlock"},
-    "port": {"protocol", "port", "endPort"},
-    "ipBlock": {"cidr", "except"},
-    "selector": {"matchLabels", "matchExpressions"},
-    "requirement": {"key", "operator", "values"},
-}
-
-
-def render_path(path: FieldPath) -> str:
-    """``("spec", "ingress", 0, "ports")`` → ``spec.ingress[0].ports``."""
-    out = ""
-    for step in path:
-        if isinstance(step, int):
-            out += f"[{step}]"
-        else:
-            out += ("." if out else "") + step
-    return out
-
-
-@dataclass
-class _Issue:
-    severity: Severity
-    code: str
-    message: str
-    doc: Document
-    path: FieldPath
-    at: FieldPath | None = None
-    """Where to look for the line when it is more precise than ``path`` (a label's own key)."""
+from podwall.sources.fields import NS_NAME_LABEL, FieldPath, render_path
+from podwall.sources.manifests import Document, Locator, SourceText, parse_source, read_sources
+from podwall.sources.netpol import NetworkPolicyReader
 
 
 @dataclass
@@ -134,155 +90,14 @@ class _Raw:
     span: SourceSpan
 
 
-class _Decoder:
+class _Decoder(NetworkPolicyReader):
     def __init__(self, default_namespace: str) -> None:
-        self.default_namespace = default_namespace
-        self.issues: list[_Issue] = []
+        super().__init__(default_namespace)
         self.skipped: list[tuple[Document, str]] = []
         self.namespaces: dict[str, Namespace] = {}
         self.raw_endpoints: list[_Raw] = []
-        self.policies: list[Policy] = []
         self.services: list[Service] = []
-        self.seen: dict[tuple[str, str, str], Document] = {}
-        self.doc: Document | None = None
 
-    # -- diagnostics ---------------------------------------------------------------------
-    def issue(
-        self,
-        path: FieldPath,
-        message: str,
-        code: str = "invalid",
-        severity: Severity = Severity.ERROR,
-        at: FieldPath | None = None,
-    ) -> None:
-        assert self.doc is not None
-        self.issues.append(_Issue(severity, code, message, self.doc, path, at))
-
-    def type_error(self, path: FieldPath, expected: str, value: object, hint: str = "") -> None:
-        msg = f"Invalid type: expected {expected}, got {type_name(value)}"
-        self.issue(path, msg + (f" ({hint})" if hint else ""), code="type")
-
-    # -- typed access --------------------------------------------------------------------
-    def mapping(self, value: Any, path: FieldPath) -> dict[str, Any] | None:
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            self.type_error(path, "a mapping", value)
-            return None
-        for k in value:
-            if not isinstance(k, str):
-                self.type_error(path, "string keys", k)
-                return None
-        return value
-
-    def seq(self, value: Any, path: FieldPath) -> list[Any]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.type_error(path, "a list", value)
-            return []
-        return value
-
-    def string(self, value: Any, path: FieldPath) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            hint = f'quote it: "{value}"' if isinstance(value, (int, float, bool)) else ""
-            self.type_error(path, "a string", value, hint)
-            return None
-        return value
-
-    def list_string(self, value: Any, path: FieldPath) -> str | None:
-        """An item of a list of strings: JSON ``null`` there decodes to ``""`` in Go."""
-        return "" if value is None else self.string(value, path)
-
-    def integer(self, value: Any, path: FieldPath) -> int | None:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.type_error(path, "an integer", value)
-            return None
-        return value
-
-    def int_or_string(self, value: Any, path: FieldPath) -> int | str | None:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            self.type_error(path, "an integer or a string", value)
-            return None
-        return value
-
-    def boolean(self, value: Any, path: FieldPath) -> bool:
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            self.type_error(path, "a boolean", value)
-            return False
-        return value
-
-    def string_map(self, value: Any, path: FieldPath) -> dict[str, str]:
-        m = self.mapping(value, path)
-        if m is None:
-            return {}
-        out: dict[str, str] = {}
-        for k, val in m.items():
-            if val is None:
-                val = ""
-            s = self.string(val, (*path, k))
-            if s is not None:
-                out[k] = s
-        return out
-
-    def unknown_fields(self, m: Mapping[str, Any], allowed: set[str], path: FieldPath) -> None:
-        for k in m:
-            if k not in allowed:
-                full = render_path((*path, k))
-                self.issue((*path, k), f'unknown field "{full}" (the API server rejects it)', code="unknown-field")
-
-    # -- metadata ------------------------------------------------------------------------
-    def metadata(
-        self,
-        data: Mapping[str, Any],
-        namespaced: bool,
-        name_check: Callable[[str], list[str]] = v.is_dns1123_subdomain,
-    ) -> tuple[str, str, dict[str, str], dict[str, str], bool]:
-        meta = self.mapping(data.get("metadata"), ("metadata",)) or {}
-        raw_name = meta.get("name")
-        name = self.string(raw_name, ("metadata", "name")) or ""
-        if name:
-            for msg in name_check(name):
-                self.issue(("metadata", "name"), v.invalid(name, msg))
-        elif raw_name is None or raw_name == "":  # (a name of the wrong type is reported already)
-            if meta.get("generateName"):
-                name = str(meta.get("generateName"))
-            else:
-                self.issue(("metadata", "name"), v.required("name or generateName is required"))
-        ns = ""
-        explicit = False
-        if namespaced:
-            ns_val = self.string(meta.get("namespace"), ("metadata", "namespace"))
-            if ns_val:
-                explicit = True
-                ns = ns_val
-                for msg in v.is_dns1123_label(ns):
-                    self.issue(("metadata", "namespace"), v.invalid(ns, msg))
-            else:
-                ns = self.default_namespace
-        labels = self.string_map(meta.get("labels"), ("metadata", "labels"))
-        self.validate_labels(labels, ("metadata", "labels"))
-        annotations = self.string_map(meta.get("annotations"), ("metadata", "annotations"))
-        return name, ns, labels, annotations, explicit
-
-    def validate_labels(self, labels: Mapping[str, str], path: FieldPath) -> None:
-        for k in sorted(labels):
-            for msg in v.is_qualified_name(k):
-                self.issue(path, v.invalid(k, msg), at=(*path, k))
-            for msg in v.is_valid_label_value(labels[k]):
-                self.issue(path, v.invalid(labels[k], msg), at=(*path, k))
-
-    def span(self) -> SourceSpan:
-        assert self.doc is not None
-        return SourceSpan(file=self.doc.source, doc=self.doc.doc, path=self.doc.path)
 
     # -- objects -------------------------------------------------------------------------
     def object(self, doc: Document) -> None:
@@ -312,20 +127,6 @@ class _Decoder:
             self.workload(kind, data)
         else:
             self.skipped.append((doc, f"{api} {kind}"))
-
-    def remember(self, kind: str, ns: str, name: str) -> None:
-        key = (kind, ns, name)
-        prev = self.seen.get(key)
-        if prev is not None:
-            where = f"{prev.source}"
-            self.issue(
-                ("metadata", "name"),
-                f"{kind} {ns + '/' if ns else ''}{name} is defined again (first in {where}); the later one wins",
-                code="duplicate",
-                severity=Severity.WARNING,
-            )
-        assert self.doc is not None
-        self.seen[key] = self.doc
 
     def namespace_object(self, data: Mapping[str, Any]) -> None:
         # ValidateNamespaceName is a DNS-1123 label (not a subdomain, as most names are)
@@ -502,233 +303,6 @@ class _Decoder:
                 name=name,
                 selector=MappingProxyType(selector) if selector is not None else None,
                 ports=tuple(ports),
-                span=self.span(),
-            )
-        )
-
-    # -- NetworkPolicy -------------------------------------------------------------------
-    def selector(self, value: Any, path: FieldPath) -> LabelSelector | None:
-        m = self.mapping(value, path)
-        if m is None:
-            return None
-        self.unknown_fields(m, _NP_FIELDS["selector"], path)
-        ml = self.string_map(m.get("matchLabels"), (*path, "matchLabels"))
-        for k in sorted(ml):
-            for msg in v.is_qualified_name(k):
-                self.issue((*path, "matchLabels"), v.invalid(k, msg), at=(*path, "matchLabels", k))
-            for msg in v.is_valid_label_value(ml[k]):
-                self.issue((*path, "matchLabels"), v.invalid(ml[k], msg), at=(*path, "matchLabels", k))
-        reqs: list[Requirement] = []
-        for i, e in enumerate(self.seq(m.get("matchExpressions"), (*path, "matchExpressions"))):
-            epath: FieldPath = (*path, "matchExpressions", i)
-            em = self.mapping(e, epath)
-            if em is None:
-                continue
-            self.unknown_fields(em, _NP_FIELDS["requirement"], epath)
-            key = self.string(em.get("key"), (*epath, "key")) or ""
-            op_s = self.string(em.get("operator"), (*epath, "operator")) or ""
-            raw_vals = self.seq(em.get("values"), (*epath, "values"))
-            vals = [s for j, x in enumerate(raw_vals) if (s := self.list_string(x, (*epath, "values", j))) is not None]
-            op: Operator | None
-            try:
-                op = Operator(op_s)
-            except ValueError:
-                op = None
-            if op in (Operator.IN, Operator.NOT_IN):
-                if not vals:
-                    self.issue((*epath, "values"), v.required("must be specified when `operator` is 'In' or 'NotIn'"))
-            elif op in (Operator.EXISTS, Operator.DOES_NOT_EXIST):
-                if vals:
-                    self.issue(
-                        (*epath, "values"),
-                        v.forbidden("may not be specified when `operator` is 'Exists' or 'DoesNotExist'"),
-                    )
-            else:
-                self.issue((*epath, "operator"), v.invalid(v.Named(op_s), "not a valid selector operator"))
-            for msg in v.is_qualified_name(key):
-                self.issue((*epath, "key"), v.invalid(key, msg))
-            for j, val in enumerate(vals):
-                for msg in v.is_valid_label_value(val):
-                    self.issue((*epath, "values", j), v.invalid(val, msg))
-            if op is not None:
-                reqs.append(Requirement(key=key, operator=op, values=tuple(vals)))
-        return LabelSelector(match_labels=tuple(sorted(ml.items())), match_expressions=tuple(reqs))
-
-    def ip_block(self, value: Any, path: FieldPath) -> IPBlock | None:
-        m = self.mapping(value, path)
-        if m is None:
-            return None
-        self.unknown_fields(m, _NP_FIELDS["ipBlock"], path)
-        cidr = self.string(m.get("cidr"), (*path, "cidr")) or ""
-        raw_except = self.seq(m.get("except"), (*path, "except"))
-        if not cidr:
-            self.issue((*path, "cidr"), v.required())
-            return None
-        parsed = v.parse_cidr_sloppy(cidr)
-        if parsed is None:
-            self.issue((*path, "cidr"), v.invalid(cidr, v.CIDR_INVALID))
-            return None
-        net, canonical = parsed
-        if not canonical:
-            self.issue(
-                (*path, "cidr"),
-                f"{v.render_value(cidr)} is not in canonical form; the API server reads it as {net}",
-                code="noncanonical-cidr",
-                severity=Severity.WARNING,
-            )
-        excepts: list[str] = []
-        except_nets = []
-        for i, e in enumerate(raw_except):
-            s = self.list_string(e, (*path, "except", i))
-            if s is None:
-                continue
-            ep = v.parse_cidr_sloppy(s)
-            if ep is None:
-                self.issue((*path, "except", i), v.invalid(s, v.CIDR_INVALID))
-                continue
-            enet, _ = ep
-            if not v.cidr_contains(net, enet.network_address) or net.prefixlen >= enet.prefixlen:
-                self.issue((*path, "except", i), v.invalid(s, "must be a strict subset of `cidr`"))
-                continue
-            excepts.append(s)
-            except_nets.append(enet)
-        return IPBlock(cidr=cidr, network=net, excepts=tuple(excepts), except_networks=tuple(except_nets))
-
-    def peer(self, value: Any, path: FieldPath) -> Peer | None:
-        m = self.mapping(value, path)
-        if m is None:
-            if value is None:
-                self.issue(path, v.required("must specify a peer"))
-            return None
-        self.unknown_fields(m, _NP_FIELDS["peer"], path)
-        pod_sel = self.selector(m.get("podSelector"), (*path, "podSelector"))
-        ns_sel = self.selector(m.get("namespaceSelector"), (*path, "namespaceSelector"))
-        block = self.ip_block(m.get("ipBlock"), (*path, "ipBlock"))
-        count = sum(1 for k in ("podSelector", "namespaceSelector", "ipBlock") if m.get(k) is not None)
-        if count == 0:
-            self.issue(path, v.required("must specify a peer"))
-            return None
-        if count > 1 and m.get("ipBlock") is not None:
-            self.issue(path, v.forbidden("may not specify both ipBlock and another peer"))
-            return None
-        return Peer(pod_selector=pod_sel, namespace_selector=ns_sel, ip_block=block)
-
-    def port_spec(self, value: Any, path: FieldPath) -> PortSpec | None:
-        m = self.mapping(value, path)
-        if m is None:
-            return PortSpec() if value is None else None
-        self.unknown_fields(m, _NP_FIELDS["port"], path)
-        proto_s = self.string(m.get("protocol"), (*path, "protocol"))
-        proto = Protocol.TCP
-        ok = True
-        if proto_s is not None:
-            try:
-                proto = Protocol(proto_s)
-            except ValueError:
-                self.issue((*path, "protocol"), v.unsupported(proto_s, ["TCP", "UDP", "SCTP"]))
-                ok = False
-        port = self.int_or_string(m.get("port"), (*path, "port"))
-        end = self.integer(m.get("endPort"), (*path, "endPort"))
-        if isinstance(port, int):
-            for msg in v.is_valid_port_num(port):
-                self.issue((*path, "port"), v.invalid(port, msg))
-                ok = False
-            if end is not None:
-                if end < port:
-                    # The value shown is endPort's: current validation.go (the revision with
-                    # AllowCIDRsEvenIfInvalid, which anchors.md §6.1 describes) passes
-                    # *port.EndPort; older releases passed port.Port.IntVal.
-                    self.issue((*path, "endPort"), v.invalid(end, "must be greater than or equal to `port`"))
-                    ok = False
-                for msg in v.is_valid_port_num(end):
-                    self.issue((*path, "endPort"), v.invalid(end, msg))
-                    ok = False
-        elif isinstance(port, str):
-            if end is not None:
-                self.issue((*path, "endPort"), v.invalid(end, "may not be specified when `port` is non-numeric"))
-                ok = False
-            for msg in v.is_valid_port_name(port):
-                self.issue((*path, "port"), v.invalid(port, msg))
-                ok = False
-        elif end is not None:
-            self.issue((*path, "endPort"), v.invalid(end, "may not be specified when `port` is not specified"))
-            ok = False
-        if not ok:
-            return None
-        return PortSpec(protocol=proto, port=port, end_port=end if isinstance(port, int) else None)
-
-    def rules(self, value: Any, direction: Direction) -> tuple[tuple[Rule, ...], bool]:
-        key = "ingress" if direction is Direction.INGRESS else "egress"
-        peer_key = "from" if direction is Direction.INGRESS else "to"
-        items = self.seq(value, ("spec", key))
-        rules: list[Rule] = []
-        for i, r in enumerate(items):
-            rpath: FieldPath = ("spec", key, i)
-            rm = self.mapping(r, rpath)
-            if rm is None:
-                if r is None:
-                    rules.append(Rule(span=self.sub_span(rpath)))
-                continue
-            self.unknown_fields(rm, _NP_FIELDS[key], rpath)
-            ports = []
-            for j, p in enumerate(self.seq(rm.get("ports"), (*rpath, "ports"))):
-                ps = self.port_spec(p, (*rpath, "ports", j))
-                if ps is not None:
-                    ports.append(ps)
-            peers = []
-            for j, p in enumerate(self.seq(rm.get(peer_key), (*rpath, peer_key))):
-                pe = self.peer(p, (*rpath, peer_key, j))
-                if pe is not None:
-                    peers.append(pe)
-            rules.append(Rule(peers=tuple(peers), ports=tuple(ports), span=self.sub_span(rpath)))
-        return tuple(rules), bool(items)
-
-    def sub_span(self, path: FieldPath) -> SourceSpan:
-        assert self.doc is not None
-        return SourceSpan(file=self.doc.source, doc=self.doc.doc, path=self.doc.path + path)
-
-    def network_policy(self, data: Mapping[str, Any]) -> None:
-        before = sum(1 for i in self.issues if i.severity is Severity.ERROR)
-        self.unknown_fields(data, _NP_FIELDS[""], ())
-        name, ns, _labels, annotations, ns_explicit = self.metadata(data, namespaced=True)
-        spec = self.mapping(data.get("spec"), ("spec",)) or {}
-        self.unknown_fields(spec, _NP_FIELDS["spec"], ("spec",))
-        pod_sel = self.selector(spec.get("podSelector"), ("spec", "podSelector")) or LabelSelector()
-        ingress, _ = self.rules(spec.get("ingress"), Direction.INGRESS)
-        egress, has_egress = self.rules(spec.get("egress"), Direction.EGRESS)
-        raw_types = self.seq(spec.get("policyTypes"), ("spec", "policyTypes"))
-        types: set[Direction] = set()
-        if len(raw_types) > 2:
-            self.issue(("spec", "policyTypes"), v.invalid(raw_types, "may not specify more than two policyTypes"))
-        else:
-            for i, t in enumerate(raw_types):
-                s = self.list_string(t, ("spec", "policyTypes", i))
-                if s is None:
-                    continue
-                try:
-                    types.add(Direction(s))
-                except ValueError:
-                    self.issue(("spec", "policyTypes", i), v.unsupported(s, ["Ingress", "Egress"]))
-        explicit = bool(raw_types)
-        if not explicit:
-            types = {Direction.INGRESS} | ({Direction.EGRESS} if has_egress else set())
-        after = sum(1 for i in self.issues if i.severity is Severity.ERROR)
-        if not name:
-            return
-        self.remember("NetworkPolicy", ns, name)
-        if after > before:
-            return  # the API server would reject it: it does not exist
-        self.policies.append(
-            Policy(
-                namespace=ns,
-                name=name,
-                pod_selector=pod_sel,
-                policy_types=frozenset(types),
-                ingress=ingress,
-                egress=egress,
-                policy_types_explicit=explicit,
-                namespace_explicit=ns_explicit,
-                annotations=MappingProxyType(annotations),
                 span=self.span(),
             )
         )

@@ -1,0 +1,207 @@
+"""Typed access to decoded YAML, with diagnostics that remember where they point.
+
+The readers of ``decode`` and ``netpol`` share this base: every accessor checks a value's type
+and records a ``type`` diagnostic (the input is then unreadable, exit code 2) instead of raising,
+so that every problem in every file is reported, not just the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from podwall.errors import Severity, SourceSpan
+from podwall.sources import validation as v
+from podwall.sources.manifests import Document, type_name
+
+FieldPath = tuple[str | int, ...]
+NS_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+def render_path(path: FieldPath) -> str:
+    """``("spec", "ingress", 0, "ports")`` → ``spec.ingress[0].ports``."""
+    out = ""
+    for step in path:
+        if isinstance(step, int):
+            out += f"[{step}]"
+        else:
+            out += ("." if out else "") + step
+    return out
+
+
+@dataclass
+class Issue:
+    severity: Severity
+    code: str
+    message: str
+    doc: Document
+    path: FieldPath
+    at: FieldPath | None = None
+    """Where to look for the line when it is more precise than ``path`` (a label's own key)."""
+
+
+class FieldReader:
+    """Per-object typed access and diagnostics; ``doc`` is the object being read."""
+
+    def __init__(self, default_namespace: str) -> None:
+        self.default_namespace = default_namespace
+        self.issues: list[Issue] = []
+        self.seen: dict[tuple[str, str, str], Document] = {}
+        self.doc: Document | None = None
+
+    # -- diagnostics ---------------------------------------------------------------------
+    def issue(
+        self,
+        path: FieldPath,
+        message: str,
+        code: str = "invalid",
+        severity: Severity = Severity.ERROR,
+        at: FieldPath | None = None,
+    ) -> None:
+        assert self.doc is not None
+        self.issues.append(Issue(severity, code, message, self.doc, path, at))
+
+    def type_error(self, path: FieldPath, expected: str, value: object, hint: str = "") -> None:
+        msg = f"Invalid type: expected {expected}, got {type_name(value)}"
+        self.issue(path, msg + (f" ({hint})" if hint else ""), code="type")
+
+    # -- typed access --------------------------------------------------------------------
+    def mapping(self, value: Any, path: FieldPath) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.type_error(path, "a mapping", value)
+            return None
+        for k in value:
+            if not isinstance(k, str):
+                self.type_error(path, "string keys", k)
+                return None
+        return value
+
+    def seq(self, value: Any, path: FieldPath) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.type_error(path, "a list", value)
+            return []
+        return value
+
+    def string(self, value: Any, path: FieldPath) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            hint = f'quote it: "{value}"' if isinstance(value, (int, float, bool)) else ""
+            self.type_error(path, "a string", value, hint)
+            return None
+        return value
+
+    def list_string(self, value: Any, path: FieldPath) -> str | None:
+        """An item of a list of strings: JSON ``null`` there decodes to ``""`` in Go."""
+        return "" if value is None else self.string(value, path)
+
+    def integer(self, value: Any, path: FieldPath) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.type_error(path, "an integer", value)
+            return None
+        return value
+
+    def int_or_string(self, value: Any, path: FieldPath) -> int | str | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            self.type_error(path, "an integer or a string", value)
+            return None
+        return value
+
+    def boolean(self, value: Any, path: FieldPath) -> bool:
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self.type_error(path, "a boolean", value)
+            return False
+        return value
+
+    def string_map(self, value: Any, path: FieldPath) -> dict[str, str]:
+        m = self.mapping(value, path)
+        if m is None:
+            return {}
+        out: dict[str, str] = {}
+        for k, val in m.items():
+            if val is None:
+                val = ""
+            s = self.string(val, (*path, k))
+            if s is not None:
+                out[k] = s
+        return out
+
+    def unknown_fields(self, m: Mapping[str, Any], allowed: set[str], path: FieldPath) -> None:
+        for k in m:
+            if k not in allowed:
+                full = render_path((*path, k))
+                self.issue((*path, k), f'unknown field "{full}" (the API server rejects it)', code="unknown-field")
+
+    # -- metadata ------------------------------------------------------------------------
+    def metadata(
+        self,
+        data: Mapping[str, Any],
+        namespaced: bool,
+        name_check: Callable[[str], list[str]] = v.is_dns1123_subdomain,
+    ) -> tuple[str, str, dict[str, str], dict[str, str], bool]:
+        meta = self.mapping(data.get("metadata"), ("metadata",)) or {}
+        raw_name = meta.get("name")
+        name = self.string(raw_name, ("metadata", "name")) or ""
+        if name:
+            for msg in name_check(name):
+                self.issue(("metadata", "name"), v.invalid(name, msg))
+        elif raw_name is None or raw_name == "":  # (a name of the wrong type is reported already)
+            if meta.get("generateName"):
+                name = str(meta.get("generateName"))
+            else:
+                self.issue(("metadata", "name"), v.required("name or generateName is required"))
+        ns = ""
+        explicit = False
+        if namespaced:
+            ns_val = self.string(meta.get("namespace"), ("metadata", "namespace"))
+            if ns_val:
+                explicit = True
+                ns = ns_val
+                for msg in v.is_dns1123_label(ns):
+                    self.issue(("metadata", "namespace"), v.invalid(ns, msg))
+            else:
+                ns = self.default_namespace
+        labels = self.string_map(meta.get("labels"), ("metadata", "labels"))
+        self.validate_labels(labels, ("metadata", "labels"))
+        annotations = self.string_map(meta.get("annotations"), ("metadata", "annotations"))
+        return name, ns, labels, annotations, explicit
+
+    def validate_labels(self, labels: Mapping[str, str], path: FieldPath) -> None:
+        for k in sorted(labels):
+            for msg in v.is_qualified_name(k):
+                self.issue(path, v.invalid(k, msg), at=(*path, k))
+            for msg in v.is_valid_label_value(labels[k]):
+                self.issue(path, v.invalid(labels[k], msg), at=(*path, k))
+
+    def span(self) -> SourceSpan:
+        assert self.doc is not None
+        return SourceSpan(file=self.doc.source, doc=self.doc.doc, path=self.doc.path)
+
+    def sub_span(self, path: FieldPath) -> SourceSpan:
+        assert self.doc is not None
+        return SourceSpan(file=self.doc.source, doc=self.doc.doc, path=self.doc.path + path)
+
+    def remember(self, kind: str, ns: str, name: str) -> None:
+        key = (kind, ns, name)
+        prev = self.seen.get(key)
+        if prev is not None:
+            where = f"{prev.source}"
+            self.issue(
+                ("metadata", "name"),
+                f"{kind} {ns + '/' if ns else ''}{name} is defined again (first in {where}); the later one wins",
+                code="duplicate",
+                severity=Severity.WARNING,
+            )
+        assert self.doc is not None
+        self.seen[key] = self.doc
