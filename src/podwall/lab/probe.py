@@ -365,6 +365,11 @@ def _prepare(
         return r, None
     if src is dst:
         r.advisory = True
+        if p.protocol is Protocol.SCTP:
+            # the probe's own raw socket would receive its INIT, so nothing would answer
+            for a in r.attempts:
+                a.outcome = "unsupported"
+            r.detail = "SCTP to itself cannot be probed with raw packets"
     return r, src_plan.netns
 
 
@@ -412,7 +417,7 @@ def run_probes(
             # Like upstream's harness, a probe that timed out although the engine allows it is
             # tried once more (a lost packet on a loaded machine is not a verdict). Never the
             # other way round: a connection that got through is never retried away.
-            allowed = {id(r) for r, _ in prepared if r.engine}
+            allowed = {id(r) for r, _ in prepared if r.engine and not r.advisory}
             owner = {id(a): r for r, _ in prepared for a in r.attempts}
             again = [j for j in jobs if j[0].outcome == "timeout" and id(owner[id(j[0])]) in allowed]
             if again and retry:
@@ -432,7 +437,8 @@ def run_probes(
                 r.outcome, r.detail = "no backends", "the Service has no backing pod"
                 r.kernel = False
             elif any(o == "unsupported" for o in outcomes):
-                r.outcome, r.detail = "unsupported", f"{r.probe.protocol} unsupported by this kernel"
+                r.outcome = "unsupported"
+                r.detail = r.detail or f"{r.probe.protocol} unsupported by this kernel"
             elif any(o.startswith("error") or o == "skipped" for o in outcomes):
                 r.outcome = next(o for o in outcomes if o.startswith("error") or o == "skipped")
             else:
