@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from podwall.lab.lab import Lab
-from podwall.lab.netns import list_netns, teardown
+from podwall.lab.netns import list_netns
 from podwall.sources.manifests import read_sources
 
 HERE = Path(__file__).resolve().parent
@@ -57,13 +57,14 @@ def _cleanup_all() -> None:
             lab.down()
         except Exception:  # noqa: BLE001 - best effort at exit
             pass
-    for n in list_netns("podwall-"):
-        if n.startswith(f"podwall-{TAG}"):
-            prefix = n[: n.index("-", len("podwall-")) + 1]
-            try:
-                teardown(prefix)
-            except Exception:  # noqa: BLE001
-                pass
+    names = {n[len("podwall-") : n.index("-", len("podwall-"))] for n in list_netns(f"podwall-{TAG}")}
+    if os.path.isdir("/run/podwall"):
+        names |= {n for n in os.listdir("/run/podwall") if n.startswith(TAG)}
+    for name in sorted(names):
+        try:
+            Lab(name).down()  # namespaces, processes and the state directory
+        except Exception:  # noqa: BLE001
+            pass
 
 
 atexit.register(_cleanup_all)
@@ -107,6 +108,8 @@ def _nothing_left_behind() -> Iterator[None]:
     _cleanup_all()
     left = [n for n in list_netns("podwall-") if n.startswith(f"podwall-{TAG}")]
     assert left == [], f"lab namespaces left behind: {left}"
+    states = [n for n in os.listdir("/run/podwall") if n.startswith(TAG)] if os.path.isdir("/run/podwall") else []
+    assert states == [], f"lab state left behind: {states}"
 
 
 def sources(*paths: Path):  # type: ignore[no-untyped-def]
