@@ -105,11 +105,15 @@ class QueryError(PodwallError):
 
 
 class NftError(PodwallError):
-    """nftables refused a ruleset, or the nft tool is missing."""
+    """nftables refused a ruleset, or the nft tool is missing; exit code 3."""
+
+    exit_code = 3
 
 
 class LabError(PodwallError):
-    """The network-namespace lab failed."""
+    """The network-namespace lab failed (not root, no nft, a kernel refusal); exit code 3."""
+
+    exit_code = 3
 
 
 @dataclass

@@ -173,4 +173,4 @@ def test_cli_lab_flow(tmp_path: Path) -> None:
         r = run(cli, ["lab", "down", "--lab", name])
     assert r.exit_code == 0 and "removed 10 namespace(s)" in r.output
     r = run(cli, ["lab", "status", "--lab", name])
-    assert r.exit_code == 1 and "no lab" in r.output
+    assert r.exit_code == 3 and "no lab" in r.output

@@ -6,6 +6,8 @@ Exit codes (documented in the README, stable for scripts):
 * 1 — the answer is no: ``can`` denied, ``validate`` found invalid objects, ``test`` had
   failing probes, ``lint`` reached ``--fail-on``, ``lab test`` disagreed
 * 2 — bad input or usage: unreadable manifests, unknown endpoint, bad option
+* 3 — the lab or nftables cannot do it: no such lab is up, not root, nft missing, a kernel
+  refusal
 * 4 — internal error in podwall (a bug: please report it)
 """
 

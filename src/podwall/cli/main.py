@@ -60,7 +60,8 @@ def cli() -> None:
     address for something outside the cluster, or ns/service/name as a destination.
 
     \b
-    Exit codes: 0 yes/ok, 1 no/findings/failures, 2 bad input or usage, 4 internal error.
+    Exit codes: 0 yes/ok, 1 no/findings/failures, 2 bad input or usage, 3 lab or nftables
+    failure (not root, nft missing), 4 internal error.
     """
 
 
