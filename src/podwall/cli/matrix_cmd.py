@@ -253,7 +253,9 @@ def _run(out: IO[str], engine: Engine, port: int | None, proto: Protocol, by: st
     if output == "md":
         click.echo(grid_markdown(labels, sym))
     else:
-        click.echo(matrix_grid(labels, sym, title=f"reachability on {what} (by {by}; rows: from, columns: to)", width=max(width, 80)))
+        # too wide even by namespace: let the grid overflow the terminal rather than squeeze it
+        grid_width = max(width, 80, len(labels) * 4 + max((len(x) for x in labels), default=0) + 8)
+        click.echo(matrix_grid(labels, sym, title=f"reachability on {what} (by {by}; rows: from, columns: to)", width=grid_width))
 
 
 def _ports_json(ports: tuple[PortKey, ...]) -> str:
