@@ -33,6 +33,21 @@ class Severity(str, enum.Enum):
         return {"error": 3, "warning": 2, "info": 1}[self.value]
 
 
+FieldPath = tuple[str | int, ...]
+"""A path to a field inside an object: ``("spec", "ingress", 0, "ports")``."""
+
+
+def render_path(path: FieldPath) -> str:
+    """``("spec", "ingress", 0, "ports")`` → ``spec.ingress[0].ports``, as the API server writes it."""
+    out = ""
+    for step in path:
+        if isinstance(step, int):
+            out += f"[{step}]"
+        else:
+            out += ("." if out else "") + step
+    return out
+
+
 @dataclass(frozen=True, kw_only=True)
 class SourceSpan:
     """Where something came from: file, 1-based line (0 = unknown) and YAML document index."""

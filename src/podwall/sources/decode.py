@@ -37,10 +37,23 @@ from podwall.core.model import (
     Service,
     ServicePort,
 )
-from podwall.errors import Diagnostic, ManifestError, Severity, SourceSpan
+from podwall.errors import (
+    Diagnostic,
+    FieldPath,
+    ManifestError,
+    Severity,
+    SourceSpan,
+    render_path,
+)
 from podwall.sources import validation as v
-from podwall.sources.fields import NS_NAME_LABEL, FieldPath, render_path
-from podwall.sources.manifests import Document, Locator, SourceText, parse_source, read_sources
+from podwall.sources.fields import NS_NAME_LABEL
+from podwall.sources.manifests import (
+    Document,
+    Locator,
+    SourceText,
+    parse_source,
+    read_sources,
+)
 from podwall.sources.netpol import NetworkPolicyReader
 
 

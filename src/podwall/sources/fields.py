@@ -11,23 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from podwall.errors import Severity, SourceSpan
+from podwall.errors import FieldPath, Severity, SourceSpan, render_path
 from podwall.sources import validation as v
 from podwall.sources.manifests import Document, type_name
 
-FieldPath = tuple[str | int, ...]
 NS_NAME_LABEL = "kubernetes.io/metadata.name"
-
-
-def render_path(path: FieldPath) -> str:
-    """``("spec", "ingress", 0, "ports")`` → ``spec.ingress[0].ports``."""
-    out = ""
-    for step in path:
-        if isinstance(step, int):
-            out += f"[{step}]"
-        else:
-            out += ("." if out else "") + step
-    return out
 
 
 @dataclass

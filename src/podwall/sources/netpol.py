@@ -23,9 +23,9 @@ from podwall.core.model import (
     Requirement,
     Rule,
 )
-from podwall.errors import Severity
+from podwall.errors import FieldPath, Severity
 from podwall.sources import validation as v
-from podwall.sources.fields import FieldPath, FieldReader
+from podwall.sources.fields import FieldReader
 
 _NP_FIELDS = {
     "": {"apiVersion", "kind", "metadata", "spec", "status"},

@@ -17,7 +17,7 @@ from podwall.core.evaluate import Engine
 from podwall.core.lint.cni import ENFORCING, KNOWN_CNIS, NON_ENFORCING, check_cni
 from podwall.core.lint.context import SYSTEM_NAMESPACES, LintContext
 from podwall.core.lint.dns import check_dns
-from podwall.core.lint.findings import Finding, Fix, Location, PolicyEdit, render_path
+from podwall.core.lint.findings import Finding, Fix, Location, PolicyEdit
 from podwall.core.lint.isolation import check_default_deny, check_policies
 from podwall.core.lint.manifests import policy_yaml
 from podwall.core.lint.peers import check_ipblocks, check_peers
@@ -25,6 +25,7 @@ from podwall.core.lint.ports import check_ports
 from podwall.core.lint.rules import RULES, RuleInfo
 from podwall.core.lint.shadow import check_shadowed
 from podwall.core.model import Cluster, Policy
+from podwall.errors import render_path
 
 IGNORE_ANNOTATION = "podwall.io/lint-ignore"
 

@@ -10,10 +10,11 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
 from podwall.core.evaluate import Engine
-from podwall.core.lint.findings import FieldPath, Location
+from podwall.core.lint.findings import Location
 from podwall.core.model import Cluster, Direction, Endpoint, Peer, Policy, Rule
 from podwall.core.peers import is_node_traffic, peer_matches
 from podwall.core.selectors import matches
+from podwall.errors import FieldPath
 
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 """Namespaces that ``no-default-deny`` and ``unprotected-pod`` leave alone by default."""

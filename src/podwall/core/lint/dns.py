@@ -19,7 +19,15 @@ from podwall.core.lint.context import LintContext, describe
 from podwall.core.lint.findings import Finding, Fix, Location
 from podwall.core.lint.manifests import dns_egress
 from podwall.core.lint.rules import RULES
-from podwall.core.model import Address, ContainerPort, Direction, Endpoint, Policy, Protocol, Target
+from podwall.core.model import (
+    Address,
+    ContainerPort,
+    Direction,
+    Endpoint,
+    Policy,
+    Protocol,
+    Target,
+)
 from podwall.core.ports import ports_match
 
 DNS_APPS = frozenset({"kube-dns", "coredns"})

@@ -12,21 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from podwall.core.model import Policy
-from podwall.errors import Diagnostic, Severity, SourceSpan
+from podwall.errors import Diagnostic, FieldPath, Severity, SourceSpan, render_path
 
-FieldPath = tuple[str | int, ...]
 LineOf = Callable[..., int]
-
-
-def render_path(path: FieldPath) -> str:
-    """``("spec", "ingress", 0)`` → ``spec.ingress[0]``."""
-    out = ""
-    for step in path:
-        if isinstance(step, int):
-            out += f"[{step}]"
-        else:
-            out += ("." if out else "") + step
-    return out
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,7 +12,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from podwall.core.model import Direction, LabelSelector, Operator, Peer, Policy, PortSpec, Rule
+from podwall.core.model import (
+    Direction,
+    LabelSelector,
+    Operator,
+    Peer,
+    Policy,
+    PortSpec,
+    Rule,
+)
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$|^[0-9][0-9A-Za-z.]*/[0-9]+$|^[0-9a-fA-F:]+::?[0-9a-fA-F:]*/[0-9]+$")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}

@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import difflib
+import functools
 import ipaddress
 from collections.abc import Iterator
 
@@ -14,7 +14,16 @@ from podwall.core.lint.context import LintContext, direction_key, peer_key
 from podwall.core.lint.findings import Finding, Fix, PolicyEdit
 from podwall.core.lint.manifests import policy_yaml
 from podwall.core.lint.rules import RULES
-from podwall.core.model import Direction, Endpoint, IPBlock, LabelSelector, Peer, Policy, Protocol, Rule
+from podwall.core.model import (
+    Direction,
+    Endpoint,
+    IPBlock,
+    LabelSelector,
+    Peer,
+    Policy,
+    Protocol,
+    Rule,
+)
 from podwall.core.peers import is_node_traffic
 from podwall.core.selectors import matches
 

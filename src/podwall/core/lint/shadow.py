@@ -21,7 +21,15 @@ from podwall.core.lint.findings import Finding, Fix, PolicyEdit
 from podwall.core.lint.manifests import policy_yaml
 from podwall.core.lint.peers import active_rules, with_rules
 from podwall.core.lint.rules import RULES
-from podwall.core.model import Direction, IPBlock, LabelSelector, Peer, Policy, PortSpec, Rule
+from podwall.core.model import (
+    Direction,
+    IPBlock,
+    LabelSelector,
+    Peer,
+    Policy,
+    PortSpec,
+    Rule,
+)
 from podwall.core.selectors import matches
 
 
