@@ -212,7 +212,7 @@ def matrix_command(
     """
     loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
     proto = Protocol(protocol.upper())
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     try:
         _run(out, loaded.engine, port, proto, by, output)
     except BrokenPipeError:
