@@ -160,6 +160,17 @@ def _family(ip: str) -> int:
     return socket.AF_INET6 if ":" in ip else socket.AF_INET
 
 
+def _failure(exc: OSError) -> str:
+    """The outcome a failed connect, send or receive stands for."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"
+    if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError
+        return "timeout"
+    if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return "unreachable"
+    return f"error: {exc.strerror}"
+
+
 def probe_tcp(netns: str, ip: str, port: int, timeout: float) -> str:
     with in_netns(netns):
         s = socket.socket(_family(ip), socket.SOCK_STREAM)
@@ -167,14 +178,8 @@ def probe_tcp(netns: str, ip: str, port: int, timeout: float) -> str:
         s.settimeout(timeout)
         s.connect((ip, port))
         return "connected"
-    except ConnectionRefusedError:
-        return "refused"
-    except (TimeoutError, socket.timeout):
-        return "timeout"
     except OSError as exc:
-        if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-            return "unreachable"
-        return f"error: {exc.strerror}"
+        return _failure(exc)
     finally:
         s.close()
 
@@ -196,14 +201,8 @@ def probe_udp(netns: str, ip: str, port: int, timeout: float) -> str:
             data = s.recv(2048)
             if data.endswith(token):
                 return "connected"
-    except ConnectionRefusedError:
-        return "refused"
-    except (TimeoutError, socket.timeout):
-        return "timeout"
     except OSError as exc:
-        if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-            return "unreachable"
-        return f"error: {exc.strerror}"
+        return _failure(exc)
     finally:
         s.close()
 
