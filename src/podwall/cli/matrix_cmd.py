@@ -211,6 +211,8 @@ def matrix_command(
     and CSV are streamed, one pair per line.
     """
     loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
+    if not loaded.cluster.endpoints:
+        click.echo("note: the input has no pods or workloads: the matrix is empty", err=True)
     proto = Protocol(protocol.upper())
     out = sys.stdout
     try:
