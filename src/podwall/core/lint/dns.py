@@ -18,7 +18,6 @@ from collections.abc import Iterator, Sequence
 from podwall.core.lint.context import LintContext, describe
 from podwall.core.lint.findings import Finding, Fix, Location
 from podwall.core.lint.manifests import dns_egress
-from podwall.core.lint.rules import RULES
 from podwall.core.model import (
     Address,
     ContainerPort,
@@ -114,7 +113,6 @@ def check_dns(ctx: LintContext) -> Iterator[Finding]:
         )
         yield Finding(
             rule=rule,
-            severity=RULES[rule].severity,
             message=message,
             hint=hint,
             locations=(_policy_loc(ctx, first), ctx.endpoint_loc(ep)),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from podwall.core.lint.rules import RULES
 from podwall.core.model import Policy
 from podwall.errors import Diagnostic, FieldPath, Severity, SourceSpan, render_path
 
@@ -60,7 +61,7 @@ class Finding:
     """One lint finding."""
 
     rule: str
-    severity: Severity
+    """A rule id of :data:`~podwall.core.lint.rules.RULES`; it fixes the severity."""
     message: str
     hint: str = ""
     locations: tuple[Location, ...] = ()
@@ -72,6 +73,12 @@ class Finding:
     endpoint: str | None = None
     """The key of the pod or workload the finding is about, if any."""
     fix: Fix | None = None
+
+
+    @property
+    def severity(self) -> Severity:
+        """The rule's severity, as the rule table states it."""
+        return RULES[self.rule].severity
 
     def line(self, line_of: LineOf) -> tuple[str, int]:
         """File and line of the primary location (``("", 0)`` when unknown)."""

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from podwall.core.lint.context import LintContext, describe, direction_key
 from podwall.core.lint.findings import Finding, Fix, PolicyEdit
 from podwall.core.lint.manifests import default_deny_ingress, policy_yaml
-from podwall.core.lint.rules import RULES
 from podwall.core.model import Direction, Endpoint, Policy
 from podwall.core.selectors import matches
 
@@ -46,7 +45,6 @@ def check_default_deny(ctx: LintContext) -> Iterator[Finding]:
             )
             yield Finding(
                 rule="no-default-deny",
-                severity=RULES["no-default-deny"].severity,
                 message=f"namespace {ns} has no default-deny ingress policy: {detail}",
                 hint="apply a policy with podSelector: {} and policyTypes: [Ingress] in the namespace, then "
                 "allow the traffic each pod needs",
@@ -57,7 +55,6 @@ def check_default_deny(ctx: LintContext) -> Iterator[Finding]:
         for ep in open_pods:
             yield Finding(
                 rule="unprotected-pod",
-                severity=RULES["unprotected-pod"].severity,
                 message=f"{describe(ep)} accepts connections from every source: no policy selects it for "
                 f"ingress ({len(open_pods)} such in namespace {ns})",
                 hint=f"add a default deny to namespace {ns} (see the fix), then allow what {ep.name} needs",
@@ -100,7 +97,6 @@ def check_policies(ctx: LintContext) -> Iterator[Finding]:
             fixed = dataclasses.replace(pol, namespace=target, namespace_explicit=True)
             yield Finding(
                 rule="missing-namespace",
-                severity=RULES["missing-namespace"].severity,
                 message=f"NetworkPolicy {pol.name} has no metadata.namespace: it lands in whatever namespace it "
                 f"is applied to ({why})",
                 hint=f"set metadata.namespace: {target}",
@@ -124,7 +120,6 @@ def check_policies(ctx: LintContext) -> Iterator[Finding]:
                 listed = ", ".join(d.value for d in sorted(pol.policy_types))
                 yield Finding(
                     rule="rules-ignored",
-                    severity=RULES["rules-ignored"].severity,
                     message=f"NetworkPolicy {pol.key} has {len(rules)} {direction_key(direction)} rule(s) but its "
                     f"policyTypes ({listed}) lacks {word}: the rules are silently ignored",
                     hint=f"add {word} to spec.policyTypes (this isolates the selected pods for "
@@ -156,7 +151,6 @@ def _selection(ctx: LintContext, pol: Policy) -> Iterator[Finding]:
     if not chosen and not pol.pod_selector.is_empty:
         yield Finding(
             rule="selects-nothing",
-            severity=RULES["selects-nothing"].severity,
             message=f"NetworkPolicy {pol.key} selects no pod: no pod in namespace {pol.namespace} matches "
             f"podSelector {pol.pod_selector}{_near_labels(pol, everything)}",
             hint="fix the labels in spec.podSelector, or move the policy to the namespace of the pods it is for",
@@ -171,7 +165,6 @@ def _selection(ctx: LintContext, pol: Policy) -> Iterator[Finding]:
         only = " (and nothing else)" if not governable else ""
         yield Finding(
             rule="hostnetwork-selected",
-            severity=RULES["hostnetwork-selected"].severity,
             message=f"NetworkPolicy {pol.key} selects hostNetwork pods{only}, on which it has no effect: {names}",
             hint="hostNetwork pods share the node's network; most CNIs do not apply NetworkPolicy to them. "
             "Protect them at the node, or run them without hostNetwork",

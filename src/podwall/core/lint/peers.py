@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from podwall.core.lint.context import LintContext, direction_key, peer_key
 from podwall.core.lint.findings import Finding, Fix, PolicyEdit
 from podwall.core.lint.manifests import policy_yaml
-from podwall.core.lint.rules import RULES
 from podwall.core.model import (
     Direction,
     Endpoint,
@@ -118,7 +117,6 @@ def check_peers(ctx: LintContext) -> Iterator[Finding]:
                 continue
             yield Finding(
                 rule="peer-matches-nothing",
-                severity=RULES["peer-matches-nothing"].severity,
                 message=f"NetworkPolicy {pol.key} {direction_key(direction)} rule #{i + 1}, peer #{j + 1} "
                 f"matches nothing: {why}",
                 hint="check the labels against the pods and namespaces they are meant to match "
@@ -165,7 +163,6 @@ def _and_or(ctx: LintContext, pol: Policy, direction: Direction, i: int, rule: R
     fixed = _merge_peers(pol, direction, i, a, b)
     yield Finding(
         rule="and-or-confusion",
-        severity=RULES["and-or-confusion"].severity,
         message=f"NetworkPolicy {pol.key} {direction_key(direction)} rule #{i + 1} has two peers, "
         f"namespaceSelector {ns_sel} and podSelector {pod_sel}: they are ORed (every pod of those "
         f"namespaces, plus those pods of namespace {pol.namespace}), not ANDed{counts}",
@@ -216,7 +213,6 @@ def _allow_all(ctx: LintContext, pol: Policy, direction: Direction, i: int, rule
     side = "source" if direction is Direction.INGRESS else "destination"
     yield Finding(
         rule="allow-all",
-        severity=RULES["allow-all"].severity,
         message=f"NetworkPolicy {pol.key} {direction_key(direction)} rule #{i + 1} admits every {side} on every "
         f"port: the pods it selects are as open for {direction_key(direction)} as without any policy",
         hint=f"list the {side}s and ports that are needed; if allowing everything is the intent, silence this "
@@ -281,7 +277,6 @@ def check_ipblocks(ctx: LintContext) -> Iterator[Finding]:
                         what = ", ".join(f"{s} (read as {n})" for s, n in bad)
                         yield Finding(
                             rule="noncanonical-cidr",
-                            severity=RULES["noncanonical-cidr"].severity,
                             message=f"NetworkPolicy {pol.key} {direction_key(direction)} rule #{i + 1}: {what}: host "
                             "bits set or leading zeros; the API server silently masks them",
                             hint="write the network address: " + ", ".join(n for _, n in bad),
@@ -309,7 +304,6 @@ def _covers_pods(
     reading = "matches them" if ctx.options.ipblock_matches_pods else "does not match them"
     return Finding(
         rule="ipblock-covers-pods",
-        severity=RULES["ipblock-covers-pods"].severity,
         message=f"NetworkPolicy {pol.key} {direction_key(direction)} rule #{i + 1}: ipBlock {block} contains the IPs "
         f"of {len(inside)} pods/workloads ({names}); whether it matches them depends on the CNI (podwall's "
         f"current reading: it {reading})",

@@ -15,7 +15,6 @@ from podwall.core.lint.context import LintContext, direction_key
 from podwall.core.lint.findings import Finding, Fix, PolicyEdit
 from podwall.core.lint.manifests import policy_yaml
 from podwall.core.lint.peers import active_rules, replace_rule
-from podwall.core.lint.rules import RULES
 from podwall.core.model import Direction, Policy, PortSpec, Protocol
 
 
@@ -74,7 +73,6 @@ def check_ports(ctx: LintContext) -> Iterator[Finding]:
                     new = (dataclasses.replace(spec, port=near[0]),) if near else ()
                 yield Finding(
                     rule="named-port-unresolved",
-                    severity=RULES["named-port-unresolved"].severity,
                     message=f"NetworkPolicy {pol.key} {where}: named port {spec.protocol}/{name} resolves to "
                     f"nothing: {detail}",
                     hint="a named port is looked up in the containerPorts of the pod receiving the connection, "
@@ -95,7 +93,6 @@ def check_ports(ctx: LintContext) -> Iterator[Finding]:
                 new = tuple(dataclasses.replace(spec, protocol=p) for p in other)
                 yield Finding(
                     rule="port-protocol-mismatch",
-                    severity=RULES["port-protocol-mismatch"].severity,
                     message=f"NetworkPolicy {pol.key} {where} allows {spec.protocol}/{spec.port}{implicit}, but "
                     f"{recv} declare port {spec.port} only for {protos}: that traffic stays blocked",
                     hint=f"set protocol: {other[0].value} on this port entry (one entry per protocol if you need "

@@ -20,7 +20,6 @@ from podwall.core.lint.context import LintContext, direction_key
 from podwall.core.lint.findings import Finding, Fix, PolicyEdit
 from podwall.core.lint.manifests import policy_yaml
 from podwall.core.lint.peers import active_rules, with_rules
-from podwall.core.lint.rules import RULES
 from podwall.core.model import (
     Direction,
     IPBlock,
@@ -135,7 +134,6 @@ def _finding(
     extra = f" (it is the policy's only {direction_key(direction)} rule, so {pol.key} adds nothing)" if only else ""
     return Finding(
         rule="shadowed-rule",
-        severity=RULES["shadowed-rule"].severity,
         message=f"NetworkPolicy {pol.key} {direction_key(direction)} rule #{i + 1} is shadowed by {other}, which "
         f"allows every connection it allows for the same pods: removing it changes nothing{extra}",
         hint="delete the rule, or narrow the broader one if it allows more than intended",
