@@ -53,7 +53,7 @@ class ServiceVerdict:
     @property
     def allowed(self) -> bool:
         """True iff there is a backend and every backend is reachable."""
-        return bool(self.backends) and all(b.verdict is not None and b.verdict.allowed for b in self.backends)
+        return bool(self.backends) and len(self.reachable) == len(self.backends)
 
     @property
     def reachable(self) -> tuple[str, ...]:
@@ -79,7 +79,7 @@ class ServiceVerdict:
 
 def service_backends(cluster: Cluster, svc: Service) -> list[Endpoint]:
     """The endpoints a Service's selector selects, in its namespace."""
-    if svc.selector is None or not svc.selector:
+    if not svc.selector:  # no selector, or an empty one: no endpoints are managed for it
         return []
     sel = svc.selector
     return [
