@@ -11,6 +11,14 @@ from podwall.core.evaluate import DirectionVerdict, Verdict
 from podwall.core.services import ServiceVerdict
 from podwall.errors import Diagnostic
 
+SCHEMA = "podwall/v1"
+"""The version of every JSON document podwall prints; bumped only on an incompatible change."""
+
+
+def document(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A top-level JSON document: ``{"schema": "podwall/v1", "kind": kind, **body}``."""
+    return {"schema": SCHEMA, "kind": kind, **body}
+
 
 def diagnostic(d: Diagnostic) -> dict[str, Any]:
     out: dict[str, Any] = {
