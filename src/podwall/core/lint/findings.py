@@ -8,10 +8,12 @@ field path below it, so the caller (who owns the YAML locator) can turn it into 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
 
-from podwall.core.lint.rules import RULES
+from podwall.core.lint.rules import RULES, RuleId
 from podwall.core.model import Policy
 from podwall.errors import Diagnostic, FieldPath, Severity, SourceSpan, render_path
 
@@ -42,17 +44,29 @@ class PolicyEdit:
     apply: Callable[[Policy], Policy] = field(compare=False)
 
 
+class FixAction(StrEnum):
+    """What applying a fix does with its manifest."""
+
+    APPLY = "apply"
+    """Create the object, or replace the one of the same namespace and name (``kubectl apply``)."""
+    DELETE = "delete"
+    """Delete the object the manifest names (``kubectl delete``)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Fix:
-    """A ready-to-apply manifest that fixes a finding.
+    """A change that fixes a finding, checked with the engine before it is offered.
 
     ``name`` is the file stem ``--fix-dir`` writes it under (``production.default-deny-ingress``);
-    fixes with the same name are the same object, so they are written once. ``edit`` is set when
-    the fix is a corrected copy of an existing policy, so several fixes to one policy compose.
+    fixes with the same name are the same object, so they are written once. ``manifest`` is the
+    plain mapping to apply (or, for :attr:`FixAction.DELETE`, the object to delete); it is
+    serialised outside ``core`` (``report/fixes.py``). ``edit`` is set when the fix is a
+    corrected copy of an existing policy, so several fixes to one policy compose.
     """
 
     name: str
-    yaml: str
+    manifest: Mapping[str, Any] = field(compare=False)
+    action: FixAction = FixAction.APPLY
     edit: PolicyEdit | None = None
 
 
@@ -60,7 +74,7 @@ class Fix:
 class Finding:
     """One lint finding."""
 
-    rule: str
+    rule: RuleId
     """A rule id of :data:`~podwall.core.lint.rules.RULES`; it fixes the severity."""
     message: str
     hint: str = ""
@@ -73,7 +87,6 @@ class Finding:
     endpoint: str | None = None
     """The key of the pod or workload the finding is about, if any."""
     fix: Fix | None = None
-
 
     @property
     def severity(self) -> Severity:

@@ -7,15 +7,40 @@ bad example and the fix live in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from podwall.errors import Severity
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+
+class RuleId(StrEnum):
+    """Every lint rule id. A ``StrEnum``: members compare equal to their id strings, so
+    ``--enable``, annotations and JSON keep using the plain ids. New rules (tiers, ...) add a
+    member here and a :class:`RuleInfo` to the table below."""
+
+    NO_DEFAULT_DENY = "no-default-deny"
+    UNPROTECTED_POD = "unprotected-pod"
+    DNS_EGRESS_BLOCKED = "dns-egress-blocked"
+    DNS_TCP_MISSING = "dns-tcp-missing"
+    RULES_IGNORED = "rules-ignored"
+    SELECTS_NOTHING = "selects-nothing"
+    PEER_MATCHES_NOTHING = "peer-matches-nothing"
+    NAMED_PORT_UNRESOLVED = "named-port-unresolved"
+    PORT_PROTOCOL_MISMATCH = "port-protocol-mismatch"
+    AND_OR_CONFUSION = "and-or-confusion"
+    ALLOW_ALL = "allow-all"
+    IPBLOCK_COVERS_PODS = "ipblock-covers-pods"
+    NONCANONICAL_CIDR = "noncanonical-cidr"
+    SHADOWED_RULE = "shadowed-rule"
+    HOSTNETWORK_SELECTED = "hostnetwork-selected"
+    MISSING_NAMESPACE = "missing-namespace"
+    CNI_DOES_NOT_ENFORCE = "cni-does-not-enforce"
 
 
 @dataclass(frozen=True, kw_only=True)
 class RuleInfo:
-    id: str
+    id: RuleId
     severity: Severity
     summary: str
     why: str
@@ -25,8 +50,8 @@ class RuleInfo:
 
 _RULES = (
     RuleInfo(
-        id="no-default-deny",
-        severity=W,
+        id=RuleId.NO_DEFAULT_DENY,
+        severity=WARN,
         summary="a namespace with pods but no policy that isolates all of its pods for ingress",
         why="Without a policy selecting every pod, any pod nobody remembered to protect (and every "
         "pod added later) accepts connections from the whole cluster: zero network segmentation.",
@@ -37,8 +62,8 @@ _RULES = (
         "  policyTypes:\n  - Ingress",
     ),
     RuleInfo(
-        id="unprotected-pod",
-        severity=W,
+        id=RuleId.UNPROTECTED_POD,
+        severity=WARN,
         summary="a pod (or workload) that no policy isolates for ingress",
         why="A pod that no policy selects for ingress accepts every connection, from every pod and "
         "from outside the cluster. One finding per pod or workload, so each can be tracked.",
@@ -46,8 +71,8 @@ _RULES = (
         fixed="# a default deny for its namespace (see no-default-deny), then allow what it needs",
     ),
     RuleInfo(
-        id="dns-egress-blocked",
-        severity=E,
+        id=RuleId.DNS_EGRESS_BLOCKED,
+        severity=ERR,
         summary="an egress-isolated pod that cannot reach DNS on UDP 53 (kube-dns / CoreDNS pods "
         "where present, else any destination on 53)",
         why="Once a pod is isolated for egress, everything not allowed is dropped, DNS included: "
@@ -61,8 +86,8 @@ _RULES = (
         "      protocol: UDP\n    - port: 53\n      protocol: TCP",
     ),
     RuleInfo(
-        id="dns-tcp-missing",
-        severity=W,
+        id=RuleId.DNS_TCP_MISSING,
+        severity=WARN,
         summary="DNS on UDP 53 allowed but TCP 53 blocked (large answers fail)",
         why="DNS falls back to TCP when an answer does not fit in a UDP packet (many records, "
         "DNSSEC, long search lists). With only UDP allowed, those lookups fail intermittently.",
@@ -70,8 +95,8 @@ _RULES = (
         fixed="    ports:\n    - port: 53\n      protocol: UDP\n    - port: 53\n      protocol: TCP",
     ),
     RuleInfo(
-        id="rules-ignored",
-        severity=E,
+        id=RuleId.RULES_IGNORED,
+        severity=ERR,
         summary="ingress rules in a policy whose explicit policyTypes lacks Ingress (or the same "
         "for egress): the rules are silently inert",
         why="policyTypes decides which directions a policy governs. Rules for a direction it does "
@@ -82,8 +107,8 @@ _RULES = (
         "    - podSelector: {}",
     ),
     RuleInfo(
-        id="selects-nothing",
-        severity=W,
+        id=RuleId.SELECTS_NOTHING,
+        severity=WARN,
         summary="a policy whose podSelector matches no pod in its namespace",
         why="A policy that selects nothing protects nothing; usually a label typo, or the policy "
         "sits in the wrong namespace.",
@@ -91,8 +116,8 @@ _RULES = (
         fixed="spec:\n  podSelector:\n    matchLabels:\n      app: postgres",
     ),
     RuleInfo(
-        id="peer-matches-nothing",
-        severity=W,
+        id=RuleId.PEER_MATCHES_NOTHING,
+        severity=WARN,
         summary="a rule peer whose selectors match no pod or namespace (a typo in a label, say)",
         why="A peer that matches nothing allows nothing: the traffic it was written for is "
         "blocked. A typo in a label or a namespace name is the usual cause.",
@@ -100,8 +125,8 @@ _RULES = (
         fixed="  - from:\n    - podSelector:\n        matchLabels:\n          app: backend",
     ),
     RuleInfo(
-        id="named-port-unresolved",
-        severity=W,
+        id=RuleId.NAMED_PORT_UNRESOLVED,
+        severity=WARN,
         summary="a named port that no destination pod declares for that protocol",
         why="A named port is looked up on the pod receiving the connection. If none of them "
         "declares the name (for that protocol), the port entry matches nothing.",
@@ -109,8 +134,8 @@ _RULES = (
         fixed="    ports:\n    - port: http-metrics",
     ),
     RuleInfo(
-        id="port-protocol-mismatch",
-        severity=W,
+        id=RuleId.PORT_PROTOCOL_MISMATCH,
+        severity=WARN,
         summary="a port entry (TCP by default) whose destination pods declare that port only for "
         "another protocol, e.g. port: 53 without protocol: UDP",
         why="protocol defaults to TCP. A port entry for a UDP service without protocol: UDP "
@@ -119,8 +144,8 @@ _RULES = (
         fixed="    ports:\n    - port: 53\n      protocol: UDP",
     ),
     RuleInfo(
-        id="and-or-confusion",
-        severity=W,
+        id=RuleId.AND_OR_CONFUSION,
+        severity=WARN,
         summary="a rule with a namespaceSelector-only peer and a podSelector-only peer side by "
         "side: almost always meant as one peer with both (AND)",
         why="Two list items are ORed: all pods of the selected namespaces, plus the selected pods of "
@@ -134,8 +159,8 @@ _RULES = (
         "        matchLabels:\n          app: prometheus",
     ),
     RuleInfo(
-        id="allow-all",
-        severity=W,
+        id=RuleId.ALLOW_ALL,
+        severity=WARN,
         summary="a rule that admits every source (or destination) on every port, undoing the "
         "isolation",
         why="A rule with no from/to and no ports allows everything; the pods it applies to are as "
@@ -145,8 +170,8 @@ _RULES = (
         "          app: frontend\n    ports:\n    - port: 8080",
     ),
     RuleInfo(
-        id="ipblock-covers-pods",
-        severity=W,
+        id=RuleId.IPBLOCK_COVERS_PODS,
+        severity=WARN,
         summary="an ipBlock that contains pod IPs: whether it matches pods depends on the CNI",
         why="Kubernetes leaves it to the implementation whether ipBlock matches pod traffic "
         "(Calico and kube-network-policies do, Cilium does not). A rule that relies on either "
@@ -156,8 +181,8 @@ _RULES = (
         "        - 10.244.0.0/16   # the pod CIDR",
     ),
     RuleInfo(
-        id="noncanonical-cidr",
-        severity=W,
+        id=RuleId.NONCANONICAL_CIDR,
+        severity=WARN,
         summary="a CIDR with host bits set or leading zeros",
         why="10.0.0.5/24 means 10.0.0.0/24: the API server masks the host bits (and reads 010 as "
         "10) without a word, so the rule covers more (or other) addresses than it says.",
@@ -165,8 +190,8 @@ _RULES = (
         fixed="        cidr: 10.0.0.0/24",
     ),
     RuleInfo(
-        id="shadowed-rule",
-        severity=I,
+        id=RuleId.SHADOWED_RULE,
+        severity=INFO,
         summary="a rule whose every allowed connection is already allowed by another rule for the "
         "same pods",
         why="The rule has no effect: removing it changes nothing. Often a leftover, or a sign that "
@@ -176,8 +201,8 @@ _RULES = (
         fixed="  ingress:\n  - from:\n    - podSelector: {}",
     ),
     RuleInfo(
-        id="hostnetwork-selected",
-        severity=I,
+        id=RuleId.HOSTNETWORK_SELECTED,
+        severity=INFO,
         summary="a policy selects hostNetwork pods, on which it has no effect",
         why="Pods with hostNetwork: true share the node's network; most CNIs do not apply "
         "NetworkPolicy to them, and selectors never match them as peers.",
@@ -185,8 +210,8 @@ _RULES = (
         fixed="# protect the node instead, or run the pods without hostNetwork",
     ),
     RuleInfo(
-        id="missing-namespace",
-        severity=W,
+        id=RuleId.MISSING_NAMESPACE,
+        severity=WARN,
         summary="a NetworkPolicy without metadata.namespace: it lands wherever it is applied",
         why="kubectl apply puts it in the current context's namespace, which differs between "
         "people and pipelines; the policy then protects the wrong pods, or none.",
@@ -194,8 +219,8 @@ _RULES = (
         fixed="metadata:\n  name: backend-egress\n  namespace: production",
     ),
     RuleInfo(
-        id="cni-does-not-enforce",
-        severity=E,
+        id=RuleId.CNI_DOES_NOT_ENFORCE,
+        severity=ERR,
         summary="the input shows a CNI that does not enforce NetworkPolicy (Flannel without Canal, "
         "kubenet), or --cni names one: the policies do nothing",
         why="NetworkPolicy has no status: the API server accepts policies whether or not anything "
@@ -206,5 +231,5 @@ _RULES = (
     ),
 )
 
-RULES: dict[str, RuleInfo] = {r.id: r for r in _RULES}
+RULES: dict[RuleId, RuleInfo] = {r.id: r for r in _RULES}
 """Every rule by id, in documentation order."""
