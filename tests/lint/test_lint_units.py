@@ -1,5 +1,5 @@
 """Unit tests of lint's building blocks: containment for shadowed-rule, CIDR canonical form,
-the YAML emitter used for fixes, and the SARIF writer."""
+fix manifests (built in core, serialised by PyYAML in report), and the SARIF writer."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from hypothesis import strategies as st
 
 import podwall
 from podwall.core.lint import RULES, lint
-from podwall.core.lint.manifests import to_yaml
+from podwall.core.lint.documents import policy_doc
 from podwall.core.lint.peers import canonical_cidr
 from podwall.core.lint.shadow import peer_covers, port_covers, selector_covers
 from podwall.core.model import IPBlock, LabelSelector, Operator, Peer, PortSpec, Protocol, Requirement
+from podwall.report.fixes import manifest_yaml
 from podwall.report.sarif import artifact_uri, sarif_log
+from tests.scale.test_fast_matrix import policies
 
 RULE_DIR = Path(__file__).parent / "rules"
 
@@ -103,21 +105,15 @@ def test_canonical_cidr(cidr, ok):
     assert canonical_cidr(cidr, network) is ok
 
 
-label_text = st.text(alphabet="abcXYZ019-._/: #'\"{}[]", min_size=0, max_size=12)
-scalars = st.one_of(label_text, st.integers(min_value=0, max_value=70000))
-documents = st.recursive(
-    st.dictionaries(label_text.filter(bool), scalars, max_size=3),
-    lambda inner: st.one_of(
-        st.dictionaries(label_text.filter(bool), inner, max_size=3),
-        st.dictionaries(label_text.filter(bool), st.lists(inner, max_size=3), max_size=3),
-    ),
-    max_leaves=12,
-)
-
-
-@given(documents)
-def test_yaml_emitter_round_trips(doc):
-    assert yaml.safe_load(to_yaml(doc)) == doc
+@given(pol=policies(0))
+def test_fix_manifest_decodes_to_the_same_policy(pol, tmp_path_factory):
+    """What a fix writes is what podwall (and so the API server's defaulting) reads back."""
+    path = tmp_path_factory.mktemp("fix") / "p.yaml"
+    path.write_text(manifest_yaml(policy_doc(pol)))
+    loaded = podwall.load([str(path)], strict=False)
+    assert not loaded.result.errors, [d.render() for d in loaded.result.errors]
+    (back,) = loaded.cluster.policies
+    assert back == pol
 
 
 def test_sarif_log_points_at_lines():

@@ -18,9 +18,10 @@ from podwall import __version__
 from podwall.api import LoadedCluster
 from podwall.api import load as api_load
 from podwall.core.engine_options import options_from
-from podwall.core.lint import KNOWN_CNIS, RULES, SYSTEM_NAMESPACES, Finding, combined_fixes, lint, render_path
+from podwall.core.lint import KNOWN_CNIS, RULES, SYSTEM_NAMESPACES, Finding, FixAction, lint, render_path
 from podwall.cli.common import echo_json, input_options
 from podwall.errors import ManifestError, Severity
+from podwall.report.fixes import DELETE_DIR, fix_files, fix_yaml
 from podwall.report.sarif import sarif_log
 
 
@@ -82,12 +83,13 @@ def _render_text(items: list[tuple[Finding, str, int]], fail_on: Severity) -> No
         if f.hint:
             click.echo(f"  hint: {f.hint}")
         if f.fix is not None:
+            label = f"{DELETE_DIR}/{f.fix.name}" if f.fix.action is FixAction.DELETE else f.fix.name
             if f.fix.name in shown:
-                click.echo(f"  fix: {f.fix.name}.yaml (shown above)")
+                click.echo(f"  fix: {label}.yaml (shown above)")
             else:
                 shown.add(f.fix.name)
-                click.echo(f"  fix: {f.fix.name}.yaml")
-                click.echo(_indent(f.fix.yaml, 4))
+                click.echo(f"  fix: {label}.yaml")
+                click.echo(_indent(fix_yaml(f.fix), 4))
     counts = {s: sum(1 for f, _, _ in items if f.severity is s) for s in Severity}
     total = len(items)
     click.echo(
@@ -120,7 +122,7 @@ def _json(items: list[tuple[Finding, str, int]], loaded: LoadedCluster) -> dict[
                 "namespace": f.namespace,
                 "policy": f.policy,
                 "endpoint": f.endpoint,
-                "fix": {"name": f.fix.name, "yaml": f.fix.yaml} if f.fix else None,
+                "fix": {"name": f.fix.name, "action": f.fix.action.value, "yaml": fix_yaml(f.fix)} if f.fix else None,
             }
         )
     summary = {s.value: sum(1 for f, _, _ in items if f.severity is s) for s in Severity}
@@ -207,11 +209,14 @@ def register(cli: click.Group) -> None:
         else:
             _render_text(items, threshold)
         if fix_dir is not None:
-            files = combined_fixes(f for f, _, _ in items)
-            os.makedirs(fix_dir, exist_ok=True)
-            for name, text in files.items():
-                with open(os.path.join(fix_dir, f"{name}.yaml"), "w", encoding="utf-8") as fh:
+            files = fix_files(f for f, _, _ in items)
+            for rel, text in files.items():
+                path = os.path.join(fix_dir, rel)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "w", encoding="utf-8") as fh:
                     fh.write(text)
-            click.echo(f"wrote {len(files)} fix file(s) to {fix_dir}", err=True)
+            deletions = sum(1 for rel in files if rel.startswith(DELETE_DIR + "/"))
+            note = f" ({deletions} to delete: kubectl delete -f {os.path.join(fix_dir, DELETE_DIR)})" if deletions else ""
+            click.echo(f"wrote {len(files)} fix file(s) to {fix_dir}{note}", err=True)
         if any(f.severity.rank >= threshold.rank for f, _, _ in items):
             raise SystemExit(1)

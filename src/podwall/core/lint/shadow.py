@@ -12,14 +12,15 @@ Two identical rules shadow each other; only the later one is reported.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterator
 from ipaddress import IPv4Network, IPv6Network
 
 from podwall.core.lint.context import LintContext, direction_key
-from podwall.core.lint.findings import Finding, Fix, PolicyEdit
-from podwall.core.lint.manifests import policy_yaml
+from podwall.core.lint.findings import Finding, Fix, deletion, replacement
 from podwall.core.lint.peers import active_rules, with_rules
+from podwall.core.lint.rules import RuleId
 from podwall.core.model import (
     Direction,
     IPBlock,
@@ -99,12 +100,31 @@ def rule_covers(outer: Rule, inner: Rule, own_ns_labels: dict[str, str]) -> bool
 
 
 def _remove_rule(pol: Policy, direction: Direction, rule: Rule) -> Policy:
+    """``pol`` without ``rule``. A direction left without rules is dropped from policyTypes (an
+    empty ``ingress`` would deny all ingress on its own; the shadowing policy isolates the pods
+    anyway); a policy left with no direction is empty, and the fix deletes it."""
     rules = list(pol.rules(direction))
     for k in range(len(rules) - 1, -1, -1):
         if rules[k] == rule:
             del rules[k]
             break
-    return with_rules(pol, direction, tuple(rules))
+    out = with_rules(pol, direction, tuple(rules))
+    if not rules and direction in out.policy_types:
+        out = dataclasses.replace(out, policy_types=out.policy_types - {direction})
+    return out
+
+
+def removal_fix(pol: Policy, direction: Direction, i: int, rule: Rule) -> Fix:
+    """Remove a rule that does nothing; delete the policy when nothing is left of it."""
+    order = (9, 0 if direction is Direction.INGRESS else 1, -i)
+
+    def apply(p: Policy) -> Policy:
+        return _remove_rule(p, direction, rule)
+
+    new = apply(pol)
+    if not new.policy_types:
+        return deletion(pol, order=order, apply=apply)
+    return replacement(pol, new, order=order, apply=apply)
 
 
 def check_shadowed(ctx: LintContext) -> Iterator[Finding]:
@@ -133,20 +153,12 @@ def _finding(
     only = len(pol.rules(direction)) == 1 and opol is not pol and selector_covers(pol.pod_selector, opol.pod_selector)
     extra = f" (it is the policy's only {direction_key(direction)} rule, so {pol.key} adds nothing)" if only else ""
     return Finding(
-        rule="shadowed-rule",
+        rule=RuleId.SHADOWED_RULE,
         message=f"NetworkPolicy {pol.key} {direction_key(direction)} rule #{i + 1} is shadowed by {other}, which "
         f"allows every connection it allows for the same pods: removing it changes nothing{extra}",
         hint="delete the rule, or narrow the broader one if it allows more than intended",
         locations=(ctx.rule_loc(pol, direction, i), ctx.rule_loc(opol, direction, oi)),
         namespace=pol.namespace,
         policy=pol.key,
-        fix=Fix(
-            name=f"{pol.namespace}.{pol.name}",
-            yaml=policy_yaml(_remove_rule(pol, direction, rule)),
-            edit=PolicyEdit(
-                policy=pol,
-                order=(9, 0 if direction is Direction.INGRESS else 1, -i),
-                apply=lambda p: _remove_rule(p, direction, rule),
-            ),
-        ),
+        fix=removal_fix(pol, direction, i, rule),
     )
