@@ -147,13 +147,17 @@ _RULES = (
         id=RuleId.AND_OR_CONFUSION,
         severity=WARN,
         summary="a rule with a namespaceSelector-only peer and a podSelector-only peer side by "
-        "side: almost always meant as one peer with both (AND)",
+        "side, where the podSelector matches no pod of the policy's namespace but pods of the "
+        "selected namespaces: one peer with both (AND) was almost certainly meant",
         why="Two list items are ORed: all pods of the selected namespaces, plus the selected pods of "
         "the policy's own namespace. One item with both selectors means those pods in those "
-        "namespaces. One stray '-' makes the difference, and the written form allows far more.",
+        "namespaces. Both forms are legitimate (the Kubernetes documentation's test-network-policy "
+        "lists three separate sources on purpose), so the rule speaks only when the pods say the "
+        "OR cannot be what was meant. Merging the peers changes who may connect, so there is no "
+        "automatic fix: the hint shows the one-item form.",
         bad="  - from:\n    - namespaceSelector:\n        matchLabels:\n"
         "          kubernetes.io/metadata.name: monitoring\n    - podSelector:\n"
-        "        matchLabels:\n          app: prometheus",
+        "        matchLabels:\n          app: prometheus   # only monitoring has such pods",
         fixed="  - from:\n    - namespaceSelector:\n        matchLabels:\n"
         "          kubernetes.io/metadata.name: monitoring\n      podSelector:\n"
         "        matchLabels:\n          app: prometheus",
