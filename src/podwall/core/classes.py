@@ -157,6 +157,7 @@ class Classes:
         self.ns_selectors = ns_sels
         self.blocks = blocks
         mentioned = _mentioned(pod_sels)
+        self._mentioned = mentioned
         self._atoms = _Atoms(blocks) if blocks else None
         rep_atoms = self._assign(mentioned)
         self._class_arrays(policies)
@@ -166,6 +167,18 @@ class Classes:
         self._ns_cache: dict[LabelSelector, BoolVec] = {}
         self._block_cache: dict[IPBlock, BoolVec] = {}
         self._ns_eq_cache: dict[str, BoolVec] = {}
+
+    def covers(self, policies: Sequence[Policy]) -> bool:
+        """Whether these classes already tell apart everything ``policies`` can (so they need
+        not be rebuilt with them as ``extra_policies``)."""
+        pod_sels, _ns_sels, blocks = _selectors(policies)
+        known = set(self.blocks)
+        if any(b not in known for b in blocks):
+            return False
+        for k, values in _mentioned(pod_sels).items():
+            if not values <= self._mentioned.get(k, frozenset()) or (k not in self._mentioned):
+                return False
+        return True
 
     # -- construction phases -------------------------------------------------------------------
     def _assign(self, mentioned: dict[str, frozenset[str]]) -> list[tuple[int, ...]]:

@@ -62,9 +62,15 @@ class FlippedCell:
 class DeltaChecker:
     """The matrix of one cluster, kept as its two sides, ready to be changed policy by policy."""
 
-    def __init__(self, cluster: Cluster, options: Options, candidates: Sequence[Policy] = ()) -> None:
+    def __init__(
+        self, cluster: Cluster, options: Options, candidates: Sequence[Policy] = (), *, classes: Classes | None = None
+    ) -> None:
+        """``classes``: classes of ``cluster.endpoints`` already built (by lint's peer index); used
+        when they tell apart everything the candidates can, else the classes are rebuilt."""
         self.cluster = cluster
-        cl = self.cl = Classes(cluster, options, cluster.endpoints, extra_policies=candidates)
+        if classes is None or classes.endpoints != cluster.endpoints or not classes.covers(candidates):
+            classes = Classes(cluster, options, cluster.endpoints, extra_policies=candidates)
+        cl = self.cl = classes
         pt = PortTable()
         self.cols = Columns(cl, pt, None, Protocol.TCP)
         self.index = PolicyIndex(cl, pt)

@@ -12,6 +12,11 @@ from typing import Any
 
 import yaml
 
+try:
+    _Dumper: type = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover - PyYAML built without LibYAML
+    _Dumper = yaml.SafeDumper
+
 from podwall.core.lint import Finding, Fix, FixAction, combined_fixes
 
 DELETE_DIR = "delete"
@@ -20,7 +25,7 @@ DELETE_DIR = "delete"
 
 def manifest_yaml(doc: Mapping[str, Any]) -> str:
     """One YAML document (without ``---``), ending in a newline."""
-    return yaml.safe_dump(dict(doc), sort_keys=False, default_flow_style=False, allow_unicode=True)
+    return yaml.dump(dict(doc), Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
 def fix_yaml(fix: Fix) -> str:

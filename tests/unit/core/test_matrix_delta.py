@@ -11,12 +11,12 @@ import dataclasses
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.scale.test_fast_matrix import clusters, policies
 
 from podwall.core.evaluate import Engine
 from podwall.core.matrix_delta import DeltaChecker
 from podwall.core.model import Cluster, Options
 from podwall.core.reachability import reference_matrix
-from tests.scale.test_fast_matrix import clusters, policies
 
 
 def _reference_flips(old: Cluster, new: Cluster, opts: Options, cls: list[int]) -> set[tuple[int, int, object, bool]]:

@@ -122,7 +122,7 @@ def lint(
         for f in run():
             if f.rule in wanted and not _silenced(f, cluster, by_policy, by_endpoint):
                 out.append(f)
-    return checked(out, cluster, engine.options)
+    return checked(out, cluster, engine.options, ctx.built_classes)
 
 
 def combined_fixes(findings: Iterable[Finding]) -> dict[str, Fix]:

@@ -25,6 +25,7 @@ from podwall.core.model import (
     ContainerPort,
     Direction,
     Endpoint,
+    IPBlock,
     Policy,
     Protocol,
     Target,
@@ -85,6 +86,7 @@ def check_dns(ctx: LintContext) -> Iterator[Finding]:
     servers = dns_targets(ctx)
     dns_ns, dns_labels = _dns_peer_labels(servers)
     memo: dict[tuple[object, ...], tuple[bool, bool, str, bool]] = {}
+    blocks = _server_blocks(ctx, servers)
     fixes: dict[int, Fix] = {}
     helped: dict[int, list[Endpoint]] = {}
     for ep in ctx.all_pods():
@@ -93,7 +95,9 @@ def check_dns(ctx: LintContext) -> Iterator[Finding]:
         isolating = ctx.engine.selecting(ep, Direction.EGRESS)
         if not isolating:
             continue
-        key = (ep.namespace, tuple(sorted(ep.labels.items())), ep.ips)
+        # a pod's address matters only to the ipBlocks of the DNS pods' ingress rules
+        inside = tuple(b for b in blocks if any(b.contains(a) for a in ep.addresses)) if blocks else ()
+        key = (ep.namespace, tuple(sorted(ep.labels.items())), inside)
         result = memo.get(key)
         if result is None:
             result = _evaluate(ctx, ep, servers)
@@ -137,6 +141,19 @@ def check_dns(ctx: LintContext) -> Iterator[Finding]:
             endpoint=ep.key,
             fix=fix,
         )
+
+
+def _server_blocks(ctx: LintContext, servers: Sequence[Target]) -> list[IPBlock]:
+    """The ipBlocks that can decide whether a DNS server's ingress admits a pod."""
+    seen: dict[IPBlock, None] = {}
+    for s in servers:
+        if isinstance(s, Endpoint):
+            for pol in ctx.engine.selecting(s, Direction.INGRESS):
+                for rule in pol.ingress:
+                    for peer in rule.peers:
+                        if peer.ip_block is not None:
+                            seen[peer.ip_block] = None
+    return list(seen)
 
 
 def _name(t: Target) -> str:

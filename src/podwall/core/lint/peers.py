@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import difflib
 import ipaddress
@@ -80,7 +79,7 @@ def _why_nothing(ctx: LintContext, pol: Policy, peer: Peer) -> str | None:
     """Why a selector peer matches nothing, or ``None`` if it matches something."""
     if peer.namespace_selector is not None:
         sel = peer.namespace_selector
-        namespaces = [n for n, ns in ctx.cluster.namespaces.items() if matches(sel, ns.labels)]
+        namespaces = ctx.namespaces_matching(sel)
         if not namespaces:
             if not _judge_namespaces(ctx, sel):
                 return None
@@ -157,7 +156,7 @@ def _and_or(ctx: LintContext, pol: Policy, direction: Direction, i: int, rule: R
             meant = ctx.peer_targets(pol, Peer(namespace_selector=ns_sel, pod_selector=pod_sel))
             if not meant:
                 continue
-            yield _and_or_finding(ctx, pol, direction, i, ns_sel, pod_sel, len(meant))
+            yield _and_or_finding(ctx, pol, direction, i, ns_sel, pod_sel, meant.count)
             return
 
 
@@ -255,39 +254,7 @@ def _fix_cidrs(pol: Policy) -> Policy:
     return pol
 
 
-class _PodIPs:
-    """Pod addresses sorted per IP version, so that an ipBlock's pods are found by bisection:
-    linear in the pods once, then logarithmic per ipBlock (plus the pods it contains)."""
-
-    def __init__(self, pods: list[Endpoint]) -> None:
-        pairs: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
-        self.pods = pods
-        for k, e in enumerate(pods):
-            for a in e.addresses:
-                pairs[a.version].append((int(a), k))
-        self._sorted = {v: sorted(p) for v, p in pairs.items()}
-        self._keys = {v: [x for x, _ in p] for v, p in self._sorted.items()}
-        self._memo: dict[IPBlock, list[Endpoint]] = {}
-
-    def inside(self, block: IPBlock) -> list[Endpoint]:
-        """The pods with an address in ``block`` (its cidr minus its excepts), in input order."""
-        hit = self._memo.get(block)
-        if hit is not None:
-            return hit
-        v = block.network.version
-        keys, items = self._keys[v], self._sorted[v]
-        lo = bisect.bisect_left(keys, int(block.network.network_address))
-        hi = bisect.bisect_right(keys, int(block.network.broadcast_address))
-        holes = [
-            (int(x.network_address), int(x.broadcast_address)) for x in block.except_networks if x.version == v
-        ]
-        found = sorted({k for addr, k in items[lo:hi] if not any(a <= addr <= b for a, b in holes)})
-        out = self._memo[block] = [self.pods[k] for k in found]
-        return out
-
-
 def check_ipblocks(ctx: LintContext) -> Iterator[Finding]:
-    pods = _PodIPs([e for e in ctx.cluster.endpoints if e.ips and not is_node_traffic(e, ctx.options)])
     for pol in ctx.cluster.policies:
         for direction in (Direction.INGRESS, Direction.EGRESS):
             active = direction in pol.policy_types
@@ -313,7 +280,7 @@ def check_ipblocks(ctx: LintContext) -> Iterator[Finding]:
                         )
                     if not active:
                         continue
-                    inside = pods.inside(block)
+                    inside = [e for e in ctx.addresses.inside(block) if not is_node_traffic(e, ctx.options)]
                     if inside:
                         yield _covers_pods(ctx, pol, direction, i, path, block, inside)
 

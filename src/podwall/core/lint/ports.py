@@ -52,7 +52,7 @@ def check_ports(ctx: LintContext) -> Iterator[Finding]:
         dests = ctx.destinations(pol, direction, rule)
         if not dests:
             continue  # selects-nothing / peer-matches-nothing say why
-        declared = [cp for e in dests for cp in e.ports]
+        declared = [cp for e in dests.reps for cp in e.ports]
         where = f"{direction_key(direction)} rule #{i + 1}"
         recv = "the pods it selects" if direction is Direction.INGRESS else "the destination pods"
         for j, spec in enumerate(rule.ports):
@@ -69,7 +69,7 @@ def check_ports(ctx: LintContext) -> Iterator[Finding]:
                 else:
                     near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
                     shown = ", ".join(names[:6]) if names else "none"
-                    detail = f"none of {recv} ({len(dests)}) declares it (their {spec.protocol} port names: {shown})"
+                    detail = f"none of {recv} ({dests.count}) declares it (their {spec.protocol} port names: {shown})"
                     if near:
                         detail += f"; did you mean {near[0]}?"
                     new = (dataclasses.replace(spec, port=near[0]),) if near else ()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
+from podwall.core.classes import Classes
 from podwall.core.evaluate import Engine
 from podwall.core.lint.context import describe
 from podwall.core.lint.findings import Change, Effect, Finding, Fix
@@ -45,8 +46,11 @@ def _why_not(cell: FlippedCell, change: Change) -> str | None:
 class FixChecker:
     """Checks the fixes of one lint run against one cluster (built on first use)."""
 
-    def __init__(self, cluster: Cluster, options: Options, fixes: Iterable[Fix]) -> None:
+    def __init__(
+        self, cluster: Cluster, options: Options, fixes: Iterable[Fix], classes: Classes | None = None
+    ) -> None:
         self.cluster = cluster
+        self._classes = classes
         self.options = options
         added: dict[int, Policy] = {}
         for fix in fixes:
@@ -59,7 +63,7 @@ class FixChecker:
 
     def _checker(self) -> DeltaChecker:
         if self._delta is None:
-            self._delta = DeltaChecker(self.cluster, self.options, self._candidates)
+            self._delta = DeltaChecker(self.cluster, self.options, self._candidates, classes=self._classes)
         return self._delta
 
     def reason(self, fix: Fix) -> str | None:
@@ -88,9 +92,13 @@ class FixChecker:
         return None
 
 
-def checked(findings: list[Finding], cluster: Cluster, options: Options) -> list[Finding]:
-    """The findings, each fix kept only when the checker accepts it (else a hint says why)."""
-    checker = FixChecker(cluster, options, (f.fix for f in findings if f.fix is not None))
+def checked(
+    findings: list[Finding], cluster: Cluster, options: Options, classes: Classes | None = None
+) -> list[Finding]:
+    """The findings, each fix kept only when the checker accepts it (else a hint says why).
+
+    ``classes``: the endpoint classes lint built already, reused when they suffice."""
+    checker = FixChecker(cluster, options, (f.fix for f in findings if f.fix is not None), classes)
     out = []
     for f in findings:
         if f.fix is not None:
