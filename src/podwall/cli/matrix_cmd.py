@@ -23,7 +23,7 @@ import click
 
 from podwall.cli.common import input_options, load_cluster
 from podwall.core.evaluate import Engine
-from podwall.core.matrix_aggregate import aggregate, group_key
+from podwall.core.matrix_aggregate import aggregate, aggregate_codes, decode, group_key, symbol_rows
 from podwall.core.model import Endpoint, Protocol
 from podwall.core.reachability import ALL, NA, NONE, SOME, ClassMatrix, Matrix, PortKey, matrix
 from podwall.report.render import SYMBOL, grid_markdown, matrix_grid
@@ -163,6 +163,9 @@ def _run(out: IO[str], engine: Engine, port: int | None, proto: Protocol, by: st
         if output == "csv" and by == "pod":
             _csv(out, m, bar)
             return
+        if output == "text":
+            click.echo(text_grid(m, by, what))
+            return
         labels, cell = aggregate(m, by)
     if output == "csv":
         w = csv.writer(out, lineterminator="\n")
@@ -172,12 +175,23 @@ def _run(out: IO[str], engine: Engine, port: int | None, proto: Protocol, by: st
                 w.writerow([a, b, cell(i, j)])
         return
     sym: Callable[[int, int], str] = lambda i, j: SYMBOL[cell(i, j)]  # noqa: E731
-    if output == "md":
-        click.echo(grid_markdown(labels, sym))
-    else:
-        # too wide even by namespace: let the grid overflow the terminal rather than squeeze it
-        grid_width = max(width, 80, len(labels) * 4 + max((len(x) for x in labels), default=0) + 8)
-        click.echo(matrix_grid(labels, sym, title=f"reachability on {what} (by {by}; rows: from, columns: to)", width=grid_width))
+    click.echo(grid_markdown(labels, sym))
+
+
+def text_grid(m: Matrix, by: str, what: str) -> str:
+    """The text output: the grid by ``by``, formatted with plain strings.
+
+    Aggregated from classes, a row's symbols are looked up at once from the group codes
+    (numpy); per pod, or on the per-pair oracle, cell by cell. A grid wider than the terminal
+    overflows it rather than being squeezed.
+    """
+    title = f"reachability on {what} (by {by}; rows: from, columns: to)"
+    if by != "pod" and isinstance(m, ClassMatrix):
+        labels, codes = aggregate_codes(m, by)
+        rows = symbol_rows(codes)
+        return matrix_grid(labels, lambda a, b: SYMBOL[decode(int(codes[a, b]))], title=title, row_cells=rows)
+    labels, cell = aggregate(m, by)
+    return matrix_grid(labels, lambda i, j: SYMBOL[cell(i, j)], title=title)
 
 
 def _ports_json(ports: tuple[PortKey, ...]) -> str:

@@ -69,6 +69,8 @@ def matrix_grid(
     cell: Callable[[int, int], str],
     title: str,
     width: int = 200,
+    *,
+    row_cells: Callable[[int], Sequence[str]] | None = None,
 ) -> str:
     """A source x destination grid (rows from, columns to), formatted with plain strings.
 
@@ -76,6 +78,8 @@ def matrix_grid(
     box (no vertical lines, one rule under the header), written directly: formatting costs one
     string per row, so the grid of a 10,000-pod matrix aggregated by namespace takes
     milliseconds. ``width`` is accepted for compatibility; a plain grid never wraps or squeezes.
+    ``row_cells(i)``, when given, returns row ``i``'s cells at once (instead of one ``cell`` call
+    per cell).
     """
     del width
     n = len(labels)
@@ -90,11 +94,12 @@ def matrix_grid(
     lines = ["", " " + ("from \\ to").ljust(w0) + "".join("   " + h for h in heads)]
     lines.append(" " + "\u2500" * (len(lines[1]) - 1))
     for i, label in enumerate(rows):
+        cells = row_cells(i) if row_cells is not None else [cell(i, j) for j in range(n)]
         parts = [" ", label.ljust(w0)]
-        for j in range(n):
-            parts.append(seps[j])
-            parts.append(cell(i, j))
-            parts.append(tails[j])
+        for sep, c, tail in zip(seps, cells, tails, strict=True):
+            parts.append(sep)
+            parts.append(c)
+            parts.append(tail)
         lines.append("".join(parts).rstrip())
     lines.append("")
     return f"{title}\n" + "\n".join(line.rstrip() for line in lines) + f"\n{LEGEND}"

@@ -13,6 +13,7 @@ Two identical rules shadow each other; only the later one is reported.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import defaultdict
 from collections.abc import Iterator
 from ipaddress import IPv4Network, IPv6Network
@@ -28,14 +29,20 @@ from podwall.core.model import (
     Peer,
     Policy,
     PortSpec,
+    Requirement,
     Rule,
 )
 from podwall.core.selectors import matches
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _requirements(sel: LabelSelector) -> frozenset[Requirement]:
+    return frozenset(sel.requirements())
+
+
 def selector_covers(outer: LabelSelector, inner: LabelSelector) -> bool:
     """Every label set ``inner`` matches, ``outer`` matches too (structurally)."""
-    return set(outer.requirements()) <= set(inner.requirements())
+    return _requirements(outer) <= _requirements(inner)
 
 
 def _range(net: IPv4Network | IPv6Network) -> tuple[int, int]:
