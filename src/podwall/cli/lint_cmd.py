@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -20,7 +20,7 @@ from podwall.api import load as api_load
 from podwall.core.engine_options import options_from
 from podwall.core.lint import KNOWN_CNIS, RULES, SYSTEM_NAMESPACES, Finding, FixAction, lint, render_path
 from podwall.cli.common import echo_json, input_options
-from podwall.errors import ManifestError, Severity
+from podwall.errors import ManifestError, Severity, SourceSpan
 from podwall.report.fixes import DELETE_DIR, fix_files, fix_yaml
 from podwall.report.sarif import sarif_log
 
@@ -70,6 +70,20 @@ def _load(paths: tuple[str, ...], namespace: str, ipblock_matches_pods: bool, ho
     return loaded
 
 
+def _line_resolver(loaded: LoadedCluster) -> Callable[..., int]:
+    """``line_of`` for findings: an object's own line is on its span already, so only a field
+    below it needs the YAML node tree of its file (composing every document of a 10,000-pod
+    file just to find where each pod starts would cost as much as loading it)."""
+    full = loaded.result.line_of
+
+    def line_of(span: SourceSpan | None, *path: str | int) -> int:
+        if span is not None and span.line and not path and not span.path:
+            return span.line
+        return full(span, *path)
+
+    return line_of
+
+
 def _sort_key(item: tuple[Finding, str, int]) -> tuple[Any, ...]:
     f, file, line = item
     return (file, line, -f.severity.rank, f.rule, f.message)
@@ -98,7 +112,7 @@ def _render_text(items: list[tuple[Finding, str, int]], fail_on: Severity) -> No
     )
 
 
-def _json(items: list[tuple[Finding, str, int]], loaded: LoadedCluster) -> dict[str, Any]:
+def _json(items: list[tuple[Finding, str, int]], line_of: Callable[..., int]) -> dict[str, Any]:
     out = []
     for f, file, line in items:
         out.append(
@@ -113,7 +127,7 @@ def _json(items: list[tuple[Finding, str, int]], loaded: LoadedCluster) -> dict[
                 "locations": [
                     {
                         "file": loc.span.file if loc.span else "",
-                        "line": loaded.result.line_of(loc.span, *loc.path),
+                        "line": line_of(loc.span, *loc.path),
                         "field": render_path(loc.path),
                         "object": loc.what,
                     }
@@ -199,11 +213,11 @@ def register(cli: click.Group) -> None:
             cni=cni.lower() if cni else None,
             system_namespaces=frozenset() if include_system_namespaces else SYSTEM_NAMESPACES,
         )
-        line_of = loaded.result.line_of
+        line_of = _line_resolver(loaded)
         items = sorted(((f, *f.line(line_of)) for f in findings), key=_sort_key)
         threshold = Severity(fail_on)
         if output == "json":
-            echo_json(_json(items, loaded))
+            echo_json(_json(items, line_of))
         elif output == "sarif":
             click.echo(json.dumps(sarif_log([f for f, _, _ in items], line_of, tool_version=__version__), indent=2))
         else:

@@ -91,6 +91,8 @@ class LintContext:
         self._ns_cache: dict[LabelSelector, list[str]] = {}
         self._peer_index: PeerIndex | None = None
         self._every_pod: Hits | None = None
+        self._selected: dict[int, list[Endpoint]] = {}
+        """By ``id`` of a policy of ``cluster`` (which outlives this context)."""
         self.addresses = PodIPs([e for e in cluster.endpoints if e.ips])
         """Every endpoint with an address, indexed by address."""
 
@@ -127,7 +129,12 @@ class LintContext:
 
     def selected(self, policy: Policy) -> list[Endpoint]:
         """The pods a policy's podSelector selects (hostNetwork pods excluded in node mode)."""
-        return [e for e in self.pods(policy.namespace) if matches(policy.pod_selector, e.labels)]
+        hit = self._selected.get(id(policy))
+        if hit is None:
+            hit = self._selected[id(policy)] = [
+                e for e in self.pods(policy.namespace) if matches(policy.pod_selector, e.labels)
+            ]
+        return hit
 
     @property
     def peer_index(self) -> PeerIndex:

@@ -86,18 +86,23 @@ def check_dns(ctx: LintContext) -> Iterator[Finding]:
     servers = dns_targets(ctx)
     dns_ns, dns_labels = _dns_peer_labels(servers)
     memo: dict[tuple[object, ...], tuple[bool, bool, str, bool]] = {}
+    selecting: dict[tuple[object, ...], tuple[Policy, ...]] = {}
     blocks = _server_blocks(ctx, servers)
     fixes: dict[int, Fix] = {}
     helped: dict[int, list[Endpoint]] = {}
     for ep in ctx.all_pods():
         if is_dns_server(ep):
             continue
-        isolating = ctx.engine.selecting(ep, Direction.EGRESS)
+        # pods with the same namespace and labels are selected by the same policies; a pod's
+        # address matters only to the ipBlocks of the DNS pods' ingress rules
+        labels = (ep.namespace, tuple(sorted(ep.labels.items())))
+        isolating = selecting.get(labels)
+        if isolating is None:
+            isolating = selecting[labels] = ctx.engine.selecting(ep, Direction.EGRESS)
         if not isolating:
             continue
-        # a pod's address matters only to the ipBlocks of the DNS pods' ingress rules
         inside = tuple(b for b in blocks if any(b.contains(a) for a in ep.addresses)) if blocks else ()
-        key = (ep.namespace, tuple(sorted(ep.labels.items())), inside)
+        key = (labels, inside)
         result = memo.get(key)
         if result is None:
             result = _evaluate(ctx, ep, servers)
