@@ -107,7 +107,8 @@ def test_json_shape():
     dns = next(f for f in data["findings"] if f["rule"] == "dns-egress-blocked")
     assert dns["file"].endswith("dns-egress-blocked/bad.yaml") and dns["line"] == 13
     assert dns["field"] == "spec.egress"
-    assert [loc["object"] for loc in dns["locations"]] == ["NetworkPolicy production/backend-egress", "Pod production/backend"]
+    objects = [loc["object"] for loc in dns["locations"]]
+    assert objects == ["NetworkPolicy production/backend-egress", "Pod production/backend"]
     assert dns["locations"][1]["file"].endswith("base.yaml") and dns["locations"][1]["line"] > 0
     doc = yaml.safe_load(dns["fix"]["yaml"])
     assert doc["spec"]["policyTypes"] == ["Egress"]

@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import given
-from hypothesis import strategies as st
+from tests.scale.test_fast_matrix import policies
 
 import podwall
 from podwall.core.lint import RULES, lint
@@ -20,7 +19,6 @@ from podwall.core.lint.shadow import peer_covers, port_covers, selector_covers
 from podwall.core.model import IPBlock, LabelSelector, Operator, Peer, PortSpec, Protocol, Requirement
 from podwall.report.fixes import manifest_yaml
 from podwall.report.sarif import artifact_uri, sarif_log
-from tests.scale.test_fast_matrix import policies
 
 RULE_DIR = Path(__file__).parent / "rules"
 
@@ -146,9 +144,8 @@ def test_artifact_uri(tmp_path):
 
 
 def test_finding_to_diagnostic():
-    loaded = podwall.load(
-        [str(RULE_DIR / "base.yaml"), str(RULE_DIR / "rules-ignored" / "bad.yaml")], namespace="production", strict=False
-    )
+    paths = [str(RULE_DIR / "base.yaml"), str(RULE_DIR / "rules-ignored" / "bad.yaml")]
+    loaded = podwall.load(paths, namespace="production", strict=False)
     (f,) = [f for f in lint(loaded.cluster, loaded.engine) if f.rule == "rules-ignored"]
     d = f.to_diagnostic(loaded.result.line_of)
     assert (d.code, d.severity.value, d.line, d.field) == ("rules-ignored", "error", 18, "spec.egress")

@@ -20,7 +20,7 @@ from podwall.cli.main import cli
 from podwall.report.render import LEGEND, matrix_grid
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import gen_cluster  # noqa: E402
+import gen_cluster
 
 sys.path.pop(0)
 

@@ -17,9 +17,9 @@ import click
 from podwall import __version__
 from podwall.api import LoadedCluster
 from podwall.api import load as api_load
+from podwall.cli.common import echo_json, input_options
 from podwall.core.engine_options import options_from
 from podwall.core.lint import KNOWN_CNIS, RULES, SYSTEM_NAMESPACES, Finding, FixAction, lint, render_path
-from podwall.cli.common import echo_json, input_options
 from podwall.errors import ManifestError, Severity, SourceSpan
 from podwall.report.fixes import DELETE_DIR, fix_files, fix_yaml
 from podwall.report.sarif import sarif_log
@@ -230,7 +230,8 @@ def register(cli: click.Group) -> None:
                 with open(path, "w", encoding="utf-8") as fh:
                     fh.write(text)
             deletions = sum(1 for rel in files if rel.startswith(DELETE_DIR + "/"))
-            note = f" ({deletions} to delete: kubectl delete -f {os.path.join(fix_dir, DELETE_DIR)})" if deletions else ""
+            where = os.path.join(fix_dir, DELETE_DIR)
+            note = f" ({deletions} to delete: kubectl delete -f {where})" if deletions else ""
             click.echo(f"wrote {len(files)} fix file(s) to {fix_dir}{note}", err=True)
         if any(f.severity.rank >= threshold.rank for f, _, _ in items):
             raise SystemExit(1)

@@ -104,8 +104,15 @@ class _Bar:
 
 @click.command("matrix")
 @input_options
-@click.option("--port", "-p", type=click.IntRange(1, 65535), help="Check this port on every destination (default: each destination's declared container ports).")
-@click.option("--protocol", type=click.Choice(["TCP", "UDP", "SCTP"], case_sensitive=False), default="TCP", show_default=True)
+@click.option(
+    "--port",
+    "-p",
+    type=click.IntRange(1, 65535),
+    help="Check this port on every destination (default: each destination's declared container ports).",
+)
+@click.option(
+    "--protocol", type=click.Choice(["TCP", "UDP", "SCTP"], case_sensitive=False), default="TCP", show_default=True
+)
 @click.option(
     "--by",
     type=click.Choice(["auto", "pod", "workload", "namespace"]),
@@ -290,7 +297,8 @@ def _csv(out: IO[str], m: Matrix, bar: _Bar) -> None:
             tk = (cls[j], allowed)
             t = tails.get(tk)
             if t is None:
-                t = tails[tk] = "," + _csv_fields(_state(allowed, m.checked(j)), _ports_text(allowed), checked[j]) + "\n"
+                fields = _csv_fields(_state(allowed, m.checked(j)), _ports_text(allowed), checked[j])
+                t = tails[tk] = "," + fields + "\n"
             lines.append(keys[i] + "," + keys[j] + t)
         out.write("".join(lines))
     bar("writing rows", n, n)

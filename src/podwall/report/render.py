@@ -25,7 +25,8 @@ def _direction_lines(d: DirectionVerdict) -> list[str]:
     if not d.isolated:
         lines.append(f"  not isolated: no NetworkPolicy selects it with policyType {word}")
         return lines
-    lines.append(f"  isolated by {len(d.policies)} {'policy' if len(d.policies) == 1 else 'policies'}: {', '.join(d.policies)}")
+    noun = "policy" if len(d.policies) == 1 else "policies"
+    lines.append(f"  isolated by {len(d.policies)} {noun}: {', '.join(d.policies)}")
     for r in d.allowed_by:
         lines.append(f"  + allowed by {r}")
     for m in d.misses:

@@ -11,9 +11,9 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterator
 
+from podwall.core.classes import Classes
 from podwall.core.evaluate import Engine
 from podwall.core.lint.findings import Location
-from podwall.core.classes import Classes
 from podwall.core.matrix_peers import Hits, PeerIndex
 from podwall.core.model import Cluster, Direction, Endpoint, IPBlock, LabelSelector, Peer, Policy, Rule
 from podwall.core.peers import is_node_traffic

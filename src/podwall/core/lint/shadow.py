@@ -71,7 +71,9 @@ def _block_covers(outer: IPBlock, inner: IPBlock) -> bool:
 
 def peer_covers(outer: Peer, inner: Peer, own_ns_labels: dict[str, str]) -> bool:
     if outer.ip_block is not None or inner.ip_block is not None:
-        return outer.ip_block is not None and inner.ip_block is not None and _block_covers(outer.ip_block, inner.ip_block)
+        if outer.ip_block is None or inner.ip_block is None:
+            return False
+        return _block_covers(outer.ip_block, inner.ip_block)
     if outer.namespace_selector is None:
         if inner.namespace_selector is not None:
             return False
@@ -98,10 +100,14 @@ def port_covers(outer: PortSpec, inner: PortSpec) -> bool:
 
 def rule_covers(outer: Rule, inner: Rule, own_ns_labels: dict[str, str]) -> bool:
     if outer.ports:
-        if not inner.ports or not all(any(port_covers(o, s) for o in outer.ports) for s in inner.ports):
+        if not inner.ports:
+            return False
+        if not all(any(port_covers(o, s) for o in outer.ports) for s in inner.ports):
             return False
     if outer.peers:
-        if not inner.peers or not all(any(peer_covers(o, p, own_ns_labels) for o in outer.peers) for p in inner.peers):
+        if not inner.peers:
+            return False
+        if not all(any(peer_covers(o, p, own_ns_labels) for o in outer.peers) for p in inner.peers):
             return False
     return True
 
