@@ -13,7 +13,21 @@ from pathlib import Path
 import podwall
 
 SRC = Path(podwall.__file__).resolve().parent
-FORBIDDEN_IN_CORE = {"yaml", "click", "rich", "subprocess", "socket", "os", "sys", "shutil", "podwall.sources", "podwall.cli", "podwall.report", "podwall.nft", "podwall.lab"}
+FORBIDDEN_IN_CORE = {
+    "yaml",
+    "click",
+    "rich",
+    "subprocess",
+    "socket",
+    "os",
+    "sys",
+    "shutil",
+    "podwall.sources",
+    "podwall.cli",
+    "podwall.report",
+    "podwall.nft",
+    "podwall.lab",
+}
 
 
 def _imports(path: Path) -> set[str]:
@@ -55,7 +69,17 @@ def test_only_the_cli_exits_or_uses_click():
 
 
 def test_public_api_is_exactly_all():
-    public = {n for n in dir(podwall) if not n.startswith("_")} - {"api", "core", "errors", "sources", "report", "cli", "nft", "lab", "annotations"}
+    public = {n for n in dir(podwall) if not n.startswith("_")} - {
+        "api",
+        "core",
+        "errors",
+        "sources",
+        "report",
+        "cli",
+        "nft",
+        "lab",
+        "annotations",
+    }
     assert public | {"__version__"} == set(podwall.__all__)
     for name in podwall.__all__:
         assert hasattr(podwall, name)

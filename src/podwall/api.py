@@ -13,8 +13,8 @@ destination only, ``ns/service/name``.
 from __future__ import annotations
 
 import difflib
-import os
 import ipaddress
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -107,7 +107,10 @@ class LoadedCluster:
             else:
                 kind = KIND_ALIASES.get(kind_s.lower())
                 if kind is None:
-                    raise QueryError(f"{name}: unknown kind {kind_s!r} (use pod, deployment, statefulset, daemonset, replicaset, replicationcontroller, job, cronjob or service)")
+                    raise QueryError(
+                        f"{name}: unknown kind {kind_s!r} (use pod, deployment, statefulset, daemonset, replicaset, "
+                        f"replicationcontroller, job, cronjob or service)"
+                    )
                 for e in eps:
                     if e.kind == kind and e.namespace == ns and e.name == nm:
                         return e

@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from tests.conftest import CONFORMANCE
 
 import podwall
 from podwall.cli.main import cli
-
-from tests.conftest import CONFORMANCE
 
 
 def _states() -> list[Path]:
@@ -78,7 +77,9 @@ def test_a_wrong_expectation_fails_the_cli(tmp_path: Path):
         p["expect"] = "deny" if p["expect"] == "allow" else "allow"
     f = tmp_path / "wrong.yaml"
     f.write_text(yaml.safe_dump(flipped))
-    result = CliRunner().invoke(cli, ["test", str(state / "cluster.yaml"), str(state / "policies.yaml"), "--expect", str(f)])
+    result = CliRunner().invoke(
+        cli, ["test", str(state / "cluster.yaml"), str(state / "policies.yaml"), "--expect", str(f)]
+    )
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == "0 passed, 3 failed"
     assert result.output.count("FAIL ") == 3

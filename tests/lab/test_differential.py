@@ -25,7 +25,7 @@ NAMESPACES = ["a", "b"]
 APPS = ["x", "y", "z"]
 
 labels = st.fixed_dictionaries({"app": st.sampled_from(APPS)}, optional={"tier": st.sampled_from(["1", "2"])})
-match_labels = st.dictionaries(st.sampled_from(["app", "tier"]), st.sampled_from(APPS + ["1", "2"]), max_size=2)
+match_labels = st.dictionaries(st.sampled_from(["app", "tier"]), st.sampled_from([*APPS, "1", "2"]), max_size=2)
 expr = st.fixed_dictionaries(
     {"key": st.sampled_from(["app", "tier"]), "operator": st.sampled_from(["In", "NotIn", "Exists", "DoesNotExist"])}
 ).map(lambda e: e | ({"values": ["x", "1"]} if e["operator"] in ("In", "NotIn") else {}))
@@ -34,7 +34,9 @@ selector = st.one_of(
     match_labels.map(lambda m: {"matchLabels": m}),
     st.lists(expr, min_size=1, max_size=2).map(lambda es: {"matchExpressions": es}),
 )
-ns_selector = st.one_of(st.just({}), st.sampled_from(NAMESPACES).map(lambda n: {"matchLabels": {"kubernetes.io/metadata.name": n}}))
+ns_selector = st.one_of(
+    st.just({}), st.sampled_from(NAMESPACES).map(lambda n: {"matchLabels": {"kubernetes.io/metadata.name": n}})
+)
 
 
 @st.composite
@@ -53,8 +55,19 @@ peer = st.one_of(
     ip_block(),
 )
 port = st.one_of(
-    st.sampled_from([{"port": 80}, {"port": 81}, {"port": "http"}, {"port": "alt"}, {"protocol": "UDP", "port": 53},
-                     {"protocol": "UDP", "port": "dns"}, {"port": 80, "endPort": 81}, {"protocol": "UDP"}, {"protocol": "TCP"}])
+    st.sampled_from(
+        [
+            {"port": 80},
+            {"port": 81},
+            {"port": "http"},
+            {"port": "alt"},
+            {"protocol": "UDP", "port": 53},
+            {"protocol": "UDP", "port": "dns"},
+            {"port": 80, "endPort": 81},
+            {"protocol": "UDP"},
+            {"protocol": "TCP"},
+        ]
+    )
 )
 rule = st.fixed_dictionaries({}, optional={"peers": st.lists(peer, max_size=2), "ports": st.lists(port, max_size=2)})
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def test_every_update_path_gives_the_state_of_a_fresh_load() -> None:
             seq = [INPUTS[i] for i in range(len(INPUTS)) if i % 3 == 0][:10]
             rulesets = [compiled(p, ns) for _, p, ns in seq if all(x.exists() for x in p)]
             nft.create(rulesets[0])
-            for old, new in zip(rulesets, rulesets[1:]):
+            for old, new in itertools.pairwise(rulesets):
                 # diff and replace both reach exactly the state of a fresh create
                 nft.create(old)
                 how = nft.update(old, new)

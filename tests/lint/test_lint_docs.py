@@ -20,7 +20,22 @@ def rules_section() -> str:
     out.append("")
     for r in RULES.values():
         out += [f"### {r.id}", "", f"Severity: **{r.severity.value}**. {r.summary[0].upper()}{r.summary[1:]}.", ""]
-        out += [f"Why it matters: {r.why}", "", "Bad:", "", "```yaml", r.bad, "```", "", "Fix:", "", "```yaml", r.fixed, "```", ""]
+        out += [
+            f"Why it matters: {r.why}",
+            "",
+            "Bad:",
+            "",
+            "```yaml",
+            r.bad,
+            "```",
+            "",
+            "Fix:",
+            "",
+            "```yaml",
+            r.fixed,
+            "```",
+            "",
+        ]
     out.append(END)
     return "\n".join(out)
 

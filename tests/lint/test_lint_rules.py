@@ -46,7 +46,7 @@ def findings(*paths: Path, namespace: str = "production"):
 
 
 def test_every_rule_has_a_scenario():
-    assert SCENARIOS == sorted(RULES)
+    assert sorted(RULES) == SCENARIOS
 
 
 @pytest.mark.parametrize("rule", SCENARIOS)

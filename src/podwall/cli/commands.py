@@ -40,7 +40,9 @@ def register(cli: click.Group) -> None:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-n", "--namespace", default="default", show_default=True, help="Namespace for objects that have none.")
 @click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
-@click.option("-v", "--verbose", is_flag=True, help="Also list the objects that were skipped (kinds podwall does not analyse).")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also list the objects that were skipped (kinds podwall does not analyse)."
+)
 def validate(paths: tuple[str, ...], namespace: str, output: str, verbose: bool) -> None:
     """Validate manifests like the API server would, reporting every problem in every file.
 
@@ -86,10 +88,15 @@ def validate(paths: tuple[str, ...], namespace: str, output: str, verbose: bool)
                 click.echo(f"skipped: {s}")
         status = "unreadable" if result.unreadable else "invalid" if errors else "valid"
         click.echo(
-            f"{status}: {len(errors)} error{'s' * (len(errors) != 1)}, {len(warnings)} warning{'s' * (len(warnings) != 1)}; "
+            f"{status}: {len(errors)} error{'s' * (len(errors) != 1)}, {len(warnings)} "
+            f"warning{'s' * (len(warnings) != 1)}; "
             f"{counts['networkpolicies']} NetworkPolicies, {counts['endpoints']} endpoints, "
             f"{counts['services']} Services, {counts['namespaces']} Namespaces"
-            + (f", {counts['skipped']} other objects skipped (-v lists them)" if counts["skipped"] and not verbose else ""),
+            + (
+                f", {counts['skipped']} other objects skipped (-v lists them)"
+                if counts["skipped"] and not verbose
+                else ""
+            ),
             err=True,
         )
     sys.exit(code)
@@ -99,15 +106,27 @@ def validate(paths: tuple[str, ...], namespace: str, output: str, verbose: bool)
 def connection_options(func: Any) -> Any:
     func = click.option("--protocol", type=PROTOCOL, default="TCP", show_default=True, help="TCP, UDP or SCTP.")(func)
     func = click.option(
-        "--port", "-p", required=True, help="Destination port: a number, or a container port name (a Service port name for a Service)."
+        "--port",
+        "-p",
+        required=True,
+        help="Destination port: a number, or a container port name (a Service port name for a Service).",
     )(func)
-    func = click.option("--to", "dst", required=True, help="Destination: ns/pod, ns/kind/name, ns/service/name or an IP.")(func)
+    func = click.option(
+        "--to", "dst", required=True, help="Destination: ns/pod, ns/kind/name, ns/service/name or an IP."
+    )(func)
     func = click.option("--from", "src", required=True, help="Source: ns/pod, ns/kind/name or an IP.")(func)
     return func
 
 
 def _ask(
-    paths: tuple[str, ...], namespace: str, ipblock_matches_pods: bool, host_network: str, src: str, dst: str, port: str, protocol: str
+    paths: tuple[str, ...],
+    namespace: str,
+    ipblock_matches_pods: bool,
+    host_network: str,
+    src: str,
+    dst: str,
+    port: str,
+    protocol: str,
 ) -> Verdict | ServiceVerdict:
     loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
     return loaded.can(src, dst, _port_value(port), protocol.upper())
@@ -276,7 +295,12 @@ def run_probes(loaded: LoadedCluster, probes: list[Probe], expect_file: str) -> 
 
 @click.command()
 @input_options
-@click.option("--expect", "expect_file", required=True, help="YAML file of probes: {from, to, port, protocol, expect: allow|deny}.")
+@click.option(
+    "--expect",
+    "expect_file",
+    required=True,
+    help="YAML file of probes: {from, to, port, protocol, expect: allow|deny}.",
+)
 @click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
 def test(
     paths: tuple[str, ...],
@@ -308,7 +332,13 @@ def test(
     if output == "json":
         echo_json(
             {
-                "results": [{k: r[k] for k in ("from", "to", "port", "protocol", "expect", "actual", "ok", "advisory", "reason")} for r in results],
+                "results": [
+                    {
+                        k: r[k]
+                        for k in ("from", "to", "port", "protocol", "expect", "actual", "ok", "advisory", "reason")
+                    }
+                    for r in results
+                ],
                 "passed": passed,
                 "failed": len(failed),
                 "advisory_mismatches": len(advisory),
@@ -321,9 +351,13 @@ def test(
                 f"expected {r['expect']}, got {r['actual']}: {r['reason']}"
             )
         if advisory:
-            click.echo(f"note: {len(advisory)} advisory probe(s) disagree (a pod reaching itself is always allowed here):")
+            click.echo(
+                f"note: {len(advisory)} advisory probe(s) disagree (a pod reaching itself is always allowed here):"
+            )
             for r in advisory[:5]:
-                click.echo(f"  {r['from']} -> {r['to']} {r['protocol']}/{r['port']}: expected {r['expect']}, got {r['actual']}")
+                click.echo(
+                    f"  {r['from']} -> {r['to']} {r['protocol']}/{r['port']}: expected {r['expect']}, got {r['actual']}"
+                )
             if len(advisory) > 5:
                 click.echo(f"  ... and {len(advisory) - 5} more")
         click.echo(f"{passed} passed, {len(failed)} failed")

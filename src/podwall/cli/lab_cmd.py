@@ -247,7 +247,13 @@ def _report(results: list[ProbeResult], output: str, verbose: bool) -> None:
 
 @lab.command("test")
 @_lab_option
-@click.option("--expect", "expect_file", required=True, type=click.Path(dir_okay=False), help="Expectations file (podwall test format).")
+@click.option(
+    "--expect",
+    "expect_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Expectations file (podwall test format).",
+)
 @click.option("--timeout", default=1.0, show_default=True, help="Seconds before a probe counts as dropped.")
 @click.option("--parallel", default=64, show_default=True, help="Probes in flight at once.")
 @click.option("-6", "--ipv6", is_flag=True, help="Probe the pods' IPv6 addresses (pods without one are skipped).")
@@ -292,7 +298,9 @@ def lab_test(
 @click.option("--timeout", default=1.0, show_default=True)
 @click.option("-6", "--ipv6", is_flag=True, help="Use IPv6 addresses.")
 @click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
-def lab_probe(lab_name: str, src: str, dst: str, port: str, protocol: str, timeout: float, ipv6: bool, output: str) -> None:
+def lab_probe(
+    lab_name: str, src: str, dst: str, port: str, protocol: str, timeout: float, ipv6: bool, output: str
+) -> None:
     """One real connection attempt in the lab, next to the engine's verdict.
 
     Exit codes: 0 kernel agrees with the engine, 1 it does not, 2 bad input.

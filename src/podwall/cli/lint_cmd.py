@@ -17,9 +17,9 @@ import click
 from podwall import __version__
 from podwall.api import LoadedCluster
 from podwall.api import load as api_load
+from podwall.cli.common import echo_json, input_options
 from podwall.core.engine_options import options_from
 from podwall.core.lint import KNOWN_CNIS, RULES, SYSTEM_NAMESPACES, Finding, combined_fixes, lint, render_path
-from podwall.cli.common import echo_json, input_options
 from podwall.errors import ManifestError, Severity
 from podwall.report.sarif import sarif_log
 

@@ -37,8 +37,10 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
-        except (PodwallBug, Exception) as exc:  # noqa: BLE001 - last line of defence
-            click.echo(f"internal error: {type(exc).__name__}: {exc} (this is a bug in podwall; please report it)", err=True)
+        except (PodwallBug, Exception) as exc:
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc} (this is a bug in podwall; please report it)", err=True
+            )
             if "--debug" in sys.argv:
                 traceback.print_exc()
             ctx.exit(EXIT_BUG)

@@ -118,7 +118,7 @@ def _aggregate_classes(m: ClassMatrix, by: str) -> tuple[list[str], Any]:
     starts = np.flatnonzero(np.r_[True, pair_g[1:] != pair_g[:-1]])
     by_rows = np.bitwise_or.reduceat(state[pair_c], starts, axis=0) if len(pairs) else state[:0]
     codes = np.bitwise_or.reduceat(by_rows[:, pair_c], starts, axis=1) if len(pairs) else by_rows[:, :0]
-    bounds = list(starts) + [len(pairs)]
+    bounds = [*starts.tolist(), len(pairs)]
     for gi in range(len(starts)):
         lo, hi = bounds[gi], bounds[gi + 1]
         if not lonely_pod[lo:hi].any():
@@ -178,8 +178,15 @@ class _Bar:
 
 @click.command("matrix")
 @input_options
-@click.option("--port", "-p", type=click.IntRange(1, 65535), help="Check this port on every destination (default: each destination's declared container ports).")
-@click.option("--protocol", type=click.Choice(["TCP", "UDP", "SCTP"], case_sensitive=False), default="TCP", show_default=True)
+@click.option(
+    "--port",
+    "-p",
+    type=click.IntRange(1, 65535),
+    help="Check this port on every destination (default: each destination's declared container ports).",
+)
+@click.option(
+    "--protocol", type=click.Choice(["TCP", "UDP", "SCTP"], case_sensitive=False), default="TCP", show_default=True
+)
 @click.option(
     "--by",
     type=click.Choice(["auto", "pod", "workload", "namespace"]),
@@ -257,7 +264,11 @@ def _run(out: IO[str], engine: Engine, port: int | None, proto: Protocol, by: st
     else:
         # too wide even by namespace: let the grid overflow the terminal rather than squeeze it
         grid_width = max(width, 80, len(labels) * 4 + max((len(x) for x in labels), default=0) + 8)
-        click.echo(matrix_grid(labels, sym, title=f"reachability on {what} (by {by}; rows: from, columns: to)", width=grid_width))
+        click.echo(
+            matrix_grid(
+                labels, sym, title=f"reachability on {what} (by {by}; rows: from, columns: to)", width=grid_width
+            )
+        )
 
 
 def _ports_json(ports: tuple[PortKey, ...]) -> str:
@@ -356,7 +367,9 @@ def _csv(out: IO[str], m: Matrix, bar: _Bar) -> None:
             tk = (cls[j], allowed)
             t = tails.get(tk)
             if t is None:
-                t = tails[tk] = "," + _csv_fields(_state(allowed, m.checked(j)), _ports_text(allowed), checked[j]) + "\n"
+                t = tails[tk] = (
+                    "," + _csv_fields(_state(allowed, m.checked(j)), _ports_text(allowed), checked[j]) + "\n"
+                )
             lines.append(keys[i] + "," + keys[j] + t)
         out.write("".join(lines))
     bar("writing rows", n, n)
@@ -366,4 +379,4 @@ def register(cli: click.Group) -> None:
     cli.add_command(matrix_command)
 
 
-__all__ = ["register", "aggregate", "group_key"]
+__all__ = ["aggregate", "group_key", "register"]

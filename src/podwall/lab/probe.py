@@ -256,7 +256,7 @@ def probe_sctp(netns: str, ip: str, port: int, timeout: float) -> str:
                 return "timeout"
             ready, _, _ = select.select([tx, rx], [], [], left)
             for s in ready:
-                data, addr = s.recvfrom(4096)
+                data, _addr = s.recvfrom(4096)
                 if s is tx and _sctp_answer(data, fam, ip, sport):
                     return "reached"
                 if s is rx and _icmp_about(data, fam, ip, sport):
@@ -347,7 +347,9 @@ def _prepare(
                 bep = next(e for e in service_backends(lc.cluster, dst) if e.key == b.endpoint)
                 ip = _pick_ip(bep, family)
                 if b.port is None or ip is None or lab_plan.pod(bep.key) is None:
-                    r.attempts.append(Attempt(b.endpoint, ip or "", b.port or 0, "skipped", "not in the lab or no port"))
+                    r.attempts.append(
+                        Attempt(b.endpoint, ip or "", b.port or 0, "skipped", "not in the lab or no port")
+                    )
                 else:
                     r.attempts.append(Attempt(b.endpoint, ip, b.port))
         else:
@@ -356,7 +358,10 @@ def _prepare(
             r.engine, r.reason = v.allowed, v.reason()
             ip = _pick_ip(dst, family)
             if ip is None or lab_plan.pod(dst.key) is None:
-                r.outcome, r.detail = "skipped", f"{dst.key} has no {'IPv' + str(family) + ' ' if family else ''}address in the lab"
+                r.outcome, r.detail = (
+                    "skipped",
+                    f"{dst.key} has no {'IPv' + str(family) + ' ' if family else ''}address in the lab",
+                )
                 return r, None
             r.attempts.append(Attempt(dst.key, ip, num))
     except PodwallError as exc:
@@ -420,7 +425,10 @@ def run_probes(
             owner = {id(a): r for r, _ in prepared for a in r.attempts}
             again = [j for j in jobs if j[0].outcome == "timeout" and id(owner[id(j[0])]) in allowed]
             if again and retry:
-                for batch in ([j for j in again if j[2] is not Protocol.SCTP], [j for j in again if j[2] is Protocol.SCTP]):
+                for batch in (
+                    [j for j in again if j[2] is not Protocol.SCTP],
+                    [j for j in again if j[2] is Protocol.SCTP],
+                ):
                     for j in batch:
                         j[0].detail = "retried after a timeout"
                     if batch and batch[0][2] is Protocol.SCTP:

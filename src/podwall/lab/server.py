@@ -78,7 +78,7 @@ class Listener:
         os.replace(ack + ".tmp", ack)
 
     def run(self, node: str) -> None:
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         fd = os.open(netns_path(node), os.O_RDONLY)
         setns(fd)

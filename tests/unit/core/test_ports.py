@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.unit.core.core_builders import addr, pod, port
+
 from podwall.core.model import Protocol
 from podwall.core.ports import describe_port_miss, named_port_numbers, ports_match, spec_matches
 
