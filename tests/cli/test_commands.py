@@ -1,7 +1,7 @@
 """Every command end to end through click's CliRunner, with golden outputs.
 
 Golden files (tests/cli/golden) are the specification of what podwall prints; regenerate with
-PODWALL_UPDATE_GOLDEN=1 and review the diff.
+pytest --update-golden and review the diff.
 """
 
 from __future__ import annotations

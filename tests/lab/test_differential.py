@@ -137,12 +137,20 @@ def diff_lab():  # type: ignore[no-untyped-def]
     lab.down()
 
 
-TOTAL = {"compared": 0, "disagree": 0, "allowed": 0, "denied": 0}
+@pytest.fixture(scope="module")
+def totals():  # type: ignore[no-untyped-def]
+    """Counts over every example of the property; checked once all of them ran (in the teardown,
+    so the check cannot run before the property or without it)."""
+    total = {"compared": 0, "disagree": 0, "allowed": 0, "denied": 0}
+    yield total
+    print(f"differential: {total}")
+    assert total["disagree"] == 0
+    assert total["allowed"] > 100 and total["denied"] > 20, "the examples did not exercise both verdicts"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(docs=cluster())
-def test_lab_agrees_with_engine(diff_lab, docs: list[dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]
+def test_lab_agrees_with_engine(diff_lab, totals, docs: list[dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]
     text = yaml.safe_dump_all(docs)
     src = [SourceText("generated.yaml", text)]
     if diff_lab.exists():
@@ -160,19 +168,11 @@ def test_lab_agrees_with_engine(diff_lab, docs: list[dict[str, Any]]) -> None:  
     ]
     results = run_probes(lc, plan, probes, timeout=1.0, parallel=128)
     s = summary(results)
-    TOTAL["compared"] += s["compared"]
-    TOTAL["disagree"] += s["disagree"]
-    TOTAL["allowed"] += sum(1 for r in results if r.kernel)
-    TOTAL["denied"] += sum(1 for r in results if r.kernel is False)
+    totals["compared"] += s["compared"]
+    totals["disagree"] += s["disagree"]
+    totals["allowed"] += sum(1 for r in results if r.kernel)
+    totals["denied"] += sum(1 for r in results if r.kernel is False)
     assert s["compared"] == len(probes)
     bad = [r.to_dict() | {"why": r.reason} for r in results if r.agrees is False]
     assert bad == [], text + "\n" + yaml.safe_dump(bad[:3])
 
-
-def test_differential_totals() -> None:
-    """Runs after the property: the examples exercised both verdicts, and none disagreed."""
-    if TOTAL["compared"] == 0:
-        pytest.skip("the differential test did not run")
-    print(f"differential: {TOTAL}")
-    assert TOTAL["disagree"] == 0
-    assert TOTAL["allowed"] > 100 and TOTAL["denied"] > 20
