@@ -137,9 +137,11 @@ def test_test_json_output_shape(tmp_path: Path):
     result = run("test", SEED, "-n", "production", "--expect", SEED_EXPECT, "-o", "json")
     assert result.exit_code == 0
     data = json.loads(result.output)
-    assert data["failed"] == 0
-    assert data["passed"] == len(data["results"]) == 17
-    assert set(data["results"][0]) >= {"from", "to", "port", "protocol", "expect", "actual", "ok", "reason"}
+    assert (data["schema"], data["kind"]) == ("podwall/v1", "TestReport")
+    assert data["summary"] == {"total": 17, "passed": 17, "failed": 0, "advisory": 0, "not_run": 0}
+    assert len(data["results"]) == 17
+    assert set(data["results"][0]) >= {"from", "to", "port", "protocol", "expect", "actual", "ok", "reason", "line"}
+    assert data["results"][0]["line"] == 5  # the first probe of examples/seed/expect.yaml
 
 
 def test_matrix_json_and_csv_agree():
@@ -210,4 +212,4 @@ def test_bad_expectations_file_names_its_line(tmp_path: Path):
     )
     result = run("test", SEED, "-n", "production", "--expect", str(f))
     assert result.exit_code == 2
-    assert f"{f}:2: probe 1: expect must be allow or deny" in result.output
+    assert f"error: {f}:2: probes[1].expect: expect must be allow or deny, not 'maybe'" in result.output
