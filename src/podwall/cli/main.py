@@ -236,3 +236,7 @@ lab_cmd.register(cli)
 
 def main() -> None:
     cli.main(prog_name="podwall")
+
+
+if __name__ == "__main__":
+    main()
