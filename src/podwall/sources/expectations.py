@@ -21,11 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from podwall.core.model import Protocol
 from podwall.errors import Diagnostic, ManifestError, Severity, SourceSpan, render_path
-from podwall.sources.manifests import Locator, SourceText, read_sources, type_name
+from podwall.sources.manifests import Locator, SourceText, parse_source, read_sources, type_name
 
 KEYS = ("from", "to", "port", "protocol", "expect", "advisory", "loopback", "name")
 REQUIRED = ("from", "to", "port", "expect")
@@ -80,19 +78,14 @@ def parse_expectations(text: str, name: str = "<expect>") -> tuple[Expectation, 
                 message=message,
                 file=name,
                 line=loc.line(name, 0, path) or 1,
-                field=render_path(path if root else ("probes", *path)),
+                field=render_path(path if root or not path else ("probes", *path)),
             )
         )
 
-    try:
-        data: Any = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        message = f"invalid YAML: {getattr(exc, 'problem', None) or exc}"
-        raise ManifestError(
-            [Diagnostic(severity=Severity.ERROR, code="yaml", message=message, file=name, line=line)]
-        ) from None
+    docs, diags = parse_source(src)  # the manifest loader: same YAML rules, same line numbers
+    if any(d.severity is Severity.ERROR for d in diags):
+        raise ManifestError(diags)
+    data: Any = docs[0].data if docs else None
     root: tuple[str | int, ...] = ()
     if isinstance(data, dict):
         if "probes" not in data:
