@@ -42,6 +42,6 @@ _DESCRIPTIONS = {
     ExitCode.ENVIRONMENT: "the environment cannot do it: not root, nft missing, no such lab, a kernel refusal",
     ExitCode.BUG: "internal error in podwall (a bug: please report it)",
     ExitCode.SIGINT: "interrupted (Ctrl-C)",
-    ExitCode.SIGPIPE: "the reader of the output went away (| head): stopped quietly",
+    ExitCode.SIGPIPE: "the reader of the output went away (a closed pipe, e.g. head -1): stopped quietly",
     ExitCode.SIGTERM: "terminated (SIGTERM or SIGHUP)",
 }
