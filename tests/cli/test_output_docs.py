@@ -13,6 +13,7 @@ from podwall.report.serialize import KINDS, SCHEMA
 
 DOC = REPO / "docs" / "output.md"
 BEGIN, END = "<!-- generated:begin -->", "<!-- generated:end -->"
+OWN = (ExitCode.OK, ExitCode.NO, ExitCode.ENVIRONMENT)
 
 
 def generated() -> str:
@@ -23,7 +24,7 @@ def generated() -> str:
     out += [f"| `{k}` | {what} | [`schemas/{k}.json`](schemas/{k}.json) |" for k, what in KINDS.items()]
     out += ["", "### Each command's exit codes", "", "| command | codes |", "| --- | --- |"]
     for path, cmd in sorted(ALL_COMMANDS.items()):
-        own = [f"{int(c)} {text}" for c, text in codes_of(cmd).items() if c in (ExitCode.OK, ExitCode.NO, ExitCode.ENVIRONMENT)]
+        own = [f"{int(c)} {text}" for c, text in codes_of(cmd).items() if c in OWN]
         out.append(f"| `podwall {' '.join(path)}` | {'; '.join(own)} |")
     out += ["", "Every command can also end with 2, 4, 130, 141 and 143 (the table above).", "", END]
     return "\n".join(out)
