@@ -36,6 +36,7 @@ RANKS: dict[str, int] = {
     "podwall.lab": 4,
     "podwall": 5,  # the package root and the api facade it re-exports (podwall.api)
     "podwall.cli": 6,
+    "podwall.__main__": 7,  # python -m podwall
 }
 
 # Standard-library modules that do I/O or touch the process: never in core.
