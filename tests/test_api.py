@@ -82,6 +82,20 @@ def test_check_names_the_line_of_an_unknown_endpoint(seed: podwall.LoadedCluster
         seed.check(es)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"paths": []}, "no input"),
+        ({"paths": [3]}, "paths must be file or directory names"),
+        ({"paths": [str(SEED)], "namespace": 3}, "namespace must be a non-empty string"),
+        ({"paths": [str(SEED)], "options": {"ipblock_matches_pods": False}}, "options must be podwall.Options"),
+    ],
+)
+def test_bad_load_arguments_raise_input_error(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(podwall.InputError, match=message):
+        podwall.load(**kwargs)  # type: ignore[arg-type]
+
+
 def test_version_comes_from_the_package_metadata() -> None:
     assert podwall.__version__ == importlib.metadata.version("podwall")
 

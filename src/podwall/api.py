@@ -27,7 +27,7 @@ from podwall.core.model import Address, Cluster, Endpoint, Options, Protocol, Se
 from podwall.core.reachability import Matrix
 from podwall.core.reachability import matrix as _matrix
 from podwall.core.services import ServiceVerdict, evaluate_service, resolve_port
-from podwall.errors import Diagnostic, PodwallError, QueryError
+from podwall.errors import Diagnostic, InputError, PodwallError, QueryError
 from podwall.sources.decode import LoadResult
 from podwall.sources.decode import load as _load
 from podwall.sources.expectations import Expectation
@@ -278,10 +278,25 @@ def load(
         options: implementation-defined semantics (:class:`podwall.Options`).
         stdin: the stream ``-`` reads (default: the process's stdin).
         strict: raise :class:`podwall.ManifestError` when the input has errors.
+
+    Raises:
+        InputError: unreadable input, or arguments of the wrong kind (no paths, a namespace
+            that is not a string, options that are not :class:`podwall.Options`).
+        ManifestError: the input has errors (with ``strict``).
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    result = _load([os.fspath(p) for p in paths], default_namespace=namespace, stdin=stdin)
+    try:
+        names = [os.fspath(p) for p in paths]
+    except TypeError:
+        raise InputError(f"paths must be file or directory names, not {paths!r}") from None
+    if not names:
+        raise InputError("no input: give at least one file, directory or '-'")
+    if not isinstance(namespace, str) or not namespace:
+        raise InputError(f"namespace must be a non-empty string, not {namespace!r}")
+    if options is not None and not isinstance(options, Options):
+        raise InputError(f"options must be podwall.Options, not {type(options).__name__}")
+    result = _load(names, default_namespace=namespace, stdin=stdin)
     if strict:
         result.raise_for_errors()
     return LoadedCluster(result=result, engine=Engine(result.cluster, options), default_namespace=namespace)
