@@ -250,6 +250,7 @@ PIPED = {
     "matrix": ["matrix", SEED, "-n", "production"],
     "matrix-json": ["matrix", SEED, "-n", "production", "-o", "json"],
     "list-rules": ["lint", "--list-rules"],
+    "json-error": ["can", SEED, "--from", "x/nope", "--to", "y/nope", "-p", "1", "-o", "json"],
 }
 
 

@@ -152,6 +152,14 @@ def _quiet_stdout() -> None:
 
 def run(group: click.Group, argv: list[str], **kwargs: Any) -> ExitCode:
     """Run the command line ``argv`` and return its exit code (never exits, never raises)."""
+    try:
+        return _run(group, argv, **kwargs)
+    except BrokenPipeError:  # the reader left while the error itself was being reported
+        _quiet_stdout()
+        return ExitCode.SIGPIPE
+
+
+def _run(group: click.Group, argv: list[str], **kwargs: Any) -> ExitCode:
     json_mode = requested_output(argv) == "json"
     try:
         with _signals():
