@@ -69,6 +69,7 @@ data = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(st.lists(data, min_size=1, max_size=3), st.booleans())
 def test_random_documents_same_result(docs: list[Any], flow: bool) -> None:

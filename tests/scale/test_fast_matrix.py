@@ -191,6 +191,7 @@ def assert_same(fast: Matrix, ref: Matrix) -> None:
         ]
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(clusters())
 def test_fast_matrix_equals_reference(case: tuple[Cluster, Options, int | None, Protocol]) -> None:
@@ -204,6 +205,7 @@ def test_fast_matrix_equals_reference(case: tuple[Cluster, Options, int | None, 
         assert [a for _, a in fast.row(i)] == [fast.allowed(i, j) for j in range(len(fast))]
 
 
+@pytest.mark.slow
 @given(clusters(), st.data())
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 def test_subset_of_endpoints(case: tuple[Cluster, Options, int | None, Protocol], data: st.DataObject) -> None:
