@@ -1,7 +1,8 @@
 """``Engine.verdict``: isolation, additivity, rules, ports, and the explanation it carries.
 
-Every expectation below is derived from anchors.md §6.2 (``networking/v1/types.go`` comments and
-the NetworkPolicy concept page), not from podwall's output.
+Every expectation below is derived from the API's own documentation (the comments of
+``kubernetes/api`` ``networking/v1/types.go``) and the NetworkPolicy concept page
+(kubernetes.io/docs/concepts/services-networking/network-policies/), not from podwall's output.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Peer matching: the selector shapes of ``NetworkPolicyPeer`` and ``ipBlock``.
 
-Semantics from ``networking/v1/types.go`` (``NetworkPolicyPeer``) and anchors.md §6.2:
+Semantics from ``networking/v1/types.go`` (``NetworkPolicyPeer``) and the NetworkPolicy concept page:
 podSelector alone = pods of the policy's namespace; namespaceSelector alone = every pod of the
 matching namespaces; both in one peer = AND; empty selector = all; ipBlock = cidr minus except.
 """

@@ -1,4 +1,4 @@
-"""Port matching (``NetworkPolicyPort`` in ``networking/v1/types.go``; anchors.md §6.2)."""
+"""Port matching (``NetworkPolicyPort`` in ``networking/v1/types.go``)."""
 
 from __future__ import annotations
 

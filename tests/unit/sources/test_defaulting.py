@@ -1,4 +1,4 @@
-"""API-server defaulting (``pkg/apis/networking/v1/defaults.go``; anchors.md §6.1, "Defaulting").
+"""API-server defaulting (``pkg/apis/networking/v1/defaults.go``).
 
 * ``ports[].protocol`` <- ``TCP`` when absent (or null);
 * ``policyTypes`` empty or absent <- ``[Ingress]``, plus ``Egress`` iff ``spec.egress`` is non-empty;

@@ -1,4 +1,4 @@
-"""NetworkPolicy validation: every row of anchors.md §6.1, with the API server's exact text.
+"""NetworkPolicy validation: every rule of the API server's validation, with its exact text.
 
 Field paths and messages come from ``kubernetes/kubernetes``
 ``pkg/apis/networking/validation/validation.go`` (``ValidateNetworkPolicySpec``,
