@@ -128,3 +128,10 @@ def test_every_type_in_a_public_signature_is_exported() -> None:
         for tp in hints.values():
             missing |= {c.__name__ for c in _classes(tp) - exported}
     assert missing == set()
+
+
+def test_a_loaded_cluster_is_immutable(seed: podwall.LoadedCluster) -> None:
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        seed.default_namespace = "other"  # type: ignore[misc]

@@ -109,7 +109,7 @@ def _port(value: object) -> int | str:
     return value
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoadedCluster:
     """A loaded cluster that answers questions (the object :func:`podwall.load` returns)."""
 
