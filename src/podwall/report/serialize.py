@@ -131,6 +131,11 @@ def endpoint_kind(name: str) -> str:
     return "address"
 
 
+def answer(v: Verdict | ServiceVerdict) -> str:
+    """``yes`` or ``no`` (``unknown`` is reserved for a question the input cannot answer)."""
+    return "yes" if v.allowed else "no"
+
+
 def _pod_verdict(v: Verdict) -> dict[str, Any]:
     return {
         "endpoint": v.dst,
@@ -170,6 +175,7 @@ def verdict(v: Verdict | ServiceVerdict) -> dict[str, Any]:
             "port": v.service_port,
             "protocol": v.protocol.value,
             "allowed": v.allowed,
+            "answer": answer(v),
             "reason": v.reason(),
             "self": False,
             "egress": None,
@@ -183,6 +189,7 @@ def verdict(v: Verdict | ServiceVerdict) -> dict[str, Any]:
         "port": v.port,
         "protocol": v.protocol.value,
         "allowed": v.allowed,
+        "answer": answer(v),
         "reason": v.reason(),
         "self": v.self_traffic,
         "egress": direction(v.egress),
