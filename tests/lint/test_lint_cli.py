@@ -263,6 +263,7 @@ def _big_cluster(n_ns: int, pods_per_ns: int) -> str:
     return yaml.safe_dump_all(docs)
 
 
+@pytest.mark.slow
 def test_thousands_of_pods_stay_fast(tmp_path):
     path = tmp_path / "big.yaml"
     path.write_text(_big_cluster(20, 150))  # 3000 pods, 200 policies

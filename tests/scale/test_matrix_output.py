@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.box import SIMPLE
 from rich.console import Console
@@ -40,6 +40,7 @@ def rich_grid(labels: list[str], cells: list[list[str]], title: str) -> str:
     return f"{title}\n{body}\n{LEGEND}"
 
 
+@settings(deadline=None)  # rich's rendering is slow on a loaded machine
 @given(
     st.lists(st.text(alphabet="abz-/.09", min_size=1, max_size=30), min_size=1, max_size=14).flatmap(
         lambda labels: st.tuples(
