@@ -25,7 +25,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -46,9 +46,6 @@ from podwall.core.model import (
 )
 from podwall.core.selectors import matches
 from podwall.core.tiers import domain_matches, ports_match
-
-if TYPE_CHECKING:
-    from podwall.core.classes import Classes
 
 BoolVec = npt.NDArray[np.bool_]
 _V6_OFFSET = 1 << 32
@@ -145,6 +142,19 @@ class TierAtoms:
     def span(self, net: IPNetwork) -> tuple[int, int]:
         lo, hi = _range(net)
         return bisect.bisect_right(self.bounds, lo), bisect.bisect_right(self.bounds, hi)
+
+
+class Classes(Protocol):
+    """What the tiers need of :class:`podwall.core.classes.Classes` (no import: no cycle)."""
+
+    cluster: Cluster
+    options: Options
+    n: int
+    reps: list[Endpoint]
+
+    def namespace_selector(self, sel: LabelSelector) -> BoolVec: ...
+
+    def pod_selector(self, sel: LabelSelector) -> BoolVec: ...
 
 
 _RuleEntry = tuple[int, int, TierAction]
