@@ -27,6 +27,9 @@ runs per pod pair:
   ingress, or some admitting rule of a policy selecting it has ``a`` among its peers. Columns with
   the same selecting policies and port type share one source vector.
 
+Cluster-wide tiers (Admin and Baseline policies) add to the class signature and rewrite the
+egress rows and ingress source vectors before they are combined: :mod:`podwall.core.tier_classes`.
+
 The result is a bit matrix (classes x columns, packed 8 per byte) plus the endpoint-to-class
 map: the complete pod-level answer in compressed form. :func:`podwall.core.reachability.matrix`
 wraps it; :func:`podwall.core.reachability.reference_matrix` is the per-pair oracle it is tested
@@ -62,6 +65,7 @@ from podwall.core.model import (
 from podwall.core.peers import is_node_traffic
 from podwall.core.ports import ports_match
 from podwall.core.selectors import matches
+from podwall.core.tier_classes import TierAtoms, TierVectors, apply_tiers, tier_pod_selectors
 
 BoolVec = npt.NDArray[np.bool_]
 
@@ -156,10 +160,12 @@ class Classes:
         pod_sels, ns_sels, blocks = _selectors(policies)
         self.ns_selectors = ns_sels
         self.blocks = blocks
-        mentioned = _mentioned(pod_sels)
+        tier_atoms = TierAtoms(cluster, options) if cluster.tier_policies else None
+        mentioned = _mentioned(pod_sels + tier_pod_selectors(cluster))
         self._mentioned = mentioned
         self._atoms = _Atoms(blocks) if blocks else None
-        rep_atoms = self._assign(mentioned)
+        tier_keys = tier_atoms.class_keys(self.endpoints) if tier_atoms is not None else None
+        rep_atoms, rep_tier = self._assign(mentioned, tier_keys)
         self._class_arrays(policies)
         self._label_index(mentioned)
         self._atom_index(rep_atoms)
@@ -167,6 +173,8 @@ class Classes:
         self._ns_cache: dict[LabelSelector, BoolVec] = {}
         self._block_cache: dict[IPBlock, BoolVec] = {}
         self._ns_eq_cache: dict[str, BoolVec] = {}
+        self.tiers = TierVectors(self, tier_atoms, rep_tier) if tier_atoms is not None else None
+        """The cluster-wide tiers over classes (``None`` without them)."""
 
     def covers(self, policies: Sequence[Policy]) -> bool:
         """Whether these classes already tell apart everything ``policies`` can (so they need
@@ -181,8 +189,11 @@ class Classes:
         return True
 
     # -- construction phases -------------------------------------------------------------------
-    def _assign(self, mentioned: dict[str, frozenset[str]]) -> list[tuple[int, ...]]:
-        """Put every endpoint in its class by signature; returns the classes' ipBlock atoms."""
+    def _assign(
+        self, mentioned: dict[str, frozenset[str]], tier_keys: Sequence[Any] | None
+    ) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+        """Put every endpoint in its class by signature; returns the classes' ipBlock atoms and
+        their tier keys (what the cluster-wide tiers can tell apart)."""
         options, atoms = self.options, self._atoms
         keys = sorted(mentioned)
         ip_atoms: dict[str, int] = {}
@@ -190,6 +201,7 @@ class Classes:
         cls = np.empty(len(self.endpoints), dtype=np.int32)
         reps: list[Endpoint] = []
         rep_atoms: list[tuple[int, ...]] = []
+        rep_tier: list[tuple[int, ...]] = []
         members: list[int] = []
         for i, ep in enumerate(self.endpoints):
             node = is_node_traffic(ep, options)
@@ -210,11 +222,13 @@ class Classes:
                         a = ip_atoms[ip] = atoms.of(_ip_int(ip))
                     found.append(a)
                 eps_atoms = tuple(sorted(set(found)))
-            key = (ep.namespace, node, tuple(sig), ep.ports, eps_atoms)
+            tier_key = tier_keys[i] if tier_keys is not None else ()
+            key = (ep.namespace, node, tuple(sig), ep.ports, eps_atoms, tier_key)
             c = index.get(key)
             if c is None:
                 c = index[key] = len(reps)
                 reps.append(ep)
+                rep_tier.append(tier_key[1] if tier_key else ())
                 rep_atoms.append(eps_atoms)
                 members.append(0)
             cls[i] = c
@@ -225,7 +239,7 @@ class Classes:
         """One endpoint per class (the first one met)."""
         self.sizes = np.asarray(members, dtype=np.int64)
         self.n = len(reps)
-        return rep_atoms
+        return rep_atoms, rep_tier
 
     def _class_arrays(self, policies: Sequence[Policy]) -> None:
         """Per-class namespace and hostNetwork vectors."""
@@ -650,6 +664,19 @@ class IngressColumns:
         """``[source class, source-vector id]``."""
 
 
+def apply_cluster_tiers(
+    cl: Classes, cols: Columns, pt: PortTable, rules: PolicyRules, egress: EgressRows, ingress: IngressColumns
+) -> None:
+    """Rewrite both sides with the cluster-wide tiers (:mod:`podwall.core.tier_classes`)."""
+    assert cl.tiers is not None
+    iso_e = [bool(x) for x in rules.egress_of]
+    iso_i = [bool(x) for x in rules.ingress_of]
+    egress.rows, egress.ids, ingress.vecs, ingress.col_src = apply_tiers(
+        cl.tiers, cols.cls, cols.type, cols.start, pt.type_eps, iso_e, egress.rows, egress.ids, iso_i,
+        ingress.vecs, ingress.col_src,
+    )
+
+
 def combine(
     n: int, cols: Columns, egress: EgressRows, ingress: IngressColumns, progress: Progress | None
 ) -> npt.NDArray[np.uint8]:
@@ -678,7 +705,8 @@ def compile_reachability(
 ) -> Compiled:
     """All-pairs reachability of ``endpoints`` on their checked ports, per class (see module doc).
 
-    Phases: classes, columns, policies (as vectors), egress rows, ingress columns, combine.
+    Phases: classes, columns, policies (as vectors), egress rows, ingress columns, the
+    cluster-wide tiers (when there are any), combine.
     """
     cl = Classes(cluster, options, endpoints)
     pt = PortTable()
@@ -688,6 +716,8 @@ def compile_reachability(
     admits = Admits(pt, cols)
     egress = EgressRows(cl.n, cols, rules, index.peer_vecs, admits)
     ingress = IngressColumns(cl.n, cols, rules, index.peer_vecs, admits.table)
+    if cl.tiers is not None:
+        apply_cluster_tiers(cl, cols, pt, rules, egress, ingress)
     bits = combine(cl.n, cols, egress, ingress, progress)
     return Compiled(cl, cols.checked, cols.start, bits)
 

@@ -15,12 +15,16 @@ vectors); a change recomputes the side it touches for the affected classes, comb
 other side, and compares. The classes are built over the cluster's policies *and* every candidate
 policy, so that whatever a candidate's selectors tell apart, the classes tell apart too.
 
+With cluster-wide tiers (Admin/Baseline), which rewrite both sides as a whole, a change is
+checked by compiling the matrix after it in full instead (correct, and slower).
+
 The universe is the matrix's: every pair of endpoints of the input, on the destination's declared
 container ports. A pod's connection to itself is always allowed and never changes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -33,12 +37,14 @@ from podwall.core.classes import (
     BoolVec,
     Classes,
     Columns,
+    Compiled,
     EgressRows,
     IngressColumns,
     PolicyIndex,
     PolicyRules,
     PortTable,
     RuleEntry,
+    compile_reachability,
     egress_row,
     ingress_sources,
 )
@@ -82,6 +88,8 @@ class DeltaChecker:
         self.egress = EgressRows(cl.n, self.cols, self.rules, self.index.peer_vecs, self.admits)
         self.ingress = IngressColumns(cl.n, self.cols, self.rules, self.index.peer_vecs, self.admits.table)
         self._pos = {id(p): k for k, p in enumerate(cluster.policies)}
+        self.options = options
+        self._before: BoolVec | None = None
         self._lonely_pod = np.asarray(
             [size == 1 and rep.is_pod for size, rep in zip(cl.sizes.tolist(), cl.reps, strict=True)], dtype=np.bool_
         )
@@ -113,6 +121,9 @@ class DeltaChecker:
     def flipped(self, removed: Sequence[Policy], added: Sequence[Policy]) -> Iterator[FlippedCell]:
         """Every cell whose verdict changes when ``removed`` (policies of the cluster) are taken out
         and ``added`` are put in, one per (source class, column)."""
+        if self.cl.tiers is not None:
+            yield from self._recompiled(removed, added)
+            return
         n, cols = self.cl.n, self.cols
         gone = {self._pos[id(p)] for p in removed}
         affected_in: set[int] = set()
@@ -160,6 +171,31 @@ class DeltaChecker:
                 changed[k] = False
             diff = np.flatnonzero(changed)
             yield from self._cells(np.full(len(diff), a, dtype=np.int64), diff, now[diff])
+
+    def _recompiled(self, removed: Sequence[Policy], added: Sequence[Policy]) -> Iterator[FlippedCell]:
+        """With cluster-wide tiers, which rewrite both sides as a whole: the matrices of the
+        cluster before and after, compiled in full, read at this checker's class representatives
+        (members of one of its classes are alike under the old policies and the new ones)."""
+        gone = {id(p) for p in removed}
+        after = dataclasses.replace(
+            self.cluster, policies=(*(p for p in self.cluster.policies if id(p) not in gone), *added)
+        )
+        if self._before is None:
+            self._before = self._read(compile_reachability(self.cluster, self.options, self.cluster.endpoints))
+        old = self._before
+        now = self._read(compile_reachability(after, self.options, self.cluster.endpoints))
+        diff = np.flatnonzero(old.ravel() != now.ravel())
+        width = self.cols.n
+        yield from self._cells(diff // max(1, width), diff % max(1, width), now.ravel()[diff])
+
+    def _read(self, comp: Compiled) -> BoolVec:
+        """``[a, k]``: the compiled verdict at this checker's class ``a`` and column ``k``."""
+        index = {id(e): i for i, e in enumerate(self.cluster.endpoints)}
+        rep_cls = comp.classes.cls[[index[id(r)] for r in self.cl.reps]].astype(np.int64)
+        offsets = np.arange(self.cols.n, dtype=np.int64) - self.cols.start[self.cols.cls]
+        columns = comp.col_start[rep_cls[self.cols.cls]] + offsets
+        bits = np.unpackbits(comp.bits[rep_cls], axis=1, count=comp.n_columns).view(np.bool_)
+        return np.asarray(bits[:, columns], dtype=np.bool_)
 
     def _affect(self, pol: Policy, affected_in: set[int], affected_eg: set[int]) -> set[int]:
         sel = set(self.index.selected(pol).tolist())

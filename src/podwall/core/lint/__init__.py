@@ -28,6 +28,7 @@ from podwall.core.lint.peers import check_ipblocks, check_peers
 from podwall.core.lint.ports import check_ports
 from podwall.core.lint.rules import RULES, RuleId, RuleInfo
 from podwall.core.lint.shadow import check_shadowed
+from podwall.core.lint.tiers import TIER_RULES, check_tiers
 from podwall.core.lint.verify import checked
 from podwall.core.model import Cluster, Policy
 from podwall.errors import render_path
@@ -112,6 +113,7 @@ def lint(
         (frozenset({r.NAMED_PORT_UNRESOLVED, r.PORT_PROTOCOL_MISMATCH}), lambda: check_ports(ctx)),
         (frozenset({r.NONCANONICAL_CIDR, r.IPBLOCK_COVERS_PODS}), lambda: check_ipblocks(ctx)),
         (frozenset({r.SHADOWED_RULE}), lambda: check_shadowed(ctx)),
+        (TIER_RULES, lambda: check_tiers(ctx)),
     ]
     by_policy = {p.key: p for p in cluster.policies}
     by_endpoint = {e.key: e.annotations for e in cluster.endpoints}

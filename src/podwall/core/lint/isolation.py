@@ -15,7 +15,7 @@ from podwall.core.lint.context import LintContext, describe, direction_key
 from podwall.core.lint.documents import default_deny_ingress
 from podwall.core.lint.findings import Change, Effect, Finding, Fix, creation, replacement
 from podwall.core.lint.rules import RuleId
-from podwall.core.model import Direction, Endpoint, Policy
+from podwall.core.model import Direction, Endpoint, Policy, Tier, TierAction
 from podwall.core.selectors import matches
 
 
@@ -23,6 +23,16 @@ def _default_deny_fix(ns: str) -> Fix:
     """The default deny: it may only deny, and only connections into namespace ``ns``."""
     return creation(
         default_deny_ingress(ns), Change(effect=Effect.CLOSE, dst=lambda e: e.namespace == ns)
+    )
+
+
+def tier_denies_ingress(ctx: LintContext, ep: Endpoint) -> bool:
+    """Whether an Admin or Baseline policy with an ingress Deny rule applies to ``ep``."""
+    return any(
+        r.action is TierAction.DENY
+        for tier in Tier
+        for pol in ctx.engine.tiers.subject_of(ep, tier)
+        for r in pol.ingress
     )
 
 
@@ -34,14 +44,15 @@ def check_default_deny(ctx: LintContext) -> Iterator[Finding]:
         pods = ctx.pods(ns)
         if not pods:
             continue
-        open_pods = [e for e in pods if not ctx.engine.selecting(e, Direction.INGRESS)]
+        guarded = [e for e in pods if tier_denies_ingress(ctx, e)]  # a cluster-wide Deny protects them
+        open_pods = [e for e in pods if not ctx.engine.selecting(e, Direction.INGRESS) and e not in guarded]
         full = [
             p
             for p in ctx.policies_by_ns.get(ns, ())
             if Direction.INGRESS in p.policy_types and all(matches(p.pod_selector, e.labels) for e in pods)
         ]
         fix = _default_deny_fix(ns)
-        if not full:
+        if not full and len(guarded) < len(pods):
             n_open = len(open_pods)
             detail = (
                 f"{n_open} of its {len(pods)} pods/workloads accept connections from anywhere"
