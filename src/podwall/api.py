@@ -13,8 +13,8 @@ destination only, ``ns/service/name``.
 from __future__ import annotations
 
 import difflib
-import os
 import ipaddress
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -23,8 +23,10 @@ from podwall.core.evaluate import Engine, Verdict
 from podwall.core.model import Address, Cluster, Endpoint, Options, Protocol, Service, Target
 from podwall.core.services import ServiceVerdict, evaluate_service, resolve_port
 from podwall.errors import Diagnostic, QueryError
-from podwall.sources.decode import LoadResult
-from podwall.sources.decode import load as _load
+from podwall.sources.cluster import ClusterRead, ClusterTarget
+from podwall.sources.cluster import read as _read_cluster
+from podwall.sources.decode import LoadResult, load_texts
+from podwall.sources.manifests import read_sources
 
 KIND_ALIASES = {
     "pod": "Pod",
@@ -60,6 +62,8 @@ class LoadedCluster:
     result: LoadResult
     engine: Engine
     default_namespace: str = "default"
+    cluster_read: ClusterRead | None = None
+    """What was read from a live cluster (``None`` when only files were read)."""
 
     @property
     def cluster(self) -> Cluster:
@@ -150,6 +154,7 @@ def load(
     options: Options | None = None,
     stdin: BinaryIO | None = None,
     strict: bool = True,
+    cluster: ClusterTarget | None = None,
 ) -> LoadedCluster:
     """Load manifests (files, directories, ``-`` for stdin) into a cluster you can query.
 
@@ -159,10 +164,22 @@ def load(
         options: implementation-defined semantics (:class:`podwall.Options`).
         stdin: the stream ``-`` reads (default: the process's stdin).
         strict: raise :class:`podwall.ManifestError` when the input has errors.
+        cluster: also read a live cluster (:class:`podwall.ClusterTarget`): its objects are decoded
+            exactly as files are, beside any ``paths``.
+
+    Raises:
+        ClusterError: the cluster cannot be read (unreachable, TLS, 401, a 403 naming the permission).
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    result = _load([os.fspath(p) for p in paths], default_namespace=namespace, stdin=stdin)
+    texts = read_sources([os.fspath(p) for p in paths], stdin=stdin) if paths else []
+    read: ClusterRead | None = None
+    if cluster is not None:
+        read = _read_cluster(cluster)
+        texts = [*read.texts, *texts]
+    result = load_texts(texts, default_namespace=namespace)
     if strict:
         result.raise_for_errors()
-    return LoadedCluster(result=result, engine=Engine(result.cluster, options), default_namespace=namespace)
+    return LoadedCluster(
+        result=result, engine=Engine(result.cluster, options), default_namespace=namespace, cluster_read=read
+    )

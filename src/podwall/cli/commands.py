@@ -10,14 +10,23 @@ import click
 import yaml
 
 from podwall.api import LoadedCluster
+from podwall.api import load as api_load
 from podwall.cli import matrix_cmd
-from podwall.cli.common import OUTPUT_TEXT_JSON, echo_json, input_options, load_cluster
+from podwall.cli.common import (
+    OUTPUT_TEXT_JSON,
+    cluster_options,
+    cluster_target,
+    echo_json,
+    input_options,
+    load_cluster,
+    note_cluster_read,
+    remember_option,
+)
 from podwall.core.evaluate import Verdict
 from podwall.core.services import ServiceVerdict
 from podwall.errors import InputError, PodwallError, Severity
 from podwall.report import serialize
 from podwall.report.render import explain_text
-from podwall.sources.decode import load as load_manifests
 from podwall.sources.manifests import Locator, read_sources
 
 PROTOCOL = click.Choice(["TCP", "UDP", "SCTP"], case_sensitive=False)
@@ -37,8 +46,16 @@ def register(cli: click.Group) -> None:
 
 # -- validate ---------------------------------------------------------------------------------
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
-@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace for objects that have none.")
+@click.argument("paths", nargs=-1, required=False)
+@click.option(
+    "-n",
+    "--namespace",
+    default="default",
+    show_default=True,
+    callback=remember_option,
+    help="Namespace for objects that have none; with --cluster, the only namespace read (unless -A).",
+)
+@cluster_options
 @click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Also list the objects that were skipped (kinds podwall does not analyse).")
 def validate(paths: tuple[str, ...], namespace: str, output: str, verbose: bool) -> None:
@@ -53,7 +70,12 @@ def validate(paths: tuple[str, ...], namespace: str, output: str, verbose: bool)
     Output: one line per problem, `file:line: field.path: message`.
     Exit codes: 0 valid (warnings allowed), 1 invalid, 2 unreadable input.
     """
-    result = load_manifests(list(paths), default_namespace=namespace)
+    target = cluster_target(namespace)
+    if not paths and target is None:
+        raise click.UsageError("give manifest PATHS (files, directories, - for stdin), or --cluster")
+    loaded = api_load(list(paths), namespace=namespace, strict=False, cluster=target)
+    note_cluster_read(loaded)
+    result = loaded.result
     diags = result.diagnostics
     errors = [d for d in diags if d.severity is Severity.ERROR]
     warnings = [d for d in diags if d.severity is Severity.WARNING]

@@ -16,11 +16,9 @@ import click
 
 from podwall import __version__
 from podwall.api import LoadedCluster
-from podwall.api import load as api_load
-from podwall.core.engine_options import options_from
+from podwall.cli.common import echo_json, input_options, load_cluster
 from podwall.core.lint import KNOWN_CNIS, RULES, SYSTEM_NAMESPACES, Finding, combined_fixes, lint, render_path
-from podwall.cli.common import echo_json, input_options
-from podwall.errors import ManifestError, Severity
+from podwall.errors import Severity
 from podwall.report.sarif import sarif_log
 
 
@@ -58,15 +56,10 @@ def _indent(text: str, n: int) -> str:
 
 
 def _load(paths: tuple[str, ...], namespace: str, ipblock_matches_pods: bool, host_network: str) -> LoadedCluster:
-    opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
-    loaded = api_load(list(paths), namespace=namespace, options=opts, strict=False)
-    for d in loaded.diagnostics:
-        # lint reports non-canonical CIDRs itself, with a fix
-        if d.severity is Severity.WARNING and d.code != "noncanonical-cidr":
-            click.echo(f"warning: {d.render()}", err=True)
-    if any(d.severity is Severity.ERROR for d in loaded.diagnostics):
-        raise ManifestError(loaded.diagnostics)
-    return loaded
+    # lint reports non-canonical CIDRs itself, with a fix
+    return load_cluster(
+        paths, namespace, ipblock_matches_pods, host_network, quiet_codes=frozenset({"noncanonical-cidr"})
+    )
 
 
 def _sort_key(item: tuple[Finding, str, int]) -> tuple[Any, ...]:
