@@ -170,7 +170,7 @@ class ApiEmulator:
         if res is not None and (verb, res.plural) in self.forbid:
             where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
             msg = (
-                f'{res.plural}{"." + res.group if res.group else ""} is forbidden: '
+                f"{res.plural}{'.' + res.group if res.group else ''} is forbidden: "
                 'User "system:serviceaccount:ci:podwall" '
                 f'cannot {verb} resource "{res.plural}" in API group "{res.group}" {where}'
             )

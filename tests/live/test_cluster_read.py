@@ -12,15 +12,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from tests.conftest import CONFORMANCE, EXAMPLES
+from tests.live.conftest import manifest_objects
+from tests.live.emulator import ApiEmulator
 
 import podwall
 from podwall.cli.main import cli
 from podwall.errors import ClusterError
 from podwall.sources.cluster import ClusterTarget, cluster_role_yaml
-
-from tests.conftest import CONFORMANCE, EXAMPLES
-from tests.live.conftest import manifest_objects
-from tests.live.emulator import ApiEmulator
 
 pytestmark = pytest.mark.emulator
 
@@ -143,7 +142,9 @@ def test_namespace_flag_reads_one_namespace(seed_emulator: ApiEmulator, kubeconf
 def test_conformance_cluster_same_matrix(case: str, kubeconfig_for: Any):
     state = CONFORMANCE / case
     with ApiEmulator(objects=manifest_objects([state / "cluster.yaml", state / "policies.yaml"])) as emu:
-        files = run("test", str(state / "cluster.yaml"), str(state / "policies.yaml"), "--expect", str(state / "expected.yaml"))
+        files = run(
+            "test", str(state / "cluster.yaml"), str(state / "policies.yaml"), "--expect", str(state / "expected.yaml")
+        )
         live = run("test", "--cluster", "--kubeconfig", kubeconfig_for(emu), "--expect", str(state / "expected.yaml"))
         assert files.exit_code == 0
         assert live.exit_code == 0, live.output

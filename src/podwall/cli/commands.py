@@ -22,6 +22,7 @@ from podwall.cli.common import (
     note_cluster_read,
     remember_option,
 )
+from podwall.cli.live_cmd import live_options, run_live_test
 from podwall.core.evaluate import Verdict
 from podwall.core.services import ServiceVerdict
 from podwall.errors import InputError, PodwallError, Severity
@@ -299,6 +300,7 @@ def run_probes(loaded: LoadedCluster, probes: list[Probe], expect_file: str) -> 
 @click.command()
 @input_options
 @click.option("--expect", "expect_file", required=True, help="YAML file of probes: {from, to, port, protocol, expect: allow|deny}.")
+@live_options
 @click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
 def test(
     paths: tuple[str, ...],
@@ -307,6 +309,11 @@ def test(
     host_network: str,
     expect_file: str,
     output: str,
+    live: bool,
+    live_image: str,
+    live_timeout: float,
+    live_pod_timeout: float,
+    live_parallel: int,
 ) -> None:
     """Check connectivity assertions: the static twin of `kubectl run busybox -- wget` tests.
 
@@ -319,10 +326,24 @@ def test(
     a mismatch is reported but not counted as a failure.
 
     Prints each failing probe with its reason and a closing line `N passed, M failed`.
+
+    \b
+    With --cluster --live, each probe is also a real connection in the cluster: from the source
+    pod itself (an ephemeral container, as `kubectl debug` adds), or, for a source that exists only
+    in the files, from a stand-in pod with its labels in a scratch namespace podwall creates and
+    deletes. Each line shows what the network did (connected, refused, timeout, dns-failure) beside
+    the engine's verdict; any disagreement exits 1.
     Exit codes: 0 all pass, 1 any fails, 2 bad input.
     """
     probes = load_probes(expect_file)
     loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
+    if live:
+        sys.exit(
+            run_live_test(
+                loaded, probes, namespace, image=live_image, timeout=live_timeout, pod_timeout=live_pod_timeout,
+                parallel=live_parallel, output=output,
+            )
+        )
     results = run_probes(loaded, probes, expect_file)
     failed = [r for r in results if not r["ok"] and not r["advisory"]]
     advisory = [r for r in results if not r["ok"] and r["advisory"]]

@@ -96,11 +96,11 @@ def cluster_options(func: F) -> F:
     return func
 
 
-def cluster_target(namespace: str) -> ClusterTarget | None:
-    """The cluster the current command's options name, or None without --cluster."""
+def cluster_target(namespace: str, *, implied: bool = False) -> ClusterTarget | None:
+    """The cluster the current command's options name, or None without --cluster (unless ``implied``)."""
     ctx = click.get_current_context(silent=True)
     store: dict[str, Any] = ctx.meta.get(CLUSTER_META, {}) if ctx is not None else {}
-    if not store.get("cluster"):
+    if not store.get("cluster") and not implied:
         if ctx is not None and (store.get("kubeconfig") or store.get("kube_context") or store.get("all_namespaces")):
             raise click.UsageError("--kubeconfig, --context and -A need --cluster")
         return None

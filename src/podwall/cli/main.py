@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from podwall import __version__
-from podwall.cli import commands, lab_cmd, lint_cmd
+from podwall.cli import commands, lab_cmd, lint_cmd, live_cmd
 from podwall.errors import ManifestError, PodwallBug, PodwallError, Severity
 
 EXIT_BUG = 4
@@ -37,7 +37,7 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
-        except (PodwallBug, Exception) as exc:  # noqa: BLE001 - last line of defence
+        except (PodwallBug, Exception) as exc:
             click.echo(f"internal error: {type(exc).__name__}: {exc} (this is a bug in podwall; please report it)", err=True)
             if "--debug" in sys.argv:
                 traceback.print_exc()
@@ -68,6 +68,7 @@ def cli() -> None:
 commands.register(cli)
 lint_cmd.register(cli)
 lab_cmd.register(cli)
+live_cmd.register(cli)
 
 
 def main() -> None:

@@ -366,4 +366,4 @@ def register(cli: click.Group) -> None:
     cli.add_command(matrix_command)
 
 
-__all__ = ["register", "aggregate", "group_key"]
+__all__ = ["aggregate", "group_key", "register"]
