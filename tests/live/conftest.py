@@ -8,8 +8,20 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
+
+SCHEMAS = Path(__file__).resolve().parent.parent.parent / "docs" / "schemas"
+
+
+def valid_doc(text: str, kind: str) -> dict[str, Any]:
+    """The JSON document ``text``, checked against docs/schemas/<kind>.json."""
+    doc = json.loads(text)
+    assert (doc["schema"], doc["kind"]) == ("podwall/v1", kind)
+    schema = json.loads((SCHEMAS / f"{kind}.json").read_text())
+    jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
+    return dict(doc)
 
 CLUSTER_SCOPED = {"Namespace", "Node", "ClusterNetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy"}
 

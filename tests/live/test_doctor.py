@@ -3,11 +3,11 @@ and the CNI's part played by tests/live/kubelet.py against the API emulator)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from tests.live.conftest import valid_doc
 from tests.live.emulator import ApiEmulator
 from tests.live.kubelet import Kubelet
 
@@ -143,7 +143,7 @@ def test_doctor_passive_calico_json(kubeconfig_for: Any):
     with ApiEmulator(objects=[ds("calico-node", "quay.io/calico/node:v3.32.0", "calico-system")], crds=True) as emu:
         r = run("doctor", "--kubeconfig", kubeconfig_for(emu), "-o", "json")
         assert r.exit_code == 0
-        doc = json.loads(r.stdout)
+        doc = valid_doc(r.stdout, "Doctor")
         assert doc["kind"] == "Doctor"
         assert doc["network_policy"] == "yes"
         assert [p["id"] for p in doc["plugins"]] == ["calico"]
@@ -190,7 +190,7 @@ def test_doctor_active(kubeconfig_for: Any, network: Any, verdict: str, code: in
             "-o",
             "json",
         )
-        doc = json.loads(r.stdout)
+        doc = valid_doc(r.stdout, "Doctor")
         assert doc["active"]["verdict"] == verdict, doc
         assert r.exit_code == code
         assert doc["active"]["deleted"] is True

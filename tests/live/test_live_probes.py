@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from tests.conftest import EXAMPLES
-from tests.live.conftest import manifest_objects
+from tests.live.conftest import manifest_objects, valid_doc
 from tests.live.emulator import ApiEmulator
 from tests.live.kubelet import Kubelet
 
@@ -120,7 +120,7 @@ def test_live_probes_agree_with_an_enforcing_cni(kubeconfig_for: Any):
                 "-o",
                 "json",
             )
-            doc = json.loads(r.stdout)
+            doc = valid_doc(r.stdout, "LiveTest")
             assert doc["kind"] == "LiveTest"
             results = {(x["from"], x["to"], x["port"], x["protocol"]): x for x in doc["results"]}
             assert doc["summary"]["disagree"] == 0, [x for x in doc["results"] if not x["agrees"]]

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import signal
-import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 
 from podwall.api import LoadedCluster
-from podwall.cli.common import OUTPUT_TEXT_JSON, cluster_options, cluster_target, echo_json, remember_option
-from podwall.errors import ClusterError, PodwallError
+from podwall.cli.common import cluster_options, cluster_target, echo_json, exit_codes, output_option
+from podwall.cli.exitcodes import ExitCode
+from podwall.errors import ClusterError
 from podwall.live.doctor import ActiveResult, ActiveVerdict, Diagnosis, Enforces, active_check, read_and_diagnose
 from podwall.live.kube import Kube
 from podwall.live.probes import AGNHOST, LiveReport, LiveResult, LiveSettings, ProbeSpec, run_live_probes
@@ -22,24 +20,6 @@ from podwall.sources.cluster import ClusterTarget, KubeTransport
 
 def register(cli: click.Group) -> None:
     cli.add_command(doctor)
-
-
-@contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt while cleanup-guarded work runs, so ``finally`` blocks clean up."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (tests run commands in-process)
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _kube(namespace: str) -> Kube:
@@ -70,16 +50,11 @@ def _active_text(a: ActiveResult) -> list[str]:
     return lines
 
 
-@click.command()
-@click.option(
-    "-n",
-    "--namespace",
-    default="default",
-    show_default=True,
-    callback=remember_option,
-    expose_value=False,
-    help="Not used to read (doctor reads every namespace); kept for kubectl-style invocations.",
+@exit_codes(
+    OK="NetworkPolicy is enforced (by the evidence, or proven with --active)",
+    NO="it is not enforced, or it cannot be told",
 )
+@click.command()
 @cluster_options
 @click.option(
     "--active",
@@ -105,10 +80,15 @@ def _active_text(a: ActiveResult) -> list[str]:
     show_default=True,
     help="Seconds to wait for a pod to start or finish (--active).",
 )
-@click.option("--settle", type=click.FloatRange(min=0), default=5.0, show_default=True,
-              help="Seconds to let the CNI program the policy before probing (--active).")
-@click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
-def doctor(active: bool, image: str, probe_timeout: float, pod_timeout: float, settle: float, output: str) -> None:
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds to let the CNI program the policy before probing (--active).",
+)
+@output_option("text", "json")
+def doctor(active: bool, image: str, probe_timeout: float, pod_timeout: float, settle: float, output: str) -> ExitCode:
     """Which CNI runs in the cluster, and does it enforce NetworkPolicy and the cluster-wide tiers?
 
     Reads the current kubeconfig context (or --kubeconfig/--context; --cluster is implied):
@@ -119,17 +99,12 @@ def doctor(active: bool, image: str, probe_timeout: float, pod_timeout: float, s
     alone is a loud warning: it ignores every policy.
 
     With --active it proves it with real pods, as the seed advises, and cleans up after itself.
-
-    \b
-    Exit codes: 0 NetworkPolicy is enforced (by evidence, or proven with --active); 1 it is not,
-    or cannot be told; 2 the cluster cannot be read.
     """
     kube = _kube("default")
     diag = read_and_diagnose(kube)
     act: ActiveResult | None = None
     if active:
-        with terminate_as_interrupt():
-            act = active_check(kube, image=image, timeout=probe_timeout, pod_timeout=pod_timeout, settle=settle)
+        act = active_check(kube, image=image, timeout=probe_timeout, pod_timeout=pod_timeout, settle=settle)
     if output == "json":
         echo_json(serialize.document("Doctor", serialize.doctor(diag, act)))
     else:
@@ -139,7 +114,7 @@ def doctor(active: bool, image: str, probe_timeout: float, pod_timeout: float, s
             for line in _active_text(act):
                 click.echo(line)
     enforced = act.verdict is ActiveVerdict.ENFORCED if act is not None else diag.network_policy is Enforces.YES
-    sys.exit(0 if enforced else 1)
+    return ExitCode.OK if enforced else ExitCode.NO
 
 
 # -- test --live ----------------------------------------------------------------------------------
@@ -199,8 +174,8 @@ def run_live_test(
     pod_timeout: float,
     parallel: int,
     output: str,
-) -> int:
-    """Run the probes for real; the exit code (1 on any disagreement between the network and the engine)."""
+) -> ExitCode:
+    """Run the probes for real; NO on any disagreement between the network and the engine."""
     if loaded.cluster_read is None:
         raise click.UsageError("--live needs --cluster")
     kube = _kube(namespace)
@@ -213,22 +188,15 @@ def run_live_test(
     def resolve(_cluster: Any, name: str, allow_service: bool) -> Any:
         return loaded.endpoint(name, allow_service=allow_service)
 
-    with terminate_as_interrupt():
-        try:
-            report: LiveReport = run_live_probes(
-                kube,
-                loaded.cluster,
-                probes,
-                resolve=resolve,
-                options=loaded.engine.options,
-                settings=settings,
-                progress=progress,
-            )
-        except PodwallError:
-            raise
-        except KeyboardInterrupt:
-            click.echo("interrupted: scratch namespaces were deleted", err=True)
-            raise
+    report: LiveReport = run_live_probes(
+        kube,
+        loaded.cluster,
+        probes,
+        resolve=resolve,
+        options=loaded.engine.options,
+        settings=settings,
+        progress=progress,
+    )
     disagree = [r for r in report.results if r.observed is not None and not r.agrees]
     unknown = [r for r in report.results if r.observed is None]
     if output == "json":
@@ -245,4 +213,4 @@ def run_live_test(
         )
     if report.left:
         raise ClusterError(f"could not delete {', '.join(report.left)}")
-    return 1 if disagree else 0
+    return ExitCode.NO if disagree else ExitCode.OK

@@ -91,9 +91,11 @@ class ProbeSpec(TypingProtocol):
     @property
     def port(self) -> int | str: ...
     @property
-    def protocol(self) -> str | Protocol: ...
+    def protocol(self) -> Protocol: ...
     @property
-    def expect(self) -> str: ...
+    def expect(self) -> bool:
+        """True: the connection must be allowed."""
+        ...
 
 
 Resolver = Callable[[Cluster, str, bool], Target | Service]
@@ -171,7 +173,7 @@ class _Run:
 
     # -- probing -------------------------------------------------------------------------
     def probe(self, spec: ProbeSpec) -> LiveResult:
-        proto = Protocol(str(spec.protocol).upper()) if not isinstance(spec.protocol, Protocol) else spec.protocol
+        proto = spec.protocol
         src = self.resolve(self.cluster, spec.src, False)
         dst = self.resolve(self.cluster, spec.dst, True)
         if isinstance(src, Service):
@@ -183,7 +185,7 @@ class _Run:
                 dst=spec.dst,
                 port=spec.port,
                 protocol=proto,
-                expect=spec.expect,
+                expect="allow" if spec.expect else "deny",
                 outcome=outcome,
                 detail=detail,
                 via=via,
