@@ -259,6 +259,7 @@ def test_public_api_is_exactly_all() -> None:
         "cli",
         "nft",
         "lab",
+        "live",
         "annotations",
     }
     assert public | {"__version__"} == set(podwall.__all__)
