@@ -267,12 +267,15 @@ def test_a_closed_pipe_ends_quietly(name: str) -> None:
 
 
 def test_head_minus_one_through_a_shell_pipe() -> None:
+    """``| head -1`` as people type it. Whether podwall's write meets a closed pipe depends on
+    timing (output that fits the pipe buffer may be written before head exits), so both endings
+    are right here; that a write into a closed pipe ends with 141 is what the test above pins."""
     cmd = " ".join(PODWALL) + " lint --list-rules | head -1; exit ${PIPESTATUS[0]}"
     r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert r.stdout.startswith("no-default-deny")
     assert r.stdout.count("\n") == 1
     assert r.stderr == ""
-    assert r.returncode == ExitCode.SIGPIPE
+    assert r.returncode in (ExitCode.OK, ExitCode.SIGPIPE)
 
 
 def _catching(pid: int, sig: int) -> bool:
