@@ -246,3 +246,22 @@ def test_cluster_role_covers_what_is_read():
         assert plural in role
     assert "verbs: [get, list, watch]" in role
     assert "create" not in role and "delete" not in role
+
+
+def test_tiers_from_cluster_same_as_files(kubeconfig_for: Any):
+    """The cluster-wide policy kinds, when their CRDs are installed, are read and evaluated as from files."""
+    tiers = EXAMPLES / "tiers" / "policies.yaml"
+    expect = EXAMPLES / "tiers" / "expect.yaml"
+    with ApiEmulator(objects=manifest_objects([SEED, tiers], "production"), crds=True) as emu:
+        kc = kubeconfig_for(emu)
+        files = run("test", str(SEED), str(tiers), "-n", "production", "--expect", str(expect))
+        live = run("test", "--cluster", "--kubeconfig", kc, "-n", "production", "-A", "--expect", str(expect))
+        assert files.exit_code == 0, files.output
+        assert live.exit_code == 0, live.output
+        assert live.stdout == files.stdout
+        assert "not installed" not in live.stderr
+        flow = ["--from", "ci/ci-runner", "--to", "production/backend", "--port", "8080"]
+        assert (
+            run("can", "--cluster", "--kubeconfig", kc, *flow).stdout
+            == run("can", str(SEED), str(tiers), "-n", "production", *flow).stdout
+        )
