@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from podwall.core.model import Protocol
+from podwall.report.serialize import lab_probe_result
 from podwall.lab.probe import Probe, run_probes, summary
 from podwall.sources.manifests import SourceText
 
@@ -147,12 +148,12 @@ def test_lab_agrees_with_engine(diff_lab, docs: list[dict[str, Any]]) -> None:  
     ]
     results = run_probes(lc, plan, probes, timeout=1.0, parallel=128)
     s = summary(results)
-    TOTAL["compared"] += s["compared"]
-    TOTAL["disagree"] += s["disagree"]
+    TOTAL["compared"] += s.compared
+    TOTAL["disagree"] += s.disagree
     TOTAL["allowed"] += sum(1 for r in results if r.kernel)
     TOTAL["denied"] += sum(1 for r in results if r.kernel is False)
-    assert s["compared"] == len(probes)
-    bad = [r.to_dict() | {"why": r.reason} for r in results if r.agrees is False]
+    assert s.compared == len(probes)
+    bad = [lab_probe_result(r) | {"why": r.reason} for r in results if r.agrees is False]
     assert bad == [], text + "\n" + yaml.safe_dump(bad[:3])
 
 

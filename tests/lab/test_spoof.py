@@ -9,8 +9,9 @@ from __future__ import annotations
 import socket
 import subprocess
 
+from podwall.report.serialize import lab_probe_result
 from podwall.lab.probe import parse_expectations, run_probes
-from podwall.nft.apply import in_netns
+from podwall.linux.netns import in_netns
 from podwall.sources.manifests import SourceText
 
 PODS = "\n---\n".join(
@@ -84,5 +85,5 @@ def test_probes_over_ipv6(make_lab) -> None:  # type: ignore[no-untyped-def]
     )
     for family in (4, 6):
         results = run_probes(lc, plan, probes, family=family)
-        assert [r.to_dict() for r in results if r.failed or r.kernel is None] == []
+        assert [lab_probe_result(r) for r in results if r.failed or r.kernel is None] == []
         assert all((":" in r.attempts[0].ip) == (family == 6) for r in results)

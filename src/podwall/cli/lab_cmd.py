@@ -1,34 +1,43 @@
-"""Enforcement commands: ``podwall compile`` and the ``podwall lab`` group.
-
-``compile`` prints the nftables ruleset podwall would load for the input's pods. The ``lab``
-commands build a network-namespace lab (one namespace per pod behind a routing node that
-carries the ruleset) and prove the policies with real packets. Lab commands need root.
-"""
-
 from __future__ import annotations
 
 import json
 import os
 import signal
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from podwall.cli.common import OUTPUT_TEXT_JSON, echo_json, input_options, load_cluster
+from podwall.cli.exitcodes import ExitCode
 from podwall.core.engine_options import options_from
 from podwall.core.model import Protocol
 from podwall.errors import InputError
-from podwall.lab.lab import Change, Lab
+from podwall.lab.lab import Change, Lab, LabStatus
 from podwall.lab.probe import Probe, ProbeResult, parse_expectations, run_probes, summary
-from podwall.lab.topology import plan
+from podwall.lab.topology import LAB_NAME, plan
 from podwall.nft.compile import compile_ruleset
 from podwall.nft.script import render, to_json
+from podwall.report import serialize
 from podwall.sources.manifests import read_sources
 
 PROTOCOL = click.Choice(["TCP", "UDP", "SCTP"], case_sensitive=False)
+F = TypeVar("F", bound=Callable[..., Any])
+
+_MEANING = {
+    ExitCode.BAD_INPUT: "bad input or usage",
+    ExitCode.ENVIRONMENT: "not root, no such lab, a damaged lab, nft or the kernel refused",
+    ExitCode.SIGINT: "Ctrl-C",
+    ExitCode.SIGTERM: "SIGTERM",
+}
+
+
+def exit_codes(first: str, *more: tuple[ExitCode, str]) -> str:
+    """The "Exit codes:" line of a lab command's help, written from the ExitCode table."""
+    pairs = [(ExitCode.OK, first), *more]
+    pairs += [(c, m) for c, m in _MEANING.items() if c not in {p[0] for p in pairs}]
+    return "Exit codes: " + ", ".join(f"{int(c)} {m}" for c, m in sorted(pairs, key=lambda p: int(p[0]))) + "."
 
 
 def register(cli: click.Group) -> None:
@@ -37,29 +46,50 @@ def register(cli: click.Group) -> None:
     cli.add_command(lab)
 
 
-def _lab_option(func: Any) -> Any:
+def _check_lab(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not LAB_NAME.match(value):
+        raise click.BadParameter(f"{value!r}: use 1-16 lower-case letters or digits")
+    return value
+
+
+def _lab_option(func: F) -> F:
     return click.option(
         "--lab",
         "lab_name",
         default=lambda: os.environ.get("PODWALL_LAB", "default"),
         show_default="$PODWALL_LAB or default",
+        callback=_check_lab,
         help="Lab name (1-16 lower-case letters/digits); namespaces are podwall-<lab>-*.",
     )(func)
 
 
+class Terminated(Exception):
+    """SIGTERM arrived while the lab was being changed (raised from the signal handler)."""
+
+
 @contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM/SIGHUP behave like Ctrl-C, so a half-built lab is always torn down."""
+def _signals_clean_up() -> Iterator[None]:
+    """SIGTERM and SIGHUP unwind like Ctrl-C, so a half-built lab is always torn down; the
+    command then ends with 143 (SIGTERM) instead of 130."""
 
     def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        raise Terminated(signal.Signals(signum).name)
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
+    except Terminated:
+        click.echo("terminated: the lab was cleaned up", err=True)
+        click.get_current_context().exit(ExitCode.SIGTERM)
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+
+
+def _fail(ok: bool) -> None:
+    """End with ExitCode.NO unless ``ok`` (the answer was printed already)."""
+    if not ok:
+        click.get_current_context().exit(ExitCode.NO)
 
 
 # -- compile ----------------------------------------------------------------------------------
@@ -109,19 +139,27 @@ def lab() -> None:
     namespace, and nothing can leave the lab: the node has no uplink.
 
     \b
-      podwall lab up examples/seed/manifests
+      podwall lab up examples/seed/manifests -n production
       podwall lab test --expect examples/seed/expect.yaml
       podwall lab probe --from production/frontend --to production/backend --port 8080
-      podwall lab apply examples/seed/manifests   # policies changed in place
+      podwall lab apply examples/seed/manifests -n production   # policies changed in place
+      podwall lab status
       podwall lab down
+
+    \b
+    A lab that is not what its state says (an interrupted `lab up`, a namespace deleted by
+    hand, a dead listener, a changed ruleset) is damaged: `lab status` says what is wrong
+    (exit 1) and `lab probe`, `lab test` and `lab apply` refuse it (exit 3) until `lab up`
+    rebuilds it or `lab down` removes it.
     """
 
 
 def _change_text(what: str, ch: Change) -> str:
+    st = ch.stats
     lines = [
         f"{what}: {ch.pods_total} pods ({ch.pods_added} added, {ch.pods_removed} removed), "
-        f"ruleset {ch.nft}: {ch.stats.get('chains', 0)} chains, {ch.stats.get('rules', 0)} rules, "
-        f"{ch.stats.get('sets', 0)} sets, {ch.stats.get('elements', 0)} elements, in {ch.seconds:.2f} s"
+        f"ruleset {ch.nft}: {st.chains} chains, {st.rules} rules, {st.sets} sets, {st.elements} elements, "
+        f"in {ch.seconds:.2f} s"
     ]
     if ch.cut:
         lines.append(f"cut {ch.cut} established connection(s) that are no longer allowed")
@@ -130,20 +168,14 @@ def _change_text(what: str, ch: Change) -> str:
     return "\n".join(lines)
 
 
-def _change_json(ch: Change) -> dict[str, Any]:
-    return {
-        "pods": ch.pods_total,
-        "added": ch.pods_added,
-        "removed": ch.pods_removed,
-        "nft": ch.nft,
-        "ruleset": ch.stats,
-        "cut": ch.cut,
-        "seconds": round(ch.seconds, 3),
-        "skipped": [{"endpoint": k, "reason": r} for k, r in ch.skipped],
-    }
+def _print_change(lab_name: str, what: str, ch: Change, output: str) -> None:
+    if output == "json":
+        echo_json(serialize.document("LabChange", serialize.lab_change(lab_name, ch)))
+    else:
+        click.echo(_change_text(f"lab {lab_name} {what}", ch))
 
 
-@lab.command("up")
+@lab.command("up", epilog=exit_codes("up"))
 @input_options
 @_lab_option
 @click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
@@ -153,23 +185,20 @@ def lab_up(
     """Build the lab for PATHS: node, one namespace per pod, listeners, ruleset.
 
     Leftovers of an earlier lab of the same name (even after a crash) are removed first.
-    Ctrl-C or a failure half-way tears everything down again.
-
-    Exit codes: 0 up, 1 lab failure (not root, nft refused), 2 bad input.
+    Ctrl-C, SIGTERM or a failure half-way tears everything down again.
     """
     lab_obj = Lab(lab_name)
     opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
     sources = read_sources(paths)
-    with _terminate_as_interrupt():
-        ch = lab_obj.up(sources, namespace=namespace, options=opts)
-    lab_obj.close()
-    if output == "json":
-        echo_json(dict(_change_json(ch), lab=lab_name))
-    else:
-        click.echo(_change_text(f"lab {lab_name} up", ch))
+    try:
+        with _signals_clean_up():
+            ch = lab_obj.up(sources, namespace=namespace, options=opts)
+    finally:
+        lab_obj.close()
+    _print_change(lab_name, "up", ch, output)
 
 
-@lab.command("apply")
+@lab.command("apply", epilog=exit_codes("applied"))
 @input_options
 @_lab_option
 @click.option(
@@ -193,20 +222,17 @@ def lab_apply(
     """Change the running lab to PATHS: pods added/removed, policies changed in place.
 
     The ruleset changes in one nft transaction (element and chain diffs where possible), so
-    there is no moment in which a denied connection gets through.
-
-    Exit codes: 0 applied, 1 lab failure, 2 bad input.
+    there is no moment in which a denied connection gets through. A damaged lab is refused.
     """
     lab_obj = Lab(lab_name)
     opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
     sources = read_sources(paths)
-    with _terminate_as_interrupt():
-        ch = lab_obj.apply(sources, namespace=namespace, options=opts, cut=cut)
-    lab_obj.close()
-    if output == "json":
-        echo_json(dict(_change_json(ch), lab=lab_name))
-    else:
-        click.echo(_change_text(f"lab {lab_name} applied", ch))
+    try:
+        with _signals_clean_up():
+            ch = lab_obj.apply(sources, namespace=namespace, options=opts, cut=cut)
+    finally:
+        lab_obj.close()
+    _print_change(lab_name, "applied", ch, output)
 
 
 def _verdict_word(v: bool | None) -> str:
@@ -223,31 +249,26 @@ def _result_line(r: ProbeResult) -> str:
         mark = "FAIL" if r.failed else "ok"
     exp = f" expect={_verdict_word(p.expect)}" if p.expect is not None else ""
     detail = f" ({r.detail})" if r.detail else ""
+    seen = ",".join(r.outcomes) if r.outcomes else str(r.outcome)
     return (
         f"{mark:4} {p.src} -> {p.dst} {p.protocol.value}/{p.port}: kernel={_verdict_word(r.kernel)} "
-        f"[{r.outcome}] engine={_verdict_word(r.engine)}{exp}{detail}"
+        f"[{seen}] engine={_verdict_word(r.engine)}{exp}{detail}"
     )
 
 
-def _report(results: list[ProbeResult], output: str, verbose: bool) -> None:
-    s = summary(results)
-    if output == "json":
-        echo_json({"summary": s, "results": [r.to_dict() for r in results]})
-    else:
-        for r in results:
-            if verbose or r.failed or r.kernel is None:
-                click.echo(_result_line(r))
-        click.echo(
-            f"{s['compared']} probes compared: {s['agree']} kernel = engine, {s['disagree']} disagree, "
-            f"{s['unexpected']} differ from the expectation; {s['advisory']} advisory, {s['not_run']} not run"
-        )
-    if any(r.failed for r in results):
-        sys.exit(1)
+def _loaded(lab_name: str) -> tuple[Lab, Any, Any]:
+    lab_obj = Lab(lab_name)
+    try:
+        view, lab_plan = lab_obj.loaded()  # refuses a damaged lab (LabError, exit 3)
+    finally:
+        lab_obj.close()
+    return lab_obj, view, lab_plan
 
 
-@lab.command("test")
+@lab.command("test", epilog=exit_codes("kernel = engine = expectation everywhere", (ExitCode.NO, "any disagreement")))
 @_lab_option
-@click.option("--expect", "expect_file", required=True, type=click.Path(dir_okay=False), help="Expectations file (podwall test format).")
+@click.option("--expect", "expect_file", required=True, type=click.Path(dir_okay=False),
+              help="Expectations file (podwall test format).")
 @click.option("--timeout", default=1.0, show_default=True, help="Seconds before a probe counts as dropped.")
 @click.option("--parallel", default=64, show_default=True, help="Probes in flight at once.")
 @click.option("-6", "--ipv6", is_flag=True, help="Probe the pods' IPv6 addresses (pods without one are skipped).")
@@ -266,10 +287,9 @@ def lab_test(
 
     Each probe connects from the source pod's namespace (1 s timeout) and reports what the
     kernel did next to what the engine predicts (and what the file expects). Probes from a
-    pod to itself, and to addresses outside the lab (never sent), are advisory.
+    pod to itself, and to addresses outside the lab (never sent), are advisory; probes whose
+    pods have no address of the family (-6) are skipped, not failed.
     SCTP is probed with a raw INIT packet (this kernel kind has no SCTP sockets).
-
-    Exit codes: 0 kernel = engine = expectation everywhere, 1 any disagreement, 2 bad input.
     """
     try:
         with open(expect_file) as fh:
@@ -277,83 +297,100 @@ def lab_test(
     except OSError as exc:
         raise InputError(f"{expect_file}: {exc.strerror}") from None
     probes = parse_expectations(text, expect_file)
-    lab_obj = Lab(lab_name)
-    lc, lab_plan = lab_obj.loaded()
-    results = run_probes(lc, lab_plan, probes, timeout=timeout, parallel=parallel, family=6 if ipv6 else 4, retry=retry)
-    _report(results, output, verbose)
+    _, view, lab_plan = _loaded(lab_name)
+    results = run_probes(view, lab_plan, probes, timeout=timeout, parallel=parallel, family=6 if ipv6 else 4,
+                         retry=retry)
+    s = summary(results)
+    if output == "json":
+        echo_json(serialize.document("LabTest", serialize.lab_test(lab_name, s, results)))
+    else:
+        for r in results:
+            if verbose or r.failed or r.kernel is None:
+                click.echo(_result_line(r))
+        click.echo(
+            f"{s.compared} probes compared: {s.agree} kernel = engine, {s.disagree} disagree, "
+            f"{s.unexpected} differ from the expectation; {s.advisory} advisory, {s.not_run} not run"
+        )
+    _fail(not any(r.failed for r in results))
 
 
-@lab.command("probe")
+@lab.command("probe", epilog=exit_codes("kernel agrees with the engine", (ExitCode.NO, "it does not")))
 @_lab_option
 @click.option("--from", "src", required=True, help="Source pod (ns/pod or ns/kind/name).")
 @click.option("--to", "dst", required=True, help="Destination: pod, workload, ns/service/name, or a lab pod IP.")
 @click.option("--port", required=True, help="Port number or container port name.")
 @click.option("--protocol", type=PROTOCOL, default="TCP", show_default=True)
 @click.option("--timeout", default=1.0, show_default=True)
-@click.option("-6", "--ipv6", is_flag=True, help="Use IPv6 addresses.")
+@click.option("-6", "--ipv6", is_flag=True, help="Use IPv6 addresses (a pod without one: skipped).")
 @click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
-def lab_probe(lab_name: str, src: str, dst: str, port: str, protocol: str, timeout: float, ipv6: bool, output: str) -> None:
-    """One real connection attempt in the lab, next to the engine's verdict.
-
-    Exit codes: 0 kernel agrees with the engine, 1 it does not, 2 bad input.
-    """
+def lab_probe(lab_name: str, src: str, dst: str, port: str, protocol: str, timeout: float, ipv6: bool,
+              output: str) -> None:
+    """One real connection attempt in the lab, next to the engine's verdict."""
     probe = Probe(src=src, dst=dst, port=int(port) if port.isdigit() else port, protocol=Protocol(protocol.upper()))
-    lab_obj = Lab(lab_name)
-    lc, lab_plan = lab_obj.loaded()
-    (r,) = run_probes(lc, lab_plan, [probe], timeout=timeout, family=6 if ipv6 else 4)
+    _, view, lab_plan = _loaded(lab_name)
+    (r,) = run_probes(view, lab_plan, [probe], timeout=timeout, family=6 if ipv6 else 4)
     if r.outcome == "skipped" and r.engine is None:
         raise InputError(r.detail)
     if output == "json":
-        echo_json(r.to_dict() | {"reason": r.reason})
+        echo_json(serialize.document("LabProbe", serialize.lab_probe_result(r)))
     else:
         click.echo(_result_line(r))
         if r.reason:
             click.echo(f"     engine: {r.reason}")
-    if r.failed:
-        sys.exit(1)
+    _fail(not r.failed)
 
 
-@lab.command("status")
+def _status_text(st: LabStatus) -> list[str]:
+    rs = st.ruleset
+    head = "up" if st.healthy else ("DAMAGED" if st.up or st.problems else "DOWN")
+    lines = [f"lab {st.lab}: {head}, {st.pods} pods, node {st.node}"]
+    if st.listener_pid:
+        lines.append(f"listener: pid {st.listener_pid}{'' if st.listener_alive else ' (NOT RUNNING)'}")
+    else:
+        lines.append("listener: none")
+    if rs is not None:
+        lines.append(f"ruleset: {rs.chains} chains, {rs.rules} rules, {rs.sets} sets, {rs.elements} elements")
+    lines += [f"problem: {p}" for p in st.problems]
+    lines += [f"not in the lab: {k}: {r}" for k, r in st.skipped]
+    lines += [f"dropped {d.packets} packet(s): {d.comment}" for d in st.drops]
+    if st.problems:
+        lines.append(f"the lab is damaged: rebuild it (podwall lab up PATHS --lab {st.lab}) or remove it "
+                     f"(podwall lab down --lab {st.lab})")
+    return lines
+
+
+@lab.command("status", epilog=exit_codes("the lab is up and whole", (ExitCode.NO, "it is damaged")))
 @_lab_option
 @click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
 def lab_status(lab_name: str, output: str) -> None:
-    """Show the lab: pods, listener, ruleset size, and which policies dropped packets.
+    """Show the lab: health, pods, listener, ruleset size, and which policies dropped packets.
 
-    Exit codes: 0 the lab is up and whole, 1 it is missing or damaged.
+    Damaged means: `lab up` or `lab apply` did not finish, or a namespace, link, the
+    listener or the ruleset is not what the lab's state says (each problem is listed).
     """
     lab_obj = Lab(lab_name)
-    st = lab_obj.status()
-    lab_obj.close()
-    healthy = st["up"] and not st["namespaces_missing"] and (st["listener_alive"] or st["listener_pid"] is None)
+    try:
+        st = lab_obj.status()
+    finally:
+        lab_obj.close()
     if output == "json":
-        echo_json(st | {"healthy": healthy})
+        echo_json(serialize.document("LabStatus", serialize.lab_status(st)))
     else:
-        rs = st["ruleset"]
-        click.echo(f"lab {st['lab']}: {'up' if st['up'] else 'DOWN'}, {st['pods']} pods, node {st['node']}")
-        click.echo(
-            f"listener: {'pid ' + str(st['listener_pid']) if st['listener_pid'] else 'none'}"
-            f"{'' if st['listener_alive'] or not st['listener_pid'] else ' (NOT RUNNING)'}"
-        )
-        click.echo(
-            f"ruleset: {rs.get('chains', 0)} chains, {rs.get('rules', 0)} rules, {rs.get('sets', 0)} sets, "
-            f"{rs.get('elements', 0)} elements"
-        )
-        for m in st["namespaces_missing"]:
-            click.echo(f"missing namespace: {m}")
-        for s in st["skipped"]:
-            click.echo(f"not in the lab: {s['endpoint']}: {s['reason']}")
-        for d in st["drops"]:
-            click.echo(f"dropped {d['packets']} packet(s): {d['comment']}")
-    if not healthy:
-        sys.exit(1)
+        for line in _status_text(st):
+            click.echo(line)
+    _fail(st.healthy)
 
 
-@lab.command("down")
+@lab.command("down", epilog=exit_codes("done"))
 @_lab_option
-def lab_down(lab_name: str) -> None:
+@click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
+def lab_down(lab_name: str, output: str) -> None:
     """Remove the lab: kill its processes, delete its namespaces (and so its links), forget it.
 
-    Safe to run any time, also after a crash. Exit codes: 0 done.
+    Safe to run any time, also after a crash or on a damaged lab.
     """
     removed = Lab(lab_name).down()
-    click.echo(f"lab {lab_name} down: removed {len(removed)} namespace(s)")
+    if output == "json":
+        echo_json(serialize.document("LabDown", serialize.lab_down(lab_name, removed)))
+    else:
+        click.echo(f"lab {lab_name} down: removed {len(removed)} namespace(s)")
