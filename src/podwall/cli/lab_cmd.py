@@ -72,8 +72,12 @@ def _signals_clean_up() -> Iterator[None]:
     """SIGTERM and SIGHUP unwind like Ctrl-C, so a half-built lab is always torn down; the
     command then ends with 143 (SIGTERM) instead of 130."""
 
+    fired: list[int] = []
+
     def handler(signum: int, frame: object) -> None:
-        raise Terminated(signal.Signals(signum).name)
+        if not fired:  # once: a second signal must not interrupt the cleanup the first one started
+            fired.append(signum)
+            raise Terminated(signal.Signals(signum).name)
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
@@ -376,8 +380,7 @@ def lab_status(lab_name: str, output: str) -> None:
     if output == "json":
         echo_json(serialize.document("LabStatus", serialize.lab_status(st)))
     else:
-        for line in _status_text(st):
-            click.echo(line)
+        click.echo("\n".join(_status_text(st)))
     _fail(st.healthy)
 
 
