@@ -118,7 +118,7 @@ def main() -> None:
     wall: dict[str, list[float]] = {n: [] for n in variants}
     cpu: dict[str, list[float]] = {n: [] for n in variants}
     try:
-        for name, (c, _) in pairs.items():
+        for c, _ in pairs.values():
             chunk(c.netns, ip, 8080, 300, pid)  # warm up
         for r in range(args.rounds):
             order = list(pairs.items())

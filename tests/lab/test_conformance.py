@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from podwall.report.serialize import lab_probe_result
 from podwall.lab.probe import parse_expectations, run_probes, summary
+from podwall.report.serialize import lab_probe_result
 
 from .conftest import CONFORMANCE, new_lab, sources
 

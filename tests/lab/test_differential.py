@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from podwall.core.model import Protocol
-from podwall.report.serialize import lab_probe_result
 from podwall.lab.probe import Probe, run_probes, summary
+from podwall.report.serialize import lab_probe_result
 from podwall.sources.manifests import SourceText
 
 from .conftest import new_lab

@@ -117,7 +117,8 @@ def test_links_listener_and_ruleset_are_checked(up_lab: Lab, damage: str) -> Non
         subprocess.run(["ip", "netns", "exec", node, "nft", "delete", "table", "inet", "podwall"], check=True)
         expect = "table inet podwall is missing"
     else:
-        subprocess.run(["ip", "netns", "exec", node, "nft", "flush", "chain", "inet", "podwall", "ingress_fw"], check=True)
+        flush = ["nft", "flush", "chain", "inet", "podwall", "ingress_fw"]
+        subprocess.run(["ip", "netns", "exec", node, *flush], check=True)
         expect = "rules differ"
     code, doc = _status_json(up_lab.name)
     assert code == ExitCode.NO and doc["healthy"] is False
@@ -133,7 +134,8 @@ def test_links_listener_and_ruleset_are_checked(up_lab: Lab, damage: str) -> Non
 def _many_pods(n: int) -> str:
     return "\n---\n".join(
         f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: default}}\n"
-        f"spec: {{containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\nstatus: {{podIP: 10.8.{i // 250}.{i % 250 + 1}}}"
+        f"spec: {{containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n"
+        f"status: {{podIP: 10.8.{i // 250}.{i % 250 + 1}}}"
         for i in range(n)
     )
 
@@ -230,16 +232,11 @@ def _as_nobody(*args: str) -> tuple[int, str]:
     """Run the CLI as uid/gid 65534 with no groups: a subprocess through setpriv when that user
     can read this interpreter and the source; otherwise a forked child that drops its ids
     after everything is imported (the code path after the start is the same)."""
-    probe = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", "import podwall.cli.main"],
-        capture_output=True, cwd="/", check=False,
-    )  # fmt: skip
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c"]
+    probe = subprocess.run([*nobody, "import podwall.cli.main"], capture_output=True, cwd="/", check=False)
     if probe.returncode == 0:
-        p = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
-             "from podwall.cli.main import main; main()", *args],
-            capture_output=True, text=True, cwd="/", check=False,
-        )  # fmt: skip
+        code = "from podwall.cli.main import main; main()"
+        p = subprocess.run([*nobody, code, *args], capture_output=True, text=True, cwd="/", check=False)
         return p.returncode, p.stdout + p.stderr
     r, w = os.pipe()
     pid = os.fork()
@@ -287,12 +284,14 @@ def test_ipv6_probe_from_a_pod_without_ipv6_is_skipped(make_lab) -> None:  # typ
     lab = make_lab("six")
     lab.up([SourceText("pods.yaml", pods)])
     view, plan = lab.loaded()
-    results = run_probes(view, plan, [Probe("default/v4only", "default/dual", 80), Probe("default/dual", "default/v4only", 80),
-                                      Probe("default/dual", "default/dual2", 80)], family=6)
+    probes = [Probe("default/v4only", "default/dual", 80), Probe("default/dual", "default/v4only", 80),
+              Probe("default/dual", "default/dual2", 80)]  # fmt: skip
+    results = run_probes(view, plan, probes, family=6)
     assert [(r.outcome, r.kernel, r.failed) for r in results[:2]] == [("skipped", None, False)] * 2
     assert "no IPv6 address" in results[0].detail and "no IPv6 address" in results[1].detail
     assert results[2].kernel is True and results[2].outcome == "connected"
-    code, out = run("lab", "probe", "--lab", lab.name, "-6", "--from", "default/v4only", "--to", "default/dual", "--port", "80")
+    code, out = run("lab", "probe", "--lab", lab.name, "-6", "--from", "default/v4only", "--to", "default/dual",
+                    "--port", "80")  # fmt: skip
     assert code == ExitCode.OK and "[skipped]" in out and "FAIL" not in out, out
 
 

@@ -92,7 +92,7 @@ def _podwall(*args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_interactive,  # noqa: PLW1509
+        preexec_fn=_interactive,
     )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from podwall.report.serialize import lab_probe_result
 from podwall.lab.probe import parse_expectations, run_probes, summary
+from podwall.report.serialize import lab_probe_result
 
 from .conftest import HERE, SEED, sources
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import socket
 import subprocess
 
-from podwall.report.serialize import lab_probe_result
 from podwall.lab.probe import parse_expectations, run_probes
 from podwall.linux.netns import in_netns
+from podwall.report.serialize import lab_probe_result
 from podwall.sources.manifests import SourceText
 
 PODS = "\n---\n".join(

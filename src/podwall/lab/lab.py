@@ -19,6 +19,7 @@ pick-up disabled in the node, the flow's next packet is INVALID and dropped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -202,7 +203,9 @@ class Lab:
         return view, lab_plan
 
     # -- lifecycle -------------------------------------------------------------------------
-    def up(self, sources: Sequence[SourceText], *, namespace: str = "default", options: Options | None = None) -> Change:
+    def up(
+        self, sources: Sequence[SourceText], *, namespace: str = "default", options: Options | None = None
+    ) -> Change:
         """Build the lab from scratch (removing leftovers of an earlier or crashed lab first)."""
         require_root()
         t0 = time.monotonic()
@@ -327,10 +330,8 @@ class Lab:
         require_root()
         self.close()
         pid = None
-        try:
+        with contextlib.suppress(LabError):
             pid = self.state().server_pid
-        except LabError:
-            pass
         if pid and health.is_our_server(pid):
             ns.kill_all([pid])
         removed = ns.teardown(self.prefix)
@@ -346,7 +347,8 @@ class Lab:
         """
         path = os.path.join(self.state_dir, "listeners.json")
         gen = time.monotonic_ns()
-        spec = {"node": self.node, "generation": gen, "pods": [[p.netns, [list(x) for x in p.ports]] for p in pods if p.ports]}
+        served = [[p.netns, [list(x) for x in p.ports]] for p in pods if p.ports]
+        spec = {"node": self.node, "generation": gen, "pods": served}
         with open(path + ".tmp", "w") as fh:
             json.dump(spec, fh)
         os.replace(path + ".tmp", path)
@@ -468,5 +470,7 @@ def _drops(items: list[dict[str, Any]]) -> tuple[Drop, ...]:
         for e in rule.get("expr", []):
             c = e.get("counter") if isinstance(e, dict) else None
             if isinstance(c, dict) and c.get("packets"):
-                out.append(Drop(chain=rule["chain"], comment=rule["comment"], packets=c["packets"], bytes=c.get("bytes", 0)))
+                out.append(
+                    Drop(chain=rule["chain"], comment=rule["comment"], packets=c["packets"], bytes=c.get("bytes", 0))
+                )
     return tuple(out)

@@ -269,7 +269,8 @@ def _service_attempts(
     for b in sv.backends:
         ip = _pick_ip(backends[b.endpoint], family)
         if b.port is None or ip is None or lab_plan.pod(b.endpoint) is None:
-            attempts.append(Attempt(b.endpoint, ip or "", b.port or 0, ProbeOutcome.SKIPPED, "not in the lab or no port"))
+            why = "not in the lab or no port"
+            attempts.append(Attempt(b.endpoint, ip or "", b.port or 0, ProbeOutcome.SKIPPED, why))
         else:
             attempts.append(Attempt(b.endpoint, ip, b.port))
     return dataclasses.replace(r, engine=sv.allowed, reason=sv.reason(), attempts=tuple(attempts))
@@ -354,7 +355,8 @@ def _settle(p: _Prepared, attempts: tuple[Attempt, ...], retried: bool) -> Probe
     for bad in (ProbeOutcome.UNSUPPORTED, ProbeOutcome.ERROR, ProbeOutcome.SKIPPED):
         if bad in outcomes:
             first = next(a for a in attempts if a.outcome is bad)
-            why = r.detail or first.detail or (f"{r.probe.protocol} unsupported by this kernel" if bad is ProbeOutcome.UNSUPPORTED else "")
+            fallback = f"{r.probe.protocol} unsupported by this kernel" if bad is ProbeOutcome.UNSUPPORTED else ""
+            why = r.detail or first.detail or fallback
             return dataclasses.replace(r, outcome=bad, detail=why)
     through = all(a.outcome is not None and a.outcome.got_through for a in attempts)
     worst = next((o for o in outcomes if not o.got_through), outcomes[0])

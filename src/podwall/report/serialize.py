@@ -276,11 +276,16 @@ def lab_probe_result(r: _ProbeResult) -> dict[str, Any]:
         "failed": r.failed,
         "reason": r.reason,
         "attempts": [
-            {"endpoint": a.endpoint, "ip": a.ip, "port": a.port, "outcome": None if a.outcome is None else str(a.outcome),
-             "detail": a.detail}
+            {
+                "endpoint": a.endpoint,
+                "ip": a.ip,
+                "port": a.port,
+                "outcome": None if a.outcome is None else str(a.outcome),
+                "detail": a.detail,
+            }
             for a in r.attempts
         ],
-    }  # fmt: skip
+    }
 
 
 def lab_summary(s: _Summary) -> dict[str, int]:
