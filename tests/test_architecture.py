@@ -55,7 +55,7 @@ def test_only_the_cli_exits_or_uses_click():
 
 
 def test_public_api_is_exactly_all():
-    public = {n for n in dir(podwall) if not n.startswith("_")} - {"api", "core", "errors", "sources", "report", "cli", "nft", "lab", "annotations"}
+    public = {n for n in dir(podwall) if not n.startswith("_")} - {"api", "core", "errors", "sources", "report", "cli", "nft", "lab", "linux", "annotations"}
     assert public | {"__version__"} == set(podwall.__all__)
     for name in podwall.__all__:
         assert hasattr(podwall, name)

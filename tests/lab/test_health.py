@@ -174,6 +174,8 @@ def test_an_up_that_was_killed_is_damaged_not_healthy(tmp_path: Path, step: str)
         if step == "creating the pod namespaces":
             while len(list_netns(f"podwall-{name}-")) < 20 and proc.poll() is None:
                 time.sleep(0.005)  # half-way through creating them
+            code, doc = _status_json(name)  # while it runs: not healthy, and says so
+            assert code == ExitCode.NO and any("lab up is still running" in p for p in doc["problems"]), doc  # type: ignore[attr-defined]
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
         code, doc = _status_json(name)

@@ -44,6 +44,14 @@ def is_our_server(pid: int) -> bool:
         return False
 
 
+def _is_podwall(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"podwall" in fh.read()
+    except OSError:
+        return False
+
+
 def _shown(names: Iterable[str], limit: int = 5) -> str:
     names = sorted(names)
     more = f" and {len(names) - limit} more" if len(names) > limit else ""
@@ -155,7 +163,10 @@ def problems(st: State, *, node: str, prefix: str, state_dir: str, items: list[d
     out = []
     if st.phase != READY:
         what = _DOING.get(st.phase, st.phase)
-        out.append(f"{what} did not finish (it stopped at: {st.step or 'the start'})")
+        if st.worker is not None and st.worker != os.getpid() and _is_podwall(st.worker):
+            out.append(f"{what} is still running (pid {st.worker}, at: {st.step or 'the start'})")
+        else:
+            out.append(f"{what} did not finish (it stopped at: {st.step or 'the start'})")
     present = set(ns.list_netns(prefix))
     out += namespace_problems(st, node, present)
     out += link_problems(st, node, present)

@@ -222,6 +222,7 @@ class Lab:
             sources=[[s.name, s.text] for s in sources],
             created=time.time(),
             phase=BUILDING,
+            worker=os.getpid(),
         )
         self._save(st, "creating the node")  # first, so that a crash can always be cleaned up by name and state
         try:
@@ -287,7 +288,7 @@ class Lab:
         ports_changed = bool(gone or came) or any(old[k].ports != new[k].ports for k in new if k in old)
         rs = compile_ruleset(lab_cluster, lab_plan.attachments(), options)
         old_rs = ruleset_from_dict(st.ruleset) if st.ruleset else None
-        st.phase = APPLYING
+        st.phase, st.worker = APPLYING, os.getpid()
         self._save(st, "removing pods")
         # removed pods: their listeners close first (a socket keeps a namespace alive), then
         # their namespaces go, and only then do their addresses leave the sets

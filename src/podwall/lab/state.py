@@ -38,6 +38,8 @@ class State:
     """``building`` (lab up), ``applying`` (lab apply) or ``ready``; files without it are ``ready``."""
     step: str = ""
     """The step of ``up``/``apply`` that began last (says where an interrupted one stopped)."""
+    worker: int | None = None
+    """The PID of the process running ``up``/``apply`` (to tell "still running" from "killed")."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
