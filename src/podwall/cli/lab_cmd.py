@@ -68,9 +68,15 @@ class Terminated(Exception):
 
 
 @contextmanager
-def _signals_clean_up() -> Iterator[None]:
+def _signals_clean_up(undo: Callable[[], object] | None = None) -> Iterator[None]:
     """SIGTERM and SIGHUP unwind like Ctrl-C, so a half-built lab is always torn down; the
-    command then ends with 143 (SIGTERM) instead of 130."""
+    command then ends with 143 (SIGTERM) instead of 130.
+
+    Python runs a signal handler wherever the main thread is, also inside a finaliser
+    (``__del__``), where the exception it raises is printed and dropped. So the signal is also
+    remembered: if the body then finishes anyway, ``undo`` runs (``lab up``: take the lab
+    down again) and the command still ends with 143.
+    """
 
     fired: list[int] = []
 
@@ -82,7 +88,11 @@ def _signals_clean_up() -> Iterator[None]:
     old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
+        if fired:
+            raise Terminated("late")
     except Terminated:
+        if undo is not None:
+            undo()
         click.echo("terminated: the lab was cleaned up", err=True)
         click.get_current_context().exit(ExitCode.SIGTERM)
     finally:
@@ -195,7 +205,7 @@ def lab_up(
     opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
     sources = read_sources(paths)
     try:
-        with _signals_clean_up():
+        with _signals_clean_up(undo=lab_obj.down):
             ch = lab_obj.up(sources, namespace=namespace, options=opts)
     finally:
         lab_obj.close()
