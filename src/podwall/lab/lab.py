@@ -282,11 +282,7 @@ class Lab:
             raise ManifestError(result.diagnostics)
         prev = {p.key: p.ips for p in st.pods}
         lab_plan, lab_cluster = plan(result.cluster, self.name, options, prev)
-        old = {p.key: p for p in st.pods}
-        new = {p.key: p for p in lab_plan.pods}
-        gone = [p for k, p in old.items() if k not in new or new[k].ips != p.ips or new[k].netns != p.netns]
-        came = [p for k, p in new.items() if k not in old or old[k].ips != p.ips or old[k].netns != p.netns]
-        ports_changed = bool(gone or came) or any(old[k].ports != new[k].ports for k in new if k in old)
+        gone, came, ports_changed = _pod_changes(st.pods, lab_plan.pods)
         rs = compile_ruleset(lab_cluster, lab_plan.attachments(), options)
         old_rs = ruleset_from_dict(st.ruleset) if st.ruleset else None
         st.phase, st.worker = APPLYING, os.getpid()
@@ -468,6 +464,17 @@ class Lab:
             ruleset=RulesetStats.of(rs) if rs else None,
             drops=_drops(items or []),
         )
+
+
+def _pod_changes(before: Sequence[PodPlan], after: Sequence[PodPlan]) -> tuple[list[PodPlan], list[PodPlan], bool]:
+    """Pods that go (or change address or namespace), pods that come, and whether any pod's
+    declared ports changed (the listener must reload)."""
+    old = {p.key: p for p in before}
+    new = {p.key: p for p in after}
+    gone = [p for k, p in old.items() if k not in new or new[k].ips != p.ips or new[k].netns != p.netns]
+    came = [p for k, p in new.items() if k not in old or old[k].ips != p.ips or old[k].netns != p.netns]
+    ports_changed = bool(gone or came) or any(old[k].ports != new[k].ports for k in new if k in old)
+    return gone, came, ports_changed
 
 
 def _drops(items: list[dict[str, Any]]) -> tuple[Drop, ...]:
