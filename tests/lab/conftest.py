@@ -9,16 +9,20 @@ SIGTERM; the session fails if any ``podwall-pt<pid>*`` namespace is left behind.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from podwall.lab.lab import Lab
 from podwall.lab.netns import list_netns
+from podwall.lab.probe import ProbeResult
+from podwall.report import serialize
 from podwall.sources.manifests import read_sources
 
 HERE = Path(__file__).resolve().parent
@@ -53,18 +57,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _cleanup_all() -> None:
     for lab in list(_made):
-        try:
+        with contextlib.suppress(Exception):
             lab.down()
-        except Exception:  # noqa: BLE001 - best effort at exit
-            pass
     names = {n[len("podwall-") : n.index("-", len("podwall-"))] for n in list_netns(f"podwall-{TAG}")}
     if os.path.isdir("/run/podwall"):
         names |= {n for n in os.listdir("/run/podwall") if n.startswith(TAG)}
     for name in sorted(names):
-        try:
+        with contextlib.suppress(Exception):
             Lab(name).down()  # namespaces, processes and the state directory
-        except Exception:  # noqa: BLE001
-            pass
 
 
 atexit.register(_cleanup_all)
@@ -114,3 +114,15 @@ def _nothing_left_behind() -> Iterator[None]:
 
 def sources(*paths: Path):  # type: ignore[no-untyped-def]
     return read_sources([str(p) for p in paths])
+
+
+def shown(r: ProbeResult) -> dict[str, Any]:
+    """A probe result as ``lab test -o json`` shows it (for assertion messages)."""
+    p = r.probe
+    return serialize.probe_result(
+        src=p.src, dst=p.dst, port=p.port, protocol=p.protocol, expect=p.expect, engine=r.engine, kernel=r.kernel,
+        outcome=str(r.outcome), detail=r.detail, advisory=r.advisory, agrees=r.agrees, failed=r.failed,
+        attempts=[{"endpoint": a.endpoint, "ip": a.ip, "port": a.port, "outcome": a.outcome and str(a.outcome),
+                   "detail": a.detail} for a in r.attempts],
+        reason=r.reason,
+    )  # fmt: skip

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from podwall.lab.probe import parse_expectations, run_probes, summary
-from podwall.report.serialize import lab_probe_result
 
-from .conftest import CONFORMANCE, new_lab, sources
+from .conftest import CONFORMANCE, new_lab, shown, sources
 
 
 def _steps() -> list[tuple[str, Path]]:
@@ -52,8 +51,8 @@ def test_kernel_agrees_with_engine(shared_lab, name: str, path: Path) -> None:  
     probes = parse_expectations((path / "expected.yaml").read_text(), str(path))
     results = run_probes(lc, plan, probes, timeout=1.0, parallel=96)
     s = summary(results)
-    bad = [lab_probe_result(r) for r in results if r.failed]
-    not_run = [lab_probe_result(r) for r in results if r.kernel is None and not r.advisory]
+    bad = [shown(r) for r in results if r.failed]
+    not_run = [shown(r) for r in results if r.kernel is None and not r.advisory]
     assert not_run == [], not_run[:3]
     assert bad == [], bad[:3]
     assert s.disagree == 0 and s.unexpected == 0

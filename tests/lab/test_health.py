@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -51,8 +52,14 @@ def up_lab() -> Iterator[Lab]:
 
 
 def _status_json(name: str) -> tuple[int, dict[str, object]]:
-    code, out = run("lab", "status", "--lab", name, "-o", "json")
-    return code, json.loads(out)
+    """``lab status -o json``, validated against docs/schemas/LabStatus.json."""
+    r = CliRunner().invoke(cli, ["lab", "status", "--lab", name, "-o", "json"])
+    doc = json.loads(r.stdout)
+    schema = json.loads((REPO / "docs" / "schemas" / f"{doc['kind']}.json").read_text())
+    jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
+    if doc["kind"] == "LabStatus":
+        assert doc["healthy"] is (doc["problems"] == []) or not doc["up"]
+    return r.exit_code, doc
 
 
 def _refused(name: str) -> None:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from podwall.lab.probe import parse_expectations, run_probes, summary
-from podwall.report.serialize import lab_probe_result
 
-from .conftest import HERE, SEED, sources
+from .conftest import HERE, SEED, shown, sources
 
 MANIFESTS = SEED / "manifests"
-pytestmark = pytest.mark.skipif(not MANIFESTS.exists(), reason="examples/seed not present")
 
 
 def test_seed_expectations_and_dns_trap(make_lab) -> None:  # type: ignore[no-untyped-def]
@@ -19,7 +15,7 @@ def test_seed_expectations_and_dns_trap(make_lab) -> None:  # type: ignore[no-un
     lc, plan = lab.loaded()
     probes = parse_expectations((SEED / "expect.yaml").read_text())
     results = run_probes(lc, plan, probes)
-    assert [lab_probe_result(r) for r in results if r.failed] == []
+    assert [shown(r) for r in results if r.failed] == []
     s = summary(results)
     assert s.disagree == 0 and s.unexpected == 0 and s.compared >= 10
     by = {(r.probe.src, r.probe.dst, str(r.probe.port)): r for r in results}
@@ -36,7 +32,7 @@ def test_seed_expectations_and_dns_trap(make_lab) -> None:  # type: ignore[no-un
     assert change.pods_added == 0 and change.nft in ("diff", "replace")
     lc, plan = lab.loaded()
     trap = run_probes(lc, plan, parse_expectations((HERE / "data" / "dns-trap-expect.yaml").read_text()))
-    assert [lab_probe_result(r) for r in trap if r.failed] == []
+    assert [shown(r) for r in trap if r.failed] == []
     dns = trap[0]
     assert dns.probe.protocol.value == "UDP" and dns.engine is False and dns.kernel is False
     assert trap[4].kernel is True  # the backend, which has a DNS rule, still resolves

@@ -11,8 +11,9 @@ import subprocess
 
 from podwall.lab.probe import parse_expectations, run_probes
 from podwall.linux.netns import in_netns
-from podwall.report.serialize import lab_probe_result
 from podwall.sources.manifests import SourceText
+
+from .conftest import shown
 
 PODS = "\n---\n".join(
     f"""apiVersion: v1
@@ -85,7 +86,7 @@ def test_probes_over_ipv6(make_lab) -> None:  # type: ignore[no-untyped-def]
     )
     for family in (4, 6):
         results = run_probes(lc, plan, probes, family=family)
-        assert [lab_probe_result(r) for r in results if r.failed or r.kernel is None] == []
+        assert [shown(r) for r in results if r.failed or r.kernel is None] == []
         assert all((":" in r.attempts[0].ip) == (family == 6) for r in results)
 
 

@@ -1,43 +1,41 @@
+"""Enforcement commands: ``podwall compile`` and the ``podwall lab`` group.
+
+``compile`` prints the nftables ruleset podwall would load for the input's pods. The ``lab``
+commands build a network-namespace lab (one namespace per pod behind a routing node that
+carries the ruleset) and prove the policies with real packets. Lab commands need root.
+"""
+
 from __future__ import annotations
 
-import json
 import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from podwall.cli.common import OUTPUT_TEXT_JSON, echo_json, input_options, load_cluster
+from podwall.cli.commands import summary_line
+from podwall.cli.common import (
+    Inputs,
+    echo_json,
+    exit_codes,
+    input_options,
+    output_option,
+    parse_port,
+    parse_protocol,
+    protocol_option,
+)
 from podwall.cli.exitcodes import ExitCode
-from podwall.core.engine_options import options_from
-from podwall.core.model import Protocol
 from podwall.errors import InputError
 from podwall.lab.lab import Change, Lab, LabStatus
-from podwall.lab.probe import Probe, ProbeResult, parse_expectations, run_probes, summary
-from podwall.lab.topology import LAB_NAME, plan
+from podwall.lab.probe import LabCluster, Probe, ProbeResult, probes_from, run_probes, summary
+from podwall.lab.topology import LAB_NAME, LabPlan, plan
 from podwall.nft.compile import compile_ruleset
 from podwall.nft.script import render, to_json
 from podwall.report import serialize
+from podwall.sources.expectations import load_expectations
 from podwall.sources.manifests import read_sources
-
-PROTOCOL = click.Choice(["TCP", "UDP", "SCTP"], case_sensitive=False)
-F = TypeVar("F", bound=Callable[..., Any])
-
-_MEANING = {
-    ExitCode.BAD_INPUT: "bad input or usage",
-    ExitCode.ENVIRONMENT: "not root, no such lab, a damaged lab, nft or the kernel refused",
-    ExitCode.SIGINT: "Ctrl-C",
-    ExitCode.SIGTERM: "SIGTERM",
-}
-
-
-def exit_codes(first: str, *more: tuple[ExitCode, str]) -> str:
-    """The "Exit codes:" line of a lab command's help, written from the ExitCode table."""
-    pairs = [(ExitCode.OK, first), *more]
-    pairs += [(c, m) for c, m in _MEANING.items() if c not in {p[0] for p in pairs}]
-    return "Exit codes: " + ", ".join(f"{int(c)} {m}" for c, m in sorted(pairs, key=lambda p: int(p[0]))) + "."
 
 
 def register(cli: click.Group) -> None:
@@ -46,74 +44,73 @@ def register(cli: click.Group) -> None:
     cli.add_command(lab)
 
 
-def _check_lab(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    if not LAB_NAME.match(value):
+def _check_lab_name(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    if not LAB_NAME.match(value):  # a bad option is bad usage (2), not a broken environment (3)
         raise click.BadParameter(f"{value!r}: use 1-16 lower-case letters or digits")
     return value
 
 
-def _lab_option(func: F) -> F:
+def _lab_option(func: Any) -> Any:
     return click.option(
         "--lab",
         "lab_name",
         default=lambda: os.environ.get("PODWALL_LAB", "default"),
         show_default="$PODWALL_LAB or default",
-        callback=_check_lab,
+        callback=_check_lab_name,
         help="Lab name (1-16 lower-case letters/digits); namespaces are podwall-<lab>-*.",
     )(func)
 
 
-class Terminated(Exception):
-    """SIGTERM arrived while the lab was being changed (raised from the signal handler)."""
+# SIGTERM and SIGHUP unwind every command like Ctrl-C (cli/main.py), so a half-built lab is
+# always torn down, and the exit code says which signal it was.
 
 
 @contextmanager
-def _signals_clean_up(undo: Callable[[], object] | None = None) -> Iterator[None]:
-    """SIGTERM and SIGHUP unwind like Ctrl-C, so a half-built lab is always torn down; the
-    command then ends with 143 (SIGTERM) instead of 130.
+def _late_signals(undo: Callable[[], object]) -> Iterator[None]:
+    """Make sure a SIGTERM/SIGHUP during the body is not lost.
 
     Python runs a signal handler wherever the main thread is, also inside a finaliser
-    (``__del__``), where the exception it raises is printed and dropped. So the signal is also
-    remembered: if the body then finishes anyway, ``undo`` runs (``lab up``: take the lab
-    down again) and the command still ends with 143.
+    (``__del__``), where the exception the handler raises is printed and dropped. So the signal
+    is also remembered here: if the body then finishes anyway, ``undo`` runs (``lab up``: take
+    the lab down again) and the signal is delivered once more, now where it unwinds.
     """
-
     fired: list[int] = []
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
 
-    def handler(signum: int, frame: object) -> None:
-        if not fired:  # once: a second signal must not interrupt the cleanup the first one started
-            fired.append(signum)
-            raise Terminated(signal.Signals(signum).name)
+    def handler(signum: int, frame: Any) -> None:
+        fired.append(signum)
+        prev = previous[signal.Signals(signum)]
+        if callable(prev):
+            prev(signum, frame)
+        else:
+            raise KeyboardInterrupt
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        for s in previous:
+            signal.signal(s, handler)
+    except ValueError:  # not the main thread: nothing to remember
+        yield
+        return
     try:
         yield
-        if fired:
-            raise Terminated("late")
-    except Terminated:
-        if undo is not None:
-            undo()
-        click.echo("terminated: the lab was cleaned up", err=True)
-        click.get_current_context().exit(ExitCode.SIGTERM)
     finally:
-        for s, h in old.items():
+        for s, h in previous.items():
             signal.signal(s, h)
-
-
-def _fail(ok: bool) -> None:
-    """End with ExitCode.NO unless ``ok`` (the answer was printed already)."""
-    if not ok:
-        click.get_current_context().exit(ExitCode.NO)
+    if fired:
+        undo()
+        prev = previous[signal.Signals(fired[0])]
+        if callable(prev):
+            prev(fired[0], None)
+        raise KeyboardInterrupt
 
 
 # -- compile ----------------------------------------------------------------------------------
+@exit_codes(OK="compiled")
 @click.command("compile")
 @input_options
-@click.option("-o", "--output", type=click.Choice(["nft", "json"]), default="nft", show_default=True)
+@output_option("nft", "json")
 @click.option("--table", default="podwall", show_default=True, help="Name of podwall's inet table.")
-def compile_cmd(
-    paths: tuple[str, ...], namespace: str, ipblock_matches_pods: bool, host_network: str, output: str, table: str
-) -> None:
+def compile_cmd(inputs: Inputs, output: str, table: str) -> ExitCode:
     """Compile the input's NetworkPolicies to an nftables ruleset (deterministic).
 
     The ruleset is for a routing node with one veth per pod, as the lab builds it: one inet
@@ -125,20 +122,21 @@ def compile_cmd(
 
     \b
     Pods without an IP (workloads) get the lab's stable address from 10.250.0.0/16.
-    Output: nft text (load with `nft -f`) or nft JSON (`nft -j -f`).
-    Exit codes: 0 ok, 2 bad input.
+    Output: nft text (load with `nft -f`) or nft JSON (`nft -j -f`; podwall's document
+    envelope adds two keys that nft ignores).
     """
-    loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
-    opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
+    loaded = inputs.load()
+    opts = inputs.options
     lab_plan, lab_cluster = plan(loaded.cluster, "compile", opts)
     for key, why in lab_plan.skipped:
         if "already used" in why:
             click.echo(f"warning: {key} gets no dispatch entry: {why}", err=True)
     rs = compile_ruleset(lab_cluster, lab_plan.attachments(), opts, table=table)
     if output == "json":
-        click.echo(json.dumps(to_json(rs), indent=1))
+        echo_json(serialize.ruleset_doc(to_json(rs)))
     else:
         click.echo(render(rs), nl=False)
+    return ExitCode.OK
 
 
 # -- lab ----------------------------------------------------------------------------------------
@@ -182,37 +180,55 @@ def _change_text(what: str, ch: Change) -> str:
     return "\n".join(lines)
 
 
+def _stats(ch_stats: Any) -> dict[str, int]:
+    return {"chains": ch_stats.chains, "rules": ch_stats.rules, "sets": ch_stats.sets, "elements": ch_stats.elements}
+
+
+def _change_doc(lab_name: str, ch: Change) -> dict[str, Any]:
+    return serialize.lab_change_doc(
+        lab=lab_name,
+        pods=ch.pods_total,
+        added=ch.pods_added,
+        removed=ch.pods_removed,
+        nft=ch.nft,
+        ruleset=_stats(ch.stats),
+        cut=ch.cut,
+        seconds=ch.seconds,
+        skipped=ch.skipped,
+    )
+
+
 def _print_change(lab_name: str, what: str, ch: Change, output: str) -> None:
     if output == "json":
-        echo_json(serialize.document("LabChange", serialize.lab_change(lab_name, ch)))
+        echo_json(_change_doc(lab_name, ch))
     else:
         click.echo(_change_text(f"lab {lab_name} {what}", ch))
 
 
-@lab.command("up", epilog=exit_codes("up"))
+@exit_codes(OK="the lab is up", ENVIRONMENT="not root, nft missing, or the kernel refused")
+@lab.command("up")
 @input_options
 @_lab_option
-@click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
-def lab_up(
-    paths: tuple[str, ...], namespace: str, ipblock_matches_pods: bool, host_network: str, lab_name: str, output: str
-) -> None:
+@output_option("text", "json")
+def lab_up(inputs: Inputs, lab_name: str, output: str) -> ExitCode:
     """Build the lab for PATHS: node, one namespace per pod, listeners, ruleset.
 
     Leftovers of an earlier lab of the same name (even after a crash) are removed first.
     Ctrl-C, SIGTERM or a failure half-way tears everything down again.
     """
     lab_obj = Lab(lab_name)
-    opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
-    sources = read_sources(paths)
+    sources = read_sources(inputs.paths)
     try:
-        with _signals_clean_up(undo=lab_obj.down):
-            ch = lab_obj.up(sources, namespace=namespace, options=opts)
+        with _late_signals(undo=lab_obj.down):
+            ch = lab_obj.up(sources, namespace=inputs.namespace, options=inputs.options)
     finally:
         lab_obj.close()
     _print_change(lab_name, "up", ch, output)
+    return ExitCode.OK
 
 
-@lab.command("apply", epilog=exit_codes("applied"))
+@exit_codes(OK="applied", ENVIRONMENT="not root, no such lab, a damaged lab, or the kernel refused")
+@lab.command("apply")
 @input_options
 @_lab_option
 @click.option(
@@ -223,30 +239,21 @@ def lab_up(
     help="--cut: also cut established connections the new policies no longer allow (conntrack). "
     "--keep: they survive; only new connections are refused.",
 )
-@click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
-def lab_apply(
-    paths: tuple[str, ...],
-    namespace: str,
-    ipblock_matches_pods: bool,
-    host_network: str,
-    lab_name: str,
-    cut: bool,
-    output: str,
-) -> None:
+@output_option("text", "json")
+def lab_apply(inputs: Inputs, lab_name: str, cut: bool, output: str) -> ExitCode:
     """Change the running lab to PATHS: pods added/removed, policies changed in place.
 
     The ruleset changes in one nft transaction (element and chain diffs where possible), so
     there is no moment in which a denied connection gets through. A damaged lab is refused.
     """
     lab_obj = Lab(lab_name)
-    opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
-    sources = read_sources(paths)
+    sources = read_sources(inputs.paths)
     try:
-        with _signals_clean_up():
-            ch = lab_obj.apply(sources, namespace=namespace, options=opts, cut=cut)
+        ch = lab_obj.apply(sources, namespace=inputs.namespace, options=inputs.options, cut=cut)
     finally:
         lab_obj.close()
     _print_change(lab_name, "applied", ch, output)
+    return ExitCode.OK
 
 
 def _verdict_word(v: bool | None) -> str:
@@ -270,19 +277,73 @@ def _result_line(r: ProbeResult) -> str:
     )
 
 
-def _loaded(lab_name: str) -> tuple[Lab, Any, Any]:
+def _result(r: ProbeResult, *, reason: bool = False) -> dict[str, Any]:
+    p = r.probe
+    return serialize.probe_result(
+        src=p.src,
+        dst=p.dst,
+        port=p.port,
+        protocol=p.protocol,
+        expect=p.expect,
+        engine=r.engine,
+        kernel=r.kernel,
+        outcome=str(r.outcome),
+        detail=r.detail,
+        advisory=r.advisory,
+        agrees=r.agrees,
+        failed=r.failed,
+        attempts=[
+            {"endpoint": a.endpoint, "ip": a.ip, "port": a.port, "outcome": a.outcome and str(a.outcome),
+             "detail": a.detail}
+            for a in r.attempts
+        ],
+        reason=r.reason if reason else "",
+    )  # fmt: skip
+
+
+def _loaded(lab_name: str) -> tuple[LabCluster, LabPlan]:
+    """The lab's cluster and plan; refuses a damaged lab (LabError, exit 3)."""
     lab_obj = Lab(lab_name)
     try:
-        view, lab_plan = lab_obj.loaded()  # refuses a damaged lab (LabError, exit 3)
+        return lab_obj.loaded()
     finally:
         lab_obj.close()
-    return lab_obj, view, lab_plan
 
 
-@lab.command("test", epilog=exit_codes("kernel = engine = expectation everywhere", (ExitCode.NO, "any disagreement")))
+def _report(results: list[ProbeResult], output: str, verbose: bool) -> ExitCode:
+    s = summary(results)
+    doc = serialize.lab_test_doc(
+        [_result(r) for r in results],
+        {"compared": s.compared, "agree": s.agree, "disagree": s.disagree, "unexpected": s.unexpected},
+    )
+    if output == "json":
+        echo_json(doc)
+    else:
+        for r in results:
+            if verbose or r.failed or r.kernel is None:
+                click.echo(_result_line(r))
+        click.echo(
+            f"{s.compared} probes compared: {s.agree} kernel = engine, {s.disagree} disagree, "
+            f"{s.unexpected} differ from the expectation"
+        )
+        click.echo(summary_line(doc["summary"]))
+    return ExitCode.NO if any(r.failed for r in results) else ExitCode.OK
+
+
+@exit_codes(
+    OK="kernel = engine = expectation everywhere",
+    NO="any disagreement",
+    ENVIRONMENT="not root, no such lab, or a damaged lab",
+)
+@lab.command("test")
 @_lab_option
-@click.option("--expect", "expect_file", required=True, type=click.Path(dir_okay=False),
-              help="Expectations file (podwall test format).")
+@click.option(
+    "--expect",
+    "expect_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Expectations file (podwall test format).",
+)
 @click.option("--timeout", default=1.0, show_default=True, help="Seconds before a probe counts as dropped.")
 @click.option("--parallel", default=64, show_default=True, help="Probes in flight at once.")
 @click.option("-6", "--ipv6", is_flag=True, help="Probe the pods' IPv6 addresses (pods without one are skipped).")
@@ -293,10 +354,10 @@ def _loaded(lab_name: str) -> tuple[Lab, Any, Any]:
     help="Probe once more what timed out although the engine allows it (as upstream re-polls); never the reverse.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Print every probe, not only failures and probes not run.")
-@click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
+@output_option("text", "json")
 def lab_test(
     lab_name: str, expect_file: str, timeout: float, parallel: int, ipv6: bool, retry: bool, verbose: bool, output: str
-) -> None:
+) -> ExitCode:
     """Run the probes of an expectations file with real connections in the lab.
 
     Each probe connects from the source pod's namespace (1 s timeout) and reports what the
@@ -305,53 +366,43 @@ def lab_test(
     pods have no address of the family (-6) are skipped, not failed.
     SCTP is probed with a raw INIT packet (this kernel kind has no SCTP sockets).
     """
-    try:
-        with open(expect_file) as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise InputError(f"{expect_file}: {exc.strerror}") from None
-    probes = parse_expectations(text, expect_file)
-    _, view, lab_plan = _loaded(lab_name)
+    probes = probes_from(load_expectations(expect_file))
+    view, lab_plan = _loaded(lab_name)
     results = run_probes(view, lab_plan, probes, timeout=timeout, parallel=parallel, family=6 if ipv6 else 4,
-                         retry=retry)
-    s = summary(results)
-    if output == "json":
-        echo_json(serialize.document("LabTest", serialize.lab_test(lab_name, s, results)))
-    else:
-        for r in results:
-            if verbose or r.failed or r.kernel is None:
-                click.echo(_result_line(r))
-        click.echo(
-            f"{s.compared} probes compared: {s.agree} kernel = engine, {s.disagree} disagree, "
-            f"{s.unexpected} differ from the expectation; {s.advisory} advisory, {s.not_run} not run"
-        )
-    _fail(not any(r.failed for r in results))
+                         retry=retry)  # fmt: skip
+    return _report(results, output, verbose)
 
 
-@lab.command("probe", epilog=exit_codes("kernel agrees with the engine", (ExitCode.NO, "it does not")))
+@exit_codes(
+    OK="the kernel agrees with the engine",
+    NO="it does not",
+    ENVIRONMENT="not root, no such lab, or a damaged lab",
+)
+@lab.command("probe")
 @_lab_option
 @click.option("--from", "src", required=True, help="Source pod (ns/pod or ns/kind/name).")
 @click.option("--to", "dst", required=True, help="Destination: pod, workload, ns/service/name, or a lab pod IP.")
-@click.option("--port", required=True, help="Port number or container port name.")
-@click.option("--protocol", type=PROTOCOL, default="TCP", show_default=True)
+@click.option("--port", "-p", required=True, help="Port number or container port name.")
+@protocol_option
 @click.option("--timeout", default=1.0, show_default=True)
 @click.option("-6", "--ipv6", is_flag=True, help="Use IPv6 addresses (a pod without one: skipped).")
-@click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
-def lab_probe(lab_name: str, src: str, dst: str, port: str, protocol: str, timeout: float, ipv6: bool,
-              output: str) -> None:
+@output_option("text", "json")
+def lab_probe(
+    lab_name: str, src: str, dst: str, port: str, protocol: str, timeout: float, ipv6: bool, output: str
+) -> ExitCode:
     """One real connection attempt in the lab, next to the engine's verdict."""
-    probe = Probe(src=src, dst=dst, port=int(port) if port.isdigit() else port, protocol=Protocol(protocol.upper()))
-    _, view, lab_plan = _loaded(lab_name)
+    probe = Probe(src=src, dst=dst, port=parse_port(port), protocol=parse_protocol(protocol))
+    view, lab_plan = _loaded(lab_name)
     (r,) = run_probes(view, lab_plan, [probe], timeout=timeout, family=6 if ipv6 else 4)
     if r.outcome == "skipped" and r.engine is None:
         raise InputError(r.detail)
     if output == "json":
-        echo_json(serialize.document("LabProbe", serialize.lab_probe_result(r)))
+        echo_json(serialize.lab_probe_doc(_result(r, reason=True)))
     else:
         click.echo(_result_line(r))
         if r.reason:
             click.echo(f"     engine: {r.reason}")
-    _fail(not r.failed)
+    return ExitCode.NO if r.failed else ExitCode.OK
 
 
 def _status_text(st: LabStatus) -> list[str]:
@@ -369,18 +420,40 @@ def _status_text(st: LabStatus) -> list[str]:
     lines += [f"dropped {d.packets} packet(s): {d.comment}" for d in st.drops]
     if st.problems:
         lines.append(f"the lab is damaged: rebuild it (podwall lab up PATHS --lab {st.lab}) or remove it "
-                     f"(podwall lab down --lab {st.lab})")
+                     f"(podwall lab down --lab {st.lab})")  # fmt: skip
     return lines
 
 
-@lab.command("status", epilog=exit_codes("the lab is up and whole", (ExitCode.NO, "it is damaged")))
+def _status_body(st: LabStatus) -> dict[str, Any]:
+    return {
+        "lab": st.lab,
+        "node": st.node,
+        "up": st.up,
+        "problems": list(st.problems),
+        "phase": st.phase,
+        "pods": st.pods,
+        "namespaces_missing": list(st.namespaces_missing),
+        "skipped": [{"endpoint": k, "reason": r} for k, r in st.skipped],
+        "listener_pid": st.listener_pid,
+        "listener_alive": st.listener_alive,
+        "ruleset": _stats(st.ruleset) if st.ruleset else {},
+        "drops": [{"chain": d.chain, "comment": d.comment, "packets": d.packets, "bytes": d.bytes} for d in st.drops],
+    }
+
+
+@exit_codes(
+    OK="the lab is up and whole",
+    NO="it is damaged (each problem is listed)",
+    ENVIRONMENT="not root, or no such lab",
+)
+@lab.command("status")
 @_lab_option
-@click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
-def lab_status(lab_name: str, output: str) -> None:
+@output_option("text", "json")
+def lab_status(lab_name: str, output: str) -> ExitCode:
     """Show the lab: health, pods, listener, ruleset size, and which policies dropped packets.
 
     Damaged means: `lab up` or `lab apply` did not finish, or a namespace, link, the
-    listener or the ruleset is not what the lab's state says (each problem is listed).
+    listener or the ruleset is not what the lab's state says.
     """
     lab_obj = Lab(lab_name)
     try:
@@ -388,22 +461,24 @@ def lab_status(lab_name: str, output: str) -> None:
     finally:
         lab_obj.close()
     if output == "json":
-        echo_json(serialize.document("LabStatus", serialize.lab_status(st)))
+        echo_json(serialize.lab_status_doc(_status_body(st), healthy=st.healthy))
     else:
         click.echo("\n".join(_status_text(st)))
-    _fail(st.healthy)
+    return ExitCode.OK if st.healthy else ExitCode.NO
 
 
-@lab.command("down", epilog=exit_codes("done"))
+@exit_codes(OK="done (also when there was nothing to remove)", ENVIRONMENT="not root")
+@lab.command("down")
 @_lab_option
-@click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
-def lab_down(lab_name: str, output: str) -> None:
+@output_option("text", "json")
+def lab_down(lab_name: str, output: str) -> ExitCode:
     """Remove the lab: kill its processes, delete its namespaces (and so its links), forget it.
 
     Safe to run any time, also after a crash or on a damaged lab.
     """
     removed = Lab(lab_name).down()
     if output == "json":
-        echo_json(serialize.document("LabDown", serialize.lab_down(lab_name, removed)))
+        echo_json(serialize.lab_down_doc(lab=lab_name, removed=removed))
     else:
         click.echo(f"lab {lab_name} down: removed {len(removed)} namespace(s)")
+    return ExitCode.OK

@@ -15,6 +15,7 @@ one per pod (batch lines cannot carry ``-n``), run a few at a time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -98,10 +99,8 @@ def pids_in_any(names: Sequence[str]) -> list[int]:
 def kill_all(pids: Iterable[int], grace: float = 1.0) -> None:
     pids = [p for p in set(pids) if p != os.getpid()]
     for p in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(p, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + grace
     alive = list(pids)
     while alive and time.monotonic() < deadline:
@@ -109,10 +108,8 @@ def kill_all(pids: Iterable[int], grace: float = 1.0) -> None:
         if alive:
             time.sleep(0.02)
     for p in alive:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     for p in alive:
         for _ in range(100):
             if not is_alive(p):

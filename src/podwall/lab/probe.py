@@ -19,15 +19,15 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import yaml
-
 from podwall.core.evaluate import Engine
 from podwall.core.model import Address, Cluster, Endpoint, Protocol, Service, Target
 from podwall.core.services import evaluate_service, resolve_port, service_backends
-from podwall.errors import InputError, PodwallError
+from podwall.errors import PodwallError
 from podwall.lab.names import resolve
 from podwall.lab.packets import Observed, ProbeOutcome, probe_once
 from podwall.lab.topology import LabPlan
+from podwall.sources.expectations import Expectation
+from podwall.sources.expectations import parse_expectations as parse_expectations_file
 
 __all__ = [
     "Attempt",
@@ -147,43 +147,17 @@ def summary(results: Sequence[ProbeResult]) -> Summary:
 # -- expectations ---------------------------------------------------------------------------
 
 
+def probes_from(expectations: Iterable[Expectation]) -> list[Probe]:
+    """Lab probes for the assertions of an expectations file (``podwall.sources.expectations``)."""
+    return [
+        Probe(src=e.src, dst=e.dst, port=e.port, protocol=e.protocol, expect=e.expect, advisory=e.advisory)
+        for e in expectations
+    ]
+
+
 def parse_expectations(text: str, name: str = "<expect>") -> list[Probe]:
-    """The core's expectations format: a list of probes, or a mapping with ``probes:``."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{name}: not YAML: {exc}") from None
-    if isinstance(doc, dict):
-        doc = doc.get("probes")
-    if doc is None:
-        return []
-    if not isinstance(doc, list):
-        raise InputError(f"{name}: expected a list of probes (or a mapping with probes:)")
-    out = []
-    for i, item in enumerate(doc):
-        if not isinstance(item, dict) or "from" not in item or "to" not in item or "port" not in item:
-            raise InputError(f"{name}: probe #{i + 1} needs from, to and port")
-        try:
-            proto = Protocol(str(item.get("protocol", "TCP")).upper())
-        except ValueError:
-            raise InputError(f"{name}: probe #{i + 1}: unknown protocol {item.get('protocol')!r}") from None
-        exp = item.get("expect")
-        if exp not in (None, "allow", "deny"):
-            raise InputError(f"{name}: probe #{i + 1}: expect must be allow or deny")
-        port = item["port"]
-        if not isinstance(port, int | str) or isinstance(port, bool):
-            raise InputError(f"{name}: probe #{i + 1}: port must be a number or a name")
-        out.append(
-            Probe(
-                src=str(item["from"]),
-                dst=str(item["to"]),
-                port=port,
-                protocol=proto,
-                expect=None if exp is None else exp == "allow",
-                advisory=bool(item.get("loopback", False)) or str(item["from"]) == str(item["to"]),
-            )
-        )
-    return out
+    """Lab probes for an expectations file's text, read by the one expectations parser."""
+    return probes_from(parse_expectations_file(text, name))
 
 
 # -- preparing: names, the engine, what to send ---------------------------------------------

@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from podwall.errors import NftError
@@ -192,8 +193,10 @@ class Nft:
                 lines = [f"table {FAMILY} {rs.table} {{"]
                 for s in new_sets:
                     lines += set_lines(s)
-                self.run("\n".join(lines + ["}"]) + "\n")
-                existing = Names(chains=existing.chains, sets=existing.sets | {s.name for s in new_sets}, maps=existing.maps)
+                self.run("\n".join([*lines, "}"]) + "\n")
+                existing = Names(
+                    chains=existing.chains, sets=existing.sets | {s.name for s in new_sets}, maps=existing.maps
+                )
         self.run(replace_script(rs, existing))
 
     def update(self, old: Ruleset | None, new: Ruleset) -> str:
@@ -216,10 +219,8 @@ class Nft:
         return "replace"
 
     def delete_table(self, table: str) -> None:
-        try:
+        with suppress(NftError):
             self.run(f"delete table {FAMILY} {table}")
-        except NftError:
-            pass
 
     def counters(self, table: str) -> list[dict[str, Any]]:
         """Every rule that has a counter, with its comment, chain and packet count."""
@@ -256,7 +257,7 @@ class Nft:
 def _trim(err: str, limit: int = 40) -> str:
     lines = err.strip().splitlines()
     if len(lines) > limit:
-        lines = lines[:limit] + [f"... ({len(lines) - limit} more lines)"]
+        lines = [*lines[:limit], f"... ({len(lines) - limit} more lines)"]
     return "\n".join(lines)
 
 
