@@ -100,7 +100,7 @@ def test_a_namespace_deleted_by_hand_is_damage(up_lab: Lab) -> None:
     assert list_netns(up_lab.prefix) == []
 
 
-@pytest.mark.parametrize("damage", ["link", "listener", "ruleset", "rules", "eth0"])
+@pytest.mark.parametrize("damage", ["link", "listener", "ruleset", "rules", "eth0", "rp_filter"])
 def test_links_listener_and_ruleset_are_checked(up_lab: Lab, damage: str) -> None:
     _, plan = up_lab.loaded()
     pod = plan.pods[0]
@@ -120,6 +120,9 @@ def test_links_listener_and_ruleset_are_checked(up_lab: Lab, damage: str) -> Non
                 break
             time.sleep(0.01)
         expect = "listener"
+    elif damage == "rp_filter":
+        subprocess.run(["ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0"], check=True)
+        expect = "strict rp_filter is off"
     elif damage == "ruleset":
         subprocess.run(["ip", "netns", "exec", node, "nft", "delete", "table", "inet", "podwall"], check=True)
         expect = "table inet podwall is missing"

@@ -105,6 +105,27 @@ def listener_problems(st: State, state_dir: str) -> list[str]:
     return [] if ack == gen else ["the listener has not loaded the lab's current pods"]
 
 
+NODE_SYSCTLS = {
+    "net/ipv4/ip_forward": ("1", "IPv4 forwarding is off"),
+    "net/ipv6/conf/all/forwarding": ("1", "IPv6 forwarding is off"),
+    "net/ipv4/conf/all/rp_filter": ("1", "strict rp_filter is off (it checks the source of every IPv4 packet)"),
+}
+
+
+def sysctl_problems(node: str) -> list[str]:
+    """The node's routing settings the lab relies on (read inside the node's namespace)."""
+    out = []
+    try:
+        with in_netns(node):
+            for key, (want, what) in NODE_SYSCTLS.items():
+                with open(f"/proc/sys/{key}") as fh:
+                    if fh.read().strip() != want:
+                        out.append(f"in the node, {what}")
+    except OSError as exc:
+        out.append(f"cannot read the node's settings: {exc.strerror}")
+    return out
+
+
 def table_json(nft: Nft, table: str) -> list[dict[str, Any]] | None:
     """The table as nft JSON items, or ``None`` when the kernel has no such table."""
     try:
@@ -173,5 +194,6 @@ def problems(st: State, *, node: str, prefix: str, state_dir: str, items: list[d
     if st.phase == READY or st.server_pid is not None:
         out += listener_problems(st, state_dir)
     if node in present:
+        out += sysctl_problems(node)
         out += ruleset_problems(st, items)
     return out
