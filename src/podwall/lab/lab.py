@@ -22,10 +22,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shlex
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -33,9 +31,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from podwall.core.evaluate import Engine
-from podwall.core.model import Endpoint, Options, Protocol
+from podwall.core.model import Options
 from podwall.errors import LabError, ManifestError
-from podwall.lab import health
+from podwall.lab import conntrack, health
 from podwall.lab import netns as ns
 from podwall.lab.probe import LabCluster
 from podwall.lab.state import APPLYING, BUILDING, READY, STATE_ROOT, State, options_dict
@@ -387,48 +385,8 @@ class Lab:
     # -- revocation ----------------------------------------------------------------------
     def cut_revoked(self) -> int:
         """Delete conntrack entries of flows the engine no longer allows; returns how many."""
-        if shutil.which("conntrack") is None:
-            raise LabError("cutting revoked connections needs conntrack (apt-get install conntrack)")
-        lc, _ = self.loaded(check=False)
-        by_ip: dict[str, Endpoint] = {}
-        for ep in lc.cluster.endpoints:
-            for a in ep.ips:
-                by_ip[a] = ep
-        out = subprocess.run(
-            ["ip", "netns", "exec", self.node, "conntrack", "-L"], capture_output=True, text=True, check=False
-        ).stdout
-        n = 0
-        revoked: set[tuple[str, str, str, str]] = set()
-        for line in out.splitlines():
-            parts = line.split()
-            if not parts or parts[0] not in ("tcp", "udp", "sctp"):
-                continue
-            kv: dict[str, str] = {}
-            for p in parts:
-                if "=" in p:
-                    k, _, v = p.partition("=")
-                    kv.setdefault(k, v)
-            src, dst = by_ip.get(kv.get("src", "")), by_ip.get(kv.get("dst", ""))
-            if src is None or dst is None or "dport" not in kv:
-                continue
-            proto = Protocol(parts[0].upper())
-            if src is dst or lc.engine.allowed(src, dst, int(kv["dport"]), proto):
-                continue
-            revoked.add((parts[0], kv["src"], kv["dst"], kv["dport"]))
-            n += 1
-        if revoked:
-            # one conntrack -D per revoked (protocol, source, destination, port), all in one shell
-            # in the node: a process per entry made a big cut take seconds
-            script = "; ".join(
-                shlex.join(["conntrack", "-D", "-p", proto, "-s", src, "-d", dst, "--dport", dport])
-                for proto, src, dst, dport in sorted(revoked)
-            )
-            subprocess.run(
-                ["ip", "netns", "exec", self.node, "sh", "-c", script + " 2>/dev/null; true"],
-                capture_output=True,
-                check=False,
-            )
-        return n
+        view, _ = self.loaded(check=False)
+        return conntrack.cut_revoked(self.node, view)
 
     # -- looking ---------------------------------------------------------------------------
     def status(self) -> LabStatus:
