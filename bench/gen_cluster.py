@@ -39,6 +39,8 @@ from typing import Any
 
 import yaml
 
+from podwall.sources import goyaml
+
 TEAMS = ["payments", "search", "identity", "catalog", "checkout", "ads", "media", "platform"]
 ENVS = ["prod", "staging", "dev"]
 TIERS = ["web", "api", "api", "worker", "db", "cache", "queue"]
@@ -46,10 +48,9 @@ UPSTREAM = {"web": ["web"], "api": ["web", "api"], "worker": ["api"], "db": ["ap
 POD_CIDR = ipaddress.ip_network("10.0.0.0/8")
 NS_BLOCK = 1024  # addresses per namespace (/22)
 
-try:
-    _Dumper: Any = yaml.CSafeDumper
-except AttributeError:  # pragma: no cover
-    _Dumper = yaml.SafeDumper
+# Strings kubectl would not read back as strings (``y``, a pod-template-hash like ``2372039e9``)
+# are quoted, as ``kubectl get -o yaml`` quotes them.
+_Dumper: Any = goyaml.SafeDumper
 
 
 def _h(text: str, n: int) -> str:

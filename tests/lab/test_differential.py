@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from podwall.core.model import Protocol
 from podwall.lab.probe import Probe, run_probes, summary
+from podwall.sources import goyaml
 from podwall.sources.manifests import SourceText
 
 from .conftest import new_lab
@@ -130,7 +131,7 @@ TOTAL = {"compared": 0, "disagree": 0, "allowed": 0, "denied": 0}
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(docs=cluster())
 def test_lab_agrees_with_engine(diff_lab, docs: list[dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]
-    text = yaml.safe_dump_all(docs)
+    text = goyaml.dump_all(docs)  # quotes "y": kubectl reads a bare y as true
     src = [SourceText("generated.yaml", text)]
     if diff_lab.exists():
         diff_lab.apply(src)

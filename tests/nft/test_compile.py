@@ -125,7 +125,7 @@ def test_unselected_pods_have_no_dispatch_entry() -> None:
 def test_pods_sharing_policies_share_one_signature_chain() -> None:
     text = "\n---\n".join(
         [
-            "apiVersion: v1\nkind: Pod\nmetadata: {name: p%d, namespace: a, labels: {x: y}}\nstatus: {podIP: 10.1.0.%d}" % (i, i + 1)
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p%d, namespace: a, labels: {x: 'y'}}\nstatus: {podIP: 10.1.0.%d}" % (i, i + 1)
             for i in range(5)
         ]
         + ["apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: d, namespace: a}\nspec: {podSelector: {}}"]

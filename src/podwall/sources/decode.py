@@ -418,11 +418,15 @@ def decode_documents(
     diags = list(diagnostics or [])
     for i in dec.issues:
         line = locator.line(i.doc.source, i.doc.doc, i.doc.path + (i.path if i.at is None else i.at))
+        message = i.message
+        if i.quote is not None:
+            written = locator.scalar(i.doc.source, i.doc.doc, i.doc.path + i.path)
+            message += f' (quote it: "{i.quote if written is None else written}")'
         diags.append(
             Diagnostic(
                 severity=i.severity,
                 code=i.code,
-                message=i.message,
+                message=message,
                 file=i.doc.source,
                 line=line,
                 field=render_path(i.path),

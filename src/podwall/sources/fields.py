@@ -27,6 +27,25 @@ class Issue:
     path: FieldPath
     at: FieldPath | None = None
     """Where to look for the line when it is more precise than ``path`` (a label's own key)."""
+    quote: str | None = None
+    """A value to suggest quoting: the loader appends ``(quote it: "<text>")`` with the text as
+    written in the source (``0123``, not the 83 go-yaml reads), or this rendering if unknown."""
+
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def as_int32(value: object) -> int | None:
+    """The int32 that Go's JSON decoder makes of ``value``, or None if it refuses it."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        n = value
+    elif isinstance(value, float) and value.is_integer():
+        n = int(value)
+    else:
+        return None
+    return n if INT32_MIN <= n <= INT32_MAX else None
 
 
 class FieldReader:
@@ -46,9 +65,10 @@ class FieldReader:
         code: str = "invalid",
         severity: Severity = Severity.ERROR,
         at: FieldPath | None = None,
+        quote: str | None = None,
     ) -> None:
         assert self.doc is not None
-        self.issues.append(Issue(severity, code, message, self.doc, path, at))
+        self.issues.append(Issue(severity, code, message, self.doc, path, at, quote))
 
     def type_error(self, path: FieldPath, expected: str, value: object, hint: str = "") -> None:
         msg = f"Invalid type: expected {expected}, got {type_name(value)}"
@@ -79,8 +99,11 @@ class FieldReader:
         if value is None:
             return None
         if not isinstance(value, str):
-            hint = f'quote it: "{value}"' if isinstance(value, (int, float, bool)) else ""
-            self.type_error(path, "a string", value, hint)
+            if isinstance(value, (int, float, bool)):
+                shown = v.render_value(value)
+                self.issue(path, f"Invalid type: expected a string, got {type_name(value)}", code="type", quote=shown)
+            else:
+                self.type_error(path, "a string", value)
             return None
         return value
 
@@ -89,20 +112,37 @@ class FieldReader:
         return "" if value is None else self.string(value, path)
 
     def integer(self, value: Any, path: FieldPath) -> int | None:
+        """An ``int32`` field, decoded as the API server's JSON decoder does: any JSON number
+        with an integral value in range (``80``, and ``80.0`` or ``1e3``, which kubectl sends
+        re-encoded as ``80`` and ``1000``); not a fraction, a string or a boolean."""
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.type_error(path, "an integer", value)
+        n = as_int32(value)
+        if n is None:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.issue(path, f"Invalid type: expected an integer (int32), got {v.render_value(value)}", code="type")
+            else:
+                self.type_error(path, "an integer", value)
             return None
-        return value
+        return n
 
     def int_or_string(self, value: Any, path: FieldPath) -> int | str | None:
+        """An ``IntOrString`` field: a JSON string, or a number read as :meth:`integer` does."""
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            self.type_error(path, "an integer or a string", value)
+        if isinstance(value, str):
+            return value
+        n = as_int32(value)
+        if n is None:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.issue(
+                    path, f"Invalid type: expected an integer (int32) or a string, got {v.render_value(value)}",
+                    code="type",
+                )
+            else:
+                self.type_error(path, "an integer or a string", value)
             return None
-        return value
+        return n
 
     def boolean(self, value: Any, path: FieldPath) -> bool:
         if value is None:

@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 import yaml
 
 from podwall.errors import Diagnostic, InputError, Severity
-from podwall.sources import fastyaml
+from podwall.sources import fastyaml, goyaml
 
 try:
     _BaseLoader: type = yaml.CSafeLoader
@@ -27,37 +27,13 @@ except AttributeError:  # pragma: no cover - PyYAML built without LibYAML
     _BaseLoader = yaml.SafeLoader
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc]
-    """PyYAML's safe loader, with plain scalars kubectl reads as strings kept as strings.
-
-    kubectl converts YAML with go-yaml v2 (``sigs.k8s.io/yaml``), which hands timestamps to
-    an untyped target as their text, knows no ``=`` value tag and no base-60 numbers. PyYAML
-    would make ``2024-01-01`` a date, ``10:30`` the integer 630 and fail on ``=``, so a label or
-    annotation that the API server accepts would be refused.
-    """
+class _Loader(goyaml.GoConstructorMixin, _BaseLoader):  # type: ignore[misc]
+    """PyYAML's LibYAML loader, with go-yaml v2's scalar rules and sigs.k8s.io/yaml's JSON step
+    (:mod:`podwall.sources.goyaml`): what kubectl reads, not what YAML 1.1 says."""
 
 
-def _as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
-    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
-
-
-def _int_unless_base60(loader: yaml.SafeLoader, node: yaml.Node) -> object:
-    if ":" in str(node.value):
-        return _as_text(loader, node)
-    return loader.construct_yaml_int(node)  # type: ignore[arg-type]
-
-
-def _float_unless_base60(loader: yaml.SafeLoader, node: yaml.Node) -> object:
-    if ":" in str(node.value):
-        return _as_text(loader, node)
-    return loader.construct_yaml_float(node)  # type: ignore[arg-type]
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
-_Loader.add_constructor("tag:yaml.org,2002:value", _as_text)
-_Loader.add_constructor("tag:yaml.org,2002:int", _int_unless_base60)
-_Loader.add_constructor("tag:yaml.org,2002:float", _float_unless_base60)
-_FastLoader = fastyaml.memoising(_Loader)
+goyaml.install(_Loader)
+_FastLoader = _Loader
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_ALIASES = 1000
@@ -176,8 +152,7 @@ def _check_structure(src: SourceText, warnings: list[Diagnostic]) -> Diagnostic 
     * alias bombs: more than :data:`MAX_ALIASES` aliases, or aliases that would expand to more
       than :data:`MAX_ALIAS_EXPANSION` nodes (a billion-laughs needs only a few dozen aliases).
 
-    It also warns (into ``warnings``) about a key repeated in one mapping: the later value
-    silently replaces the earlier one, as in kubectl's YAML reader, which can hide a rule.
+    (A key repeated in one mapping is an error of the constructor, as in go-yaml v2's strict mode.)
     """
     # Each open collection: [anchor, expanded size so far, {key: line} for a mapping, children].
     stack: list[list[Any]] = []
@@ -215,31 +190,10 @@ def _check_structure(src: SourceText, warnings: list[Diagnostic]) -> Diagnostic 
             if stack:
                 parent = stack[-1]
                 parent[1] += size
-                if parent[2] is not None and parent[3] % 2 == 0 and isinstance(ev, yaml.ScalarEvent):
-                    _note_key(src, parent[2], ev, warnings)
                 parent[3] += 1
     except yaml.YAMLError as exc:
         return _yaml_error(src, exc)
     return None
-
-
-def _note_key(src: SourceText, seen: dict[str, int], ev: yaml.ScalarEvent, warnings: list[Diagnostic]) -> None:
-    key, line = ev.value, _line(ev)
-    if key == "<<":  # merge keys may repeat
-        return
-    first = seen.get(key)
-    if first is None:
-        seen[key] = line
-        return
-    warnings.append(
-        Diagnostic(
-            severity=Severity.WARNING,
-            code="duplicate-key",
-            message=f'key "{key}" is repeated (first at line {first}): the later value replaces the earlier one',
-            file=src.name,
-            line=line,
-        )
-    )
 
 
 def _load_fast(src: SourceText) -> list[Any] | None:
@@ -338,6 +292,28 @@ class Locator:
                 pass
             self._trees[name] = tree
         return tree
+
+    def node(self, name: str, doc: int, path: Iterable[str | int]) -> yaml.Node | None:
+        """The node at exactly ``path`` (None if the path does not exist)."""
+        tree = self._tree(name) if name in self.texts else []
+        if doc >= len(tree) or tree[doc] is None:
+            return None
+        node: yaml.Node | None = tree[doc]
+        for step in path:
+            nxt: yaml.Node | None = None
+            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+                nxt = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == step), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+                nxt = node.value[step]
+            if nxt is None:
+                return None
+            node = nxt
+        return node
+
+    def scalar(self, name: str, doc: int, path: Iterable[str | int]) -> str | None:
+        """The text of the scalar at ``path`` as written (``0123``, ``yes``, ``1e3``), or None."""
+        node = self.node(name, doc, path)
+        return node.value if isinstance(node, yaml.ScalarNode) else None
 
     def line(self, name: str, doc: int, path: Iterable[str | int]) -> int:
         """1-based line of the deepest node on ``path`` that exists (0 if unknown).
