@@ -22,7 +22,8 @@ not counted twice; its IPs become the workload's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, BinaryIO
@@ -37,6 +38,7 @@ from podwall.core.model import (
     Service,
     ServicePort,
 )
+from podwall.core.selectors import matches as selector_matches
 from podwall.errors import (
     Diagnostic,
     FieldPath,
@@ -45,6 +47,7 @@ from podwall.errors import (
     SourceSpan,
     render_path,
 )
+from podwall.sources import kinds
 from podwall.sources import validation as v
 from podwall.sources.fields import NS_NAME_LABEL
 from podwall.sources.manifests import (
@@ -103,6 +106,10 @@ class _Raw:
     span: SourceSpan
 
 
+_SELECTOR_REQUIRED = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+_SELECTOR_MISMATCH = "`selector` does not match template `labels`"
+
+
 class _Decoder(NetworkPolicyReader):
     def __init__(self, default_namespace: str) -> None:
         super().__init__(default_namespace)
@@ -110,6 +117,7 @@ class _Decoder(NetworkPolicyReader):
         self.namespaces: dict[str, Namespace] = {}
         self.raw_endpoints: list[_Raw] = []
         self.services: list[Service] = []
+        self._handlers = self.handlers()
 
 
     # -- objects -------------------------------------------------------------------------
@@ -127,19 +135,27 @@ class _Decoder(NetworkPolicyReader):
         if not isinstance(api, str) or not api:
             self.issue(("apiVersion",), "Required value: every object needs an apiVersion", code="type")
             return
-        group = api.rpartition("/")[0] if "/" in api else ""
-        if kind == "NetworkPolicy" and group == "networking.k8s.io":
-            self.network_policy(data)
-        elif kind == "Namespace" and group == "":
-            self.namespace_object(data)
-        elif kind == "Pod" and group == "":
-            self.pod(data)
-        elif kind == "Service" and group == "":
-            self.service(data)
-        elif kind in WORKLOAD_KINDS and group in ("apps", "batch", "extensions", ""):
-            self.workload(kind, data)
-        else:
+        checked = kinds.check(api, kind)
+        if checked.error is not None:
+            self.issue(("apiVersion",), checked.error, code="kind")
+            return
+        handler = self._handlers.get(checked.kind or "")
+        if handler is None:
             self.skipped.append((doc, f"{api} {kind}"))
+            return
+        handler(data)
+
+    def handlers(self) -> dict[str, Callable[[Mapping[str, Any]], None]]:
+        """kind → the method that reads it (the kinds of :data:`kinds.SERVED`)."""
+        out: dict[str, Callable[[Mapping[str, Any]], None]] = {
+            "NetworkPolicy": self.network_policy,
+            "Namespace": self.namespace_object,
+            "Pod": self.pod,
+            "Service": self.service,
+        }
+        for k in WORKLOAD_KINDS:
+            out[k] = functools.partial(self.workload, k)
+        return out
 
     def namespace_object(self, data: Mapping[str, Any]) -> None:
         # ValidateNamespaceName is a DNS-1123 label (not a subdomain, as most names are)
@@ -262,6 +278,12 @@ class _Decoder(NetworkPolicyReader):
         tlabels = self.string_map(tmeta.get("labels"), (*base, "template", "metadata", "labels"))
         self.validate_labels(tlabels, (*base, "template", "metadata", "labels"))
         tspec = self.mapping(tmpl.get("spec"), (*base, "template", "spec")) or {}
+        if kind in _SELECTOR_REQUIRED:
+            self.workload_selector(kind, spec, tlabels, "template" in spec)
+        elif kind == "ReplicationController":
+            rc_sel = self.string_map(spec.get("selector"), ("spec", "selector"))
+            if rc_sel and any(tlabels.get(k) != val for k, val in rc_sel.items()):
+                self.issue(("spec", "template", "metadata", "labels"), v.invalid(tlabels, _SELECTOR_MISMATCH))
         replicas: int | None = None
         if kind in ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"):
             r = self.integer(spec.get("replicas"), ("spec", "replicas"))
@@ -282,6 +304,24 @@ class _Decoder(NetworkPolicyReader):
                 span=self.span(),
             )
         )
+
+    def workload_selector(self, kind: str, spec: Mapping[str, Any], tlabels: Mapping[str, str], has_template: bool) -> None:
+        """apps/v1: ``spec.selector`` is required, not empty, and selects the template's labels
+        (``ValidateDeploymentSpec`` and its siblings, ``ValidatePodTemplateSpecForReplicaSet``)."""
+        if spec.get("selector") is None:
+            self.issue(("spec", "selector"), v.required())
+            return
+        sel = self.selector(spec.get("selector"), ("spec", "selector"))
+        if sel is None:
+            return
+        if sel.is_empty:
+            noun = "deployment" if kind == "ReplicaSet" else kind.lower()
+            self.issue(("spec", "selector"), v.invalid(spec.get("selector"), f"empty selector is invalid for {noun}"))
+            return
+        if not has_template:
+            self.issue(("spec", "template"), v.required())
+        elif not selector_matches(sel, tlabels):
+            self.issue(("spec", "template", "metadata", "labels"), v.invalid(dict(tlabels), _SELECTOR_MISMATCH))
 
     def service(self, data: Mapping[str, Any]) -> None:
         # ValidateServiceName is a DNS-1035 label

@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 import yaml
 
 from podwall.errors import Diagnostic, InputError, Severity
-from podwall.sources import fastyaml, goyaml
+from podwall.sources import fastyaml, goyaml, kinds
 
 try:
     _BaseLoader: type = yaml.CSafeLoader
@@ -232,9 +232,17 @@ def parse_source(src: SourceText) -> tuple[list[Document], list[Diagnostic]]:
                 if not isinstance(items, list):
                     docs.append(Document(src.name, i, ("items",), items))
                     continue
+                item_kind = kinds.item_kind(kind)
                 for j, item in enumerate(items):
-                    if item is not None:
-                        docs.append(Document(src.name, i, ("items", j), item))
+                    if item is None:
+                        continue
+                    if item_kind is not None and isinstance(item, dict):
+                        # a typed list (PodList): apimachinery gives its items the list's kind
+                        if "kind" not in item:
+                            item["kind"] = item_kind
+                        if "apiVersion" not in item and "apiVersion" in data:
+                            item["apiVersion"] = data["apiVersion"]
+                    docs.append(Document(src.name, i, ("items", j), item))
             else:
                 docs.append(Document(src.name, i, (), data))
     except yaml.YAMLError as exc:

@@ -121,6 +121,8 @@ def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
 # -- workloads, owners, namespaces, skipped kinds ---------------------------------------------------
 
 TEMPLATE = """\
+selector:
+  matchLabels: {app: %(name)s}
 template:
   metadata:
     labels: {app: %(name)s, tier: t}
@@ -135,6 +137,8 @@ template:
 
 def workload(kind: str, name: str, api: str, extra: str = "") -> str:
     body = TEMPLATE % {"name": name}
+    if kind == "ReplicationController":  # a plain map there, not a LabelSelector
+        body = body.replace("selector:\n  matchLabels:", "selector:")
     if kind == "CronJob":
         body = "schedule: '* * * * *'\njobTemplate:\n  spec:\n" + textwrap.indent(body, "    ")
     return f"apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: w\nspec:\n" + textwrap.indent(extra + body, "  ")
