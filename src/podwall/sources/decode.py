@@ -23,6 +23,7 @@ not counted twice; its IPs become the workload's.
 from __future__ import annotations
 
 import functools
+import gc
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -42,6 +43,7 @@ from podwall.core.selectors import matches as selector_matches
 from podwall.errors import (
     Diagnostic,
     FieldPath,
+    InputError,
     ManifestError,
     Severity,
     SourceSpan,
@@ -76,7 +78,7 @@ class LoadResult:
     @property
     def unreadable(self) -> bool:
         """True when some input could not even be decoded (YAML or type errors)."""
-        return any(d.code in ("yaml", "type", "read") for d in self.errors)
+        return any(d.code in ("yaml", "type", "read", "empty") for d in self.errors)
 
     def line_of(self, span: SourceSpan | None, *sub: str | int) -> int:
         """The line of an object (or of a field below it, by path) in its source."""
@@ -479,6 +481,17 @@ def decode_documents(
     return LoadResult(cluster=dec.cluster(), diagnostics=diags, skipped=skipped, locator=locator)
 
 
+def check_namespace(namespace: str) -> None:
+    """The default namespace (``-n``) must be a namespace name: a DNS-1123 label.
+
+    Raises:
+        InputError: it is not.
+    """
+    problems = v.is_dns1123_label(namespace)
+    if problems:
+        raise InputError(f"invalid namespace {v.go_quote(namespace)} (-n): {'; '.join(problems)}")
+
+
 def load(
     paths: Iterable[str],
     *,
@@ -488,19 +501,48 @@ def load(
     """Read, parse and decode manifests. Never raises for bad content: see ``diagnostics``.
 
     Raises:
-        InputError: a path cannot be read, or holds binary data.
+        InputError: a path cannot be read, holds binary data, or ``default_namespace`` is not
+            a namespace name.
     """
-    return load_texts(read_sources(paths, stdin=stdin), default_namespace=default_namespace)
+    paths = list(paths)
+    check_namespace(default_namespace)
+    sources = read_sources(paths, stdin=stdin)
+    return load_texts(sources, default_namespace=default_namespace, named=paths)
 
 
-def load_texts(sources: Iterable[SourceText], *, default_namespace: str = "default") -> LoadResult:
-    """Like :func:`load`, from texts already in memory."""
+def load_texts(
+    sources: Iterable[SourceText], *, default_namespace: str = "default", named: Iterable[str] | None = None
+) -> LoadResult:
+    """Like :func:`load`, from texts already in memory (``named``: the paths the user gave,
+    for the message when they hold no object at all)."""
+    check_namespace(default_namespace)
     locator = Locator()
     docs: list[Document] = []
     diags: list[Diagnostic] = []
-    for src in sources:
-        locator.add(src)
-        d, errs = parse_source(src)
-        docs.extend(d)
-        diags.extend(errs)
-    return decode_documents(docs, locator, default_namespace=default_namespace, diagnostics=diags)
+    sources = list(sources)
+    was_enabled = gc.isenabled()
+    gc.disable()  # parsing allocates millions of objects that all live on: no cycles to find
+    try:
+        for src in sources:
+            diags.extend(src.warnings)
+            d, errs = parse_source(src, locator)
+            docs.extend(d)
+            diags.extend(errs)
+        if not docs and not any(x.severity is Severity.ERROR for x in diags):
+            diags.append(_nothing_read(sources, list(named) if named is not None else None))
+        return decode_documents(docs, locator, default_namespace=default_namespace, diagnostics=diags)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _nothing_read(sources: list[SourceText], named: list[str] | None) -> Diagnostic:
+    where = ", ".join(named) if named else ", ".join(s.name for s in sources) or "the input"
+    if not sources:
+        msg = f"no manifest files (.yaml, .yml, .json) in {where}: nothing to read"
+    else:
+        msg = f"no Kubernetes objects in {where}"
+    return Diagnostic(
+        severity=Severity.ERROR, code="empty", message=msg, file=sources[0].name if sources else where,
+        line=1 if sources else 0,
+    )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tests.unit.sources.source_helpers import decode, errors, netpol
 
 from podwall.sources import kinds
-from tests.unit.sources.source_helpers import decode, errors, netpol
 
 
 def _np(api: str, kind: str = "NetworkPolicy") -> str:

@@ -52,8 +52,10 @@ def test_list_kinds_are_unwrapped(kind: str) -> None:
 
 @pytest.mark.parametrize("items", ["items: []", "items: null", "items:"])
 def test_empty_list(items: str) -> None:
+    # kubectl: "error: no objects passed to apply"
     result = decode(f"apiVersion: v1\nkind: List\n{items}\n")
-    assert result.diagnostics == [] and result.cluster.endpoints == ()
+    assert [(d.code, d.message) for d in result.diagnostics] == [("empty", "no Kubernetes objects in p.yaml")]
+    assert result.cluster.endpoints == ()
 
 
 def test_list_items_of_the_wrong_type_are_located() -> None:
@@ -361,8 +363,10 @@ def only_error(text: str, name: str = "bad.yaml"):  # type: ignore[no-untyped-de
         ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n", 4, "invalid YAML"),
         ("a: b\n  c: d\n", 2, "mapping values are not allowed"),
         ("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n- item\n", 4, "invalid YAML"),
-        ('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"', 1, "invalid YAML"),
-        ('{\n  "apiVersion": "v1",\n  "kind": "Pod",\n  "metadata": {\n', 4, "invalid YAML"),
+        ('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"', 1,
+         "invalid JSON: Expecting ',' delimiter (line 1, column 61)"),
+        ('{\n  "apiVersion": "v1",\n  "kind": "Pod",\n  "metadata": {\n', 4,
+         "invalid JSON: Expecting property name enclosed in double quotes (line 5, column 1)"),
         ("key: 'unterminated\n", 1, "invalid YAML"),
     ],
 )
