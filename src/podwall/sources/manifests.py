@@ -288,10 +288,10 @@ def parse_source(src: SourceText, locator: Locator | None = None) -> tuple[list[
 
     ``locator``, when given, learns the source (and, for JSON, where each object is)."""
     if jsonstream.looks_like_json(src.text):
-        docs, diags, spans = _parse_json(src)
+        json_docs, json_diags, spans = _parse_json(src)
         if locator is not None:
             locator.add(src, spans)
-        return docs, diags
+        return json_docs, json_diags
     if locator is not None:
         locator.add(src)
     diags: list[Diagnostic] = []
@@ -368,11 +368,12 @@ class Locator:
                     pass
             else:
                 for start, end in spans:
+                    one: yaml.Node | None
                     try:
-                        node = yaml.compose(text[start:end], Loader=_Loader)
+                        one = yaml.compose(text[start:end], Loader=_Loader)
                     except (yaml.YAMLError, RecursionError):
-                        node = None
-                    tree.append((text.count("\n", 0, start), node))
+                        one = None
+                    tree.append((text.count("\n", 0, start), one))
             self._trees[name] = tree
         return tree
 
