@@ -11,6 +11,7 @@ import yaml
 
 from podwall.api import LoadedCluster
 from podwall.cli import matrix_cmd
+from podwall.cli.exitcodes import ExitCode
 from podwall.cli.common import OUTPUT_TEXT_JSON, echo_json, input_options, load_cluster
 from podwall.core.evaluate import Verdict
 from podwall.core.services import ServiceVerdict
@@ -140,13 +141,15 @@ def can(
           --from production/frontend --to production/backend --port 8080
     """
     v = _ask(paths, namespace, ipblock_matches_pods, host_network, src, dst, port, protocol)
+    answer = v.answer if isinstance(v, ServiceVerdict) else ("yes" if v.allowed else "no")
     if output == "json":
         echo_json(serialize.verdict(v))
     else:
-        click.echo("yes" if v.allowed else "no")
+        click.echo(answer)
         if not quiet:
             click.echo(v.reason())
-    sys.exit(0 if v.allowed else 1)
+    # "unknown" (a Service whose backends the input does not hold): the input cannot answer
+    sys.exit(ExitCode.BAD_INPUT if answer == "unknown" else ExitCode.OK if v.allowed else ExitCode.NO)
 
 
 @click.command()

@@ -60,6 +60,9 @@ def verdict(v: Verdict | ServiceVerdict) -> dict[str, Any]:
             "allowed": v.allowed,
             "reason": v.reason(),
             "service": True,
+            "answer": v.answer,
+            "service_type": v.service_type,
+            "external_name": v.external_name,
             "backends": [
                 {
                     "endpoint": b.endpoint,

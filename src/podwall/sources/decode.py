@@ -22,6 +22,7 @@ not counted twice; its IPs become the workload's.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 from collections.abc import Callable, Iterable, Mapping
@@ -34,6 +35,8 @@ from podwall.core.model import (
     Cluster,
     ContainerPort,
     Endpoint,
+    EndpointAddress,
+    EndpointPort,
     Namespace,
     Protocol,
     Service,
@@ -108,6 +111,7 @@ class _Raw:
     span: SourceSpan
 
 
+_SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
 _SELECTOR_REQUIRED = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
 _SELECTOR_MISMATCH = "`selector` does not match template `labels`"
 
@@ -119,6 +123,8 @@ class _Decoder(NetworkPolicyReader):
         self.namespaces: dict[str, Namespace] = {}
         self.raw_endpoints: list[_Raw] = []
         self.services: list[Service] = []
+        self.endpoints_by_service: dict[tuple[str, str], list[EndpointAddress]] = {}
+        self.slices_by_service: dict[tuple[str, str], list[EndpointAddress]] = {}
         self._handlers = self.handlers()
 
 
@@ -154,6 +160,8 @@ class _Decoder(NetworkPolicyReader):
             "Namespace": self.namespace_object,
             "Pod": self.pod,
             "Service": self.service,
+            "Endpoints": self.endpoints_object,
+            "EndpointSlice": self.endpoint_slice,
         }
         for k in WORKLOAD_KINDS:
             out[k] = functools.partial(self.workload, k)
@@ -351,6 +359,12 @@ class _Decoder(NetworkPolicyReader):
                     target_port=self.int_or_string(pm.get("targetPort"), ("spec", "ports", i, "targetPort")),
                 )
             )
+        stype = self.string(spec.get("type"), ("spec", "type")) or "ClusterIP"
+        if stype not in _SERVICE_TYPES:
+            self.issue(("spec", "type"), v.unsupported(stype, list(_SERVICE_TYPES)))
+        external = self.string(spec.get("externalName"), ("spec", "externalName")) if stype == "ExternalName" else None
+        if stype == "ExternalName" and not external:
+            self.issue(("spec", "externalName"), v.required())
         self.remember("Service", ns, name)
         self.services.append(
             Service(
@@ -359,8 +373,86 @@ class _Decoder(NetworkPolicyReader):
                 selector=MappingProxyType(selector) if selector is not None else None,
                 ports=tuple(ports),
                 span=self.span(),
+                type=stype,
+                external_name=external or None,
             )
         )
+
+    def endpoint_ports(self, value: Any, path: FieldPath) -> tuple[EndpointPort, ...]:
+        out = []
+        for i, p in enumerate(self.seq(value, path)):
+            pm = self.mapping(p, (*path, i))
+            if pm is None:
+                continue
+            num = self.integer(pm.get("port"), (*path, i, "port"))
+            if num is None:  # (an EndpointSlice port without a number means "all ports": not modelled)
+                continue
+            out.append(
+                EndpointPort(
+                    name=self.string(pm.get("name"), (*path, i, "name")) or None,
+                    port=num,
+                    protocol=self.protocol(pm.get("protocol"), (*path, i, "protocol")) or Protocol.TCP,
+                )
+            )
+        return tuple(out)
+
+    def target_ref(self, value: Any, path: FieldPath, ns: str) -> str | None:
+        ref = self.mapping(value, path)
+        if not ref or ref.get("kind") != "Pod" or not isinstance(ref.get("name"), str):
+            return None
+        rns = ref.get("namespace") if isinstance(ref.get("namespace"), str) else ns
+        return f"{rns}/{ref['name']}"
+
+    def endpoints_object(self, data: Mapping[str, Any]) -> None:
+        """v1 Endpoints: each ready address of a subset serves each port of that subset
+        (``notReadyAddresses`` receive no traffic from kube-proxy)."""
+        name, ns, _l, _a, _ = self.metadata(data, namespaced=True)
+        if not name:
+            return
+        addresses: list[EndpointAddress] = []
+        for i, sub in enumerate(self.seq(data.get("subsets"), ("subsets",))):
+            sm = self.mapping(sub, ("subsets", i))
+            if sm is None:
+                continue
+            ports = self.endpoint_ports(sm.get("ports"), ("subsets", i, "ports"))
+            for j, a in enumerate(self.seq(sm.get("addresses"), ("subsets", i, "addresses"))):
+                am = self.mapping(a, ("subsets", i, "addresses", j))
+                ip = self.string(am.get("ip"), ("subsets", i, "addresses", j, "ip")) if am else None
+                if am and ip:
+                    target = self.target_ref(am.get("targetRef"), ("subsets", i, "addresses", j, "targetRef"), ns)
+                    addresses.append(EndpointAddress(ip=ip, target=target, ports=ports))
+        self.remember("Endpoints", ns, name)
+        self.endpoints_by_service[(ns, name)] = addresses
+
+    def endpoint_slice(self, data: Mapping[str, Any]) -> None:
+        """discovery.k8s.io/v1 EndpointSlice, tied to its Service by the
+        ``kubernetes.io/service-name`` label; endpoints whose ``conditions.ready`` is false
+        receive no traffic."""
+        name, ns, labels, _a, _ = self.metadata(data, namespaced=True)
+        if not name:
+            return
+        svc = labels.get("kubernetes.io/service-name")
+        if not svc:
+            assert self.doc is not None
+            self.skipped.append((self.doc, f"EndpointSlice {ns}/{name} (no kubernetes.io/service-name label)"))
+            return
+        family = self.string(data.get("addressType"), ("addressType",))
+        ports = self.endpoint_ports(data.get("ports"), ("ports",))
+        out = self.slices_by_service.setdefault((ns, svc), [])
+        if family == "FQDN":  # deprecated, and not something kube-proxy routes to
+            return
+        for i, e in enumerate(self.seq(data.get("endpoints"), ("endpoints",))):
+            em = self.mapping(e, ("endpoints", i))
+            if em is None:
+                continue
+            cond = self.mapping(em.get("conditions"), ("endpoints", i, "conditions")) or {}
+            if cond.get("ready") is False:
+                continue
+            target = self.target_ref(em.get("targetRef"), ("endpoints", i, "targetRef"), ns)
+            for j, ip in enumerate(self.seq(em.get("addresses"), ("endpoints", i, "addresses"))):
+                text = self.list_string(ip, ("endpoints", i, "addresses", j))
+                if text:
+                    out.append(EndpointAddress(ip=text, target=target, ports=ports))
 
     # -- assembly ------------------------------------------------------------------------
     def endpoints(self) -> list[Endpoint]:
@@ -423,6 +515,19 @@ class _Decoder(NetworkPolicyReader):
             )
         return out
 
+    def with_addresses(self, svc: Service) -> Service:
+        """The Service with the addresses kube-proxy would use: its EndpointSlices', or without
+        any, its Endpoints object's."""
+        key = (svc.namespace, svc.name)
+        found = self.slices_by_service.get(key)
+        if found is None:
+            found = self.endpoints_by_service.get(key)
+        return svc if found is None else dataclasses.replace(svc, addresses=tuple(found))
+
+    def last(self, svc: Service, last: Mapping[str, Service]) -> bool:
+        """True for the last definition of a Service (a redefined one replaces the earlier)."""
+        return last[svc.key].span is svc.span
+
     def cluster(self) -> Cluster:
         endpoints = self.endpoints()
         referenced = {e.namespace for e in endpoints} | {p.namespace for p in self.policies}
@@ -433,12 +538,12 @@ class _Decoder(NetworkPolicyReader):
                 name=name, labels=MappingProxyType({NS_NAME_LABEL: name}), declared=False
             )
         last_policy = {p.key: p for p in self.policies}
-        last_service = {s.key: s for s in self.services}
+        last_service = {s.key: self.with_addresses(s) for s in self.services}
         return Cluster(
             namespaces=MappingProxyType(dict(sorted(namespaces.items()))),
             endpoints=tuple(endpoints),
             policies=tuple(p for p in self.policies if last_policy[p.key] is p),
-            services=tuple(s for s in self.services if last_service[s.key] is s),
+            services=tuple(last_service[s.key] for s in self.services if self.last(s, last_service)),
         )
 
 
