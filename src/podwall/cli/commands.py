@@ -148,6 +148,8 @@ def can(
         click.echo(answer)
         if not quiet:
             click.echo(v.reason())
+            for note in getattr(v, "notes", ()):
+                click.echo(f"note: {note}", err=True)
     # "unknown" (a Service whose backends the input does not hold): the input cannot answer
     sys.exit(ExitCode.BAD_INPUT if answer == "unknown" else ExitCode.OK if v.allowed else ExitCode.NO)
 

@@ -271,6 +271,9 @@ class Endpoint:
     (a ReplicaSet of a Deployment is traced to the Deployment by its ``pod-template-hash``)."""
     annotations: Mapping[str, str] = field(default_factory=_no_labels)
     span: SourceSpan | None = None
+    folded: tuple[str, ...] = ()
+    """The objects of the input folded into this workload, as ``Kind/name`` (its pods and
+    ReplicaSets), so that ``ns/<pod name>`` still finds it."""
 
     @property
     def is_pod(self) -> bool:

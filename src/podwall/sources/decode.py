@@ -481,12 +481,17 @@ class _Decoder(NetworkPolicyReader):
                 cur, hops = o, hops + 1
             top[id(r)] = cur
         extra_ips: dict[int, list[str]] = {}
+        folded: dict[int, list[str]] = {}
         for r in self.raw_endpoints:
             t = top[id(r)]
             if t is not r:
                 extra_ips.setdefault(id(t), []).extend(r.ips)
+                folded.setdefault(id(t), []).append(f"{r.kind}/{r.name}")
+
         def absent_owner(r: _Raw) -> str | None:
             for kind, name in r.owners:
+                if kind == "Node":  # a mirror pod (a static pod, owned by its node): a pod
+                    continue
                 if kind == "ReplicaSet":
                     h = r.labels.get("pod-template-hash")
                     if h and name.endswith("-" + h):
@@ -511,6 +516,7 @@ class _Decoder(NetworkPolicyReader):
                     owner=absent_owner(r),
                     annotations=r.annotations,
                     span=r.span,
+                    folded=tuple(folded.get(id(r), ())),
                 )
             )
         return out

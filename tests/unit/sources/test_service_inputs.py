@@ -110,3 +110,49 @@ def test_external_name_ignores_its_selector_and_says_egress_decides(tmp_path: Pa
 def test_an_external_name_service_needs_its_name() -> None:
     r = decode(BASE.replace("spec: {ports: [{name: pg, port: 5432}]}", "spec: {type: ExternalName}"))
     assert [(d.field, d.message) for d in r.errors] == [("spec.externalName", "Required value")]
+
+
+DEPLOY = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: frontend, namespace: prod}
+spec:
+  selector: {matchLabels: {app: frontend}}
+  template:
+    metadata: {labels: {app: frontend}}
+    spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: frontend-7d4b9c8f6-abcde
+  namespace: prod
+  labels: {app: frontend, pod-template-hash: 7d4b9c8f6}
+  ownerReferences: [{kind: ReplicaSet, name: frontend-7d4b9c8f6}]
+status: {podIP: 10.0.0.9}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: etcd-node1
+  namespace: kube-system
+  ownerReferences: [{apiVersion: v1, kind: Node, name: node1}]
+status: {podIP: 10.0.0.10}
+"""
+
+
+def test_a_pod_name_as_kubectl_shows_it_resolves_to_its_workload_with_a_note(tmp_path: Path) -> None:
+    p = tmp_path / "m.yaml"
+    p.write_text(DEPLOY)
+    c = podwall.load([str(p)])
+    v = c.can("kube-system/etcd-node1", "prod/frontend-7d4b9c8f6-abcde", 80)
+    assert v.dst == "prod/deployment/frontend"
+    assert v.notes == ("pod prod/frontend-7d4b9c8f6-abcde is one of the pods of prod/deployment/frontend",)  # type: ignore[union-attr]
+    r = CliRunner().invoke(cli, ["can", str(p), "--from", "kube-system/etcd-node1", "--to",
+                                 "prod/frontend-7d4b9c8f6-abcde", "--port", "80"], catch_exceptions=False)
+    assert r.exit_code == 0 and "note: pod prod/frontend-7d4b9c8f6-abcde is one of the pods" in r.output
+
+
+def test_a_mirror_pod_is_a_pod_not_its_node() -> None:
+    eps = {e.key: e for e in decode(DEPLOY).cluster.endpoints}
+    assert eps["kube-system/etcd-node1"].owner is None and eps["kube-system/etcd-node1"].is_pod
