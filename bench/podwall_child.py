@@ -13,6 +13,7 @@ pod, port) triples it implies (a pod reaching itself included).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -54,7 +55,14 @@ def main() -> None:
         # ... plus each endpoint with itself: a pod reaches itself on every checked port
         for c, e in zip(comp.classes.cls.tolist(), m.endpoints):
             triples += len(comp.checked[c]) if e.is_pod else len(comp.allowed(c, c))
+        # a digest of the pod-level answer, to compare inputs that should give the same matrix
+        h = hashlib.sha256()
+        for c, e in zip(comp.classes.cls.tolist(), m.endpoints):
+            h.update(f"{e.key}={c};".encode())
+        for a0, block in comp.iter_counts():
+            h.update(f"{a0}:".encode() + np.ascontiguousarray(block).tobytes())
         out.update(
+            digest=h.hexdigest(),
             matrix_s=t2 - t1,
             classes=comp.classes.n,
             columns=comp.n_columns,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gc
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -54,7 +55,7 @@ from podwall.errors import (
 )
 from podwall.sources import kinds
 from podwall.sources import validation as v
-from podwall.sources.fields import NS_NAME_LABEL
+from podwall.sources.fields import INT32_MAX, INT32_MIN, NS_NAME_LABEL
 from podwall.sources.manifests import (
     Document,
     Locator,
@@ -111,6 +112,9 @@ class _Raw:
     span: SourceSpan
 
 
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(_OCTET + r"(?:\." + _OCTET + "){3}")
+_PROTOCOLS = {p.value: p for p in Protocol}
 _SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
 _SELECTOR_REQUIRED = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
 _SELECTOR_MISMATCH = "`selector` does not match template `labels`"
@@ -201,6 +205,13 @@ class _Decoder(NetworkPolicyReader):
                 if cm is None:
                     continue
                 for j, p in enumerate(self.seq(cm.get("ports"), (*cpath, "ports"))):
+                    if p.__class__ is dict:  # the common, well-typed case, without the accessors
+                        num, pr, pn = p.get("containerPort"), p.get("protocol", "TCP"), p.get("name")
+                        proto = _PROTOCOLS.get(pr) if pr.__class__ is str else None
+                        if (num.__class__ is int and INT32_MIN <= num <= INT32_MAX and proto is not None
+                                and (pn is None or pn.__class__ is str)):
+                            out.append(ContainerPort(port=num, protocol=proto, name=pn or None))
+                            continue
                     ppath: FieldPath = (*cpath, "ports", j)
                     pm = self.mapping(p, ppath)
                     if pm is None:
@@ -214,14 +225,16 @@ class _Decoder(NetworkPolicyReader):
         return tuple(out)
 
     def protocol(self, value: Any, path: FieldPath) -> Protocol | None:
+        if value is None:
+            return Protocol.TCP
+        known = _PROTOCOLS.get(value) if isinstance(value, str) else None
+        if known is not None:
+            return known
         s = self.string(value, path)
         if s is None:
             return Protocol.TCP
-        try:
-            return Protocol(s)
-        except ValueError:
-            self.issue(path, v.unsupported(s, ["TCP", "UDP", "SCTP"]))
-            return None
+        self.issue(path, v.unsupported(s, ["TCP", "UDP", "SCTP"]))
+        return None
 
     def pod(self, data: Mapping[str, Any]) -> None:
         name, ns, labels, annotations, _ = self.metadata(data, namespaced=True)
@@ -266,6 +279,9 @@ class _Decoder(NetworkPolicyReader):
 
         good = []
         for ip in ips:
+            if _IPV4.fullmatch(ip):  # the common case, without building an address object
+                good.append(ip)
+                continue
             try:
                 ipaddress.ip_address(ip)
                 good.append(ip)
@@ -644,6 +660,7 @@ def load_texts(
         return decode_documents(docs, locator, default_namespace=default_namespace, diagnostics=diags)
     finally:
         if was_enabled:
+            gc.freeze()  # what loading built lives on: keep later collections from walking it
             gc.enable()
 
 

@@ -81,10 +81,7 @@ class FieldReader:
         if not isinstance(value, dict):
             self.type_error(path, "a mapping", value)
             return None
-        for k in value:
-            if not isinstance(k, str):
-                self.type_error(path, "string keys", k)
-                return None
+        # (keys are strings: JSON's are, and the YAML reader turns keys into JSON's, as kubectl does)
         return value
 
     def seq(self, value: Any, path: FieldPath) -> list[Any]:

@@ -55,6 +55,7 @@ for _v, _words in (
         _RESOLVE_MAP[_w] = _v
 HINT_CHARS = frozenset("+-0123456789yYnNtTfFoO~.")
 """go-yaml v2's ``resolveTable``: a plain scalar starting with any other character is a string."""
+_NUMBER_START = frozenset("+-0123456789.")
 _YAML_STYLE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _DOT_FLOAT = re.compile(r"\.[0-9]+([eE][-+]?[0-9]+)?")
 _DIGITS = {2: frozenset("01"), 8: frozenset("01234567"), 10: frozenset("0123456789"),
@@ -242,10 +243,19 @@ class GoConstructorMixin:
             if implicit[0]:
                 if value == "<<":
                     return MERGE_TAG
-                if not value or value[0] in HINT_CHARS:
+                # a word (y, no, null...) is not a string only if it is one of the table's; a
+                # number starts with a sign, a digit or a dot
+                if not value or value[0] in _NUMBER_START or value in _RESOLVE_MAP:
                     return GO_TAG
             return STR_TAG
         return super().resolve(kind, value, implicit)  # type: ignore[misc]
+
+    # podwall adds no path resolvers: LibYAML's composer calls these for every node
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
 
     def construct_go_plain(self, node: ScalarNode) -> object:
         try:
@@ -349,7 +359,11 @@ except AttributeError:  # pragma: no cover - PyYAML built without LibYAML
 
 class SafeDumper(_BaseDumper):  # type: ignore[misc]
     """PyYAML's safe dumper, quoting every string that kubectl would not read back as a string
-    (PyYAML quotes only what YAML 1.1 resolves, so it writes ``y``, ``n`` and ``2372039e9`` bare)."""
+    (PyYAML quotes only what YAML 1.1 resolves, so it writes ``y``, ``n`` and ``2372039e9`` bare),
+    and never writing an anchor or alias (kubectl writes none)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
