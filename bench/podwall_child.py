@@ -53,11 +53,11 @@ def main() -> None:
             pairs[np.arange(len(block)), np.arange(a0, a0 + len(block))] -= rows
             triples += int((pairs * block).sum())
         # ... plus each endpoint with itself: a pod reaches itself on every checked port
-        for c, e in zip(comp.classes.cls.tolist(), m.endpoints):
+        for c, e in zip(comp.classes.cls.tolist(), m.endpoints, strict=True):
             triples += len(comp.checked[c]) if e.is_pod else len(comp.allowed(c, c))
         # a digest of the pod-level answer, to compare inputs that should give the same matrix
         h = hashlib.sha256()
-        for c, e in zip(comp.classes.cls.tolist(), m.endpoints):
+        for c, e in zip(comp.classes.cls.tolist(), m.endpoints, strict=True):
             h.update(f"{e.key}={c};".encode())
         for a0, block in comp.iter_counts():
             h.update(f"{a0}:".encode() + np.ascontiguousarray(block).tobytes())

@@ -35,9 +35,8 @@ import orjson
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import gen_cluster  # noqa: E402
-from run_bench import run  # noqa: E402
-
 from podwall.sources import goyaml  # noqa: E402
+from run_bench import run  # noqa: E402
 
 FORMS = ("cluster.yaml", "list.yaml", "list.json", "cluster.ndjson")
 TARGETS = {"list.json": 0.5, "cluster.ndjson": 0.5, "list.yaml": 1.3, "cluster.yaml": 1.2}
@@ -48,10 +47,10 @@ class _FlowEmpty(goyaml.SafeDumper):
     """kubectl's YAML printer: block style, but empty mappings and lists as ``{}`` and ``[]``."""
 
     def represent_mapping(self, tag: str, mapping: Any, flow_style: Any = None) -> Any:
-        return super().represent_mapping(tag, mapping, flow_style=True if not mapping else False)
+        return super().represent_mapping(tag, mapping, flow_style=not mapping)
 
     def represent_sequence(self, tag: str, sequence: Any, flow_style: Any = None) -> Any:
-        return super().represent_sequence(tag, sequence, flow_style=True if not sequence else False)
+        return super().represent_sequence(tag, sequence, flow_style=not sequence)
 
 
 def write_forms(d: Path, pods: int, policies: int, seed: int) -> dict[str, int]:
@@ -125,13 +124,15 @@ def main() -> None:
                      "load_s": info["load_s"], "matrix_s": info["matrix_s"], "peak_mib": best[f]["peak_mib"],
                      "ratio": ratio, "target": TARGETS[f], "ok": ratio <= TARGETS[f] and best[f]["peak_mib"] < 1024})
     print(f"PyYAML CSafeLoader load_all of cluster.yaml: {parse_s:.2f} s ({best['parse']['peak_mib']:.0f} MiB); "
-          f"{counts['pods']:,} pods, {counts['policies']:,} policies; matrices identical (digest {digests[FORMS[0]][:12]})")
+          f"{counts['pods']:,} pods, {counts['policies']:,} policies; "
+          f"matrices identical (digest {digests[FORMS[0]][:12]})")
     print()
     print("| input form | size | podwall full reachability | (load + matrix) | peak RSS | / parse | target |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| `{r['form']}` | {r['mib']:.1f} MiB | {r['wall_s']:.2f} s | {r['load_s']:.2f} + {r['matrix_s']:.2f} s "
-              f"| {r['peak_mib']:.0f} MiB | {r['ratio']:.2f}× | ≤ {r['target']}× {'ok' if r['ok'] else 'MISSED'} |")
+              f"| {r['peak_mib']:.0f} MiB | {r['ratio']:.2f}x "
+              f"| ≤ {r['target']}x {'ok' if r['ok'] else 'MISSED'} |")
     if a.json:
         Path(a.json).write_text(json.dumps({"parse_s": parse_s, "counts": counts, "rows": rows}, indent=2))
     if a.check and not all(r["ok"] for r in rows):

@@ -11,8 +11,8 @@ import yaml
 
 from podwall.api import LoadedCluster
 from podwall.cli import matrix_cmd
-from podwall.cli.exitcodes import ExitCode
 from podwall.cli.common import OUTPUT_TEXT_JSON, echo_json, input_options, load_cluster
+from podwall.cli.exitcodes import ExitCode
 from podwall.core.evaluate import Verdict
 from podwall.core.services import ServiceVerdict
 from podwall.errors import InputError, PodwallError, Severity

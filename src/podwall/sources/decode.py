@@ -153,9 +153,13 @@ class _Decoder(NetworkPolicyReader):
             return
         handler = self._handlers.get(checked.kind or "")
         if handler is None:
-            self.skipped.append((doc, f"{api} {kind}"))
+            self.other_kind(doc, api, kind, data)
             return
         handler(data)
+
+    def other_kind(self, doc: Document, api: str, kind: str, data: Mapping[str, Any]) -> None:
+        """An object of a kind podwall does not read (a CRD, a ConfigMap): skipped, listed with -v."""
+        self.skipped.append((doc, f"{api} {kind}"))
 
     def handlers(self) -> dict[str, Callable[[Mapping[str, Any]], None]]:
         """kind → the method that reads it (the kinds of :data:`kinds.SERVED`)."""
@@ -331,7 +335,9 @@ class _Decoder(NetworkPolicyReader):
             )
         )
 
-    def workload_selector(self, kind: str, spec: Mapping[str, Any], tlabels: Mapping[str, str], has_template: bool) -> None:
+    def workload_selector(
+        self, kind: str, spec: Mapping[str, Any], tlabels: Mapping[str, str], has_template: bool
+    ) -> None:
         """apps/v1: ``spec.selector`` is required, not empty, and selects the template's labels
         (``ValidateDeploymentSpec`` and its siblings, ``ValidatePodTemplateSpecForReplicaSet``)."""
         if spec.get("selector") is None:

@@ -380,4 +380,15 @@ def dump_all(documents: Any, stream: Any = None, **kwargs: Any) -> Any:
     return yaml.dump_all(documents, stream, Dumper=SafeDumper, **kwargs)
 
 
-__all__ = ["GO_TAG", "GoConstructorMixin", "NotJSON", "SafeDumper", "dump_all", "install", "json_key", "needs_quotes", "resolve_plain", "resolve_tagged"]
+__all__ = [
+    "GO_TAG",
+    "GoConstructorMixin",
+    "NotJSON",
+    "SafeDumper",
+    "dump_all",
+    "install",
+    "json_key",
+    "needs_quotes",
+    "resolve_plain",
+    "resolve_tagged",
+]

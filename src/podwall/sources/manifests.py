@@ -408,8 +408,11 @@ class Locator:
         if name not in self.texts:
             return 0
         tree = self._tree(name)
-        if doc >= len(tree) or tree[doc][1] is None:
+        if doc >= len(tree):
             return 0
+        if tree[doc][1] is None:
+            # a JSON object YAML cannot compose (a surrogate pair escape): its first line
+            return tree[doc][0] + 1 if name in self.spans else 0
         offset, root = tree[doc]
         assert root is not None
         node: yaml.Node = root
@@ -422,9 +425,8 @@ class Locator:
                         nxt = v
                         line = k.start_mark.line + 1
                         break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
-                if 0 <= step < len(node.value):
-                    nxt = node.value[step]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+                nxt = node.value[step]
             if nxt is None:
                 break
             node = nxt

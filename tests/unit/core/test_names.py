@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from tests.unit.core.core_builders import cluster, namespace, pod
 
 from podwall.core import names
 from podwall.core.model import Address, Service
 from podwall.errors import QueryError
-from tests.unit.core.core_builders import cluster, namespace, pod
 
 WEB = dataclasses.replace(pod("prod", "web", {"app": "web"}), kind="Deployment",
                           folded=("ReplicaSet/web-7d4b9c8f6", "Pod/web-7d4b9c8f6-abcde"))

@@ -56,7 +56,8 @@ def test_a_json_number_is_quoted_as_written() -> None:
 @pytest.mark.parametrize(
     ("text", "message", "line"),
     [
-        ('{"apiVersion": "v1",\n "kind": "Pod",}\n', "Expecting property name enclosed in double quotes (line 2, column 16)", 2),
+        ('{"apiVersion": "v1",\n "kind": "Pod",}\n',
+         "Expecting property name enclosed in double quotes (line 2, column 16)", 2),
         ('{"a": NaN}', "NaN is not JSON (line 1, column 7)", 1),
         ('{"a": 1}\n{"a": 1, "b": 2, "a": 3}\n', 'duplicate key "a" in an object (line 2, column 18)', 2),
         ('{"a": 1} x', "Expecting value (line 1, column 10)", 1),
@@ -68,7 +69,8 @@ def test_json_errors_are_json_errors(text: str, message: str, line: int) -> None
 
 
 def test_a_repeated_key_hidden_behind_escaped_quotes_is_still_found() -> None:
-    text = '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "annotations": {"x": "{\\"k\\":1}"}, "name": "b"}}'
+    text = ('{"apiVersion": "v1", "kind": "Pod", '
+            '"metadata": {"name": "a", "annotations": {"x": "{\\"k\\":1}"}, "name": "b"}}')
     (d,) = decode(text, "p.json").errors
     assert 'duplicate key "name"' in d.message
 
@@ -98,7 +100,9 @@ def test_json_numbers_decode_as_the_api_server_decodes_them(vec: dict[str, Any])
         ("utf-32-be", b"\x00\x00\xfe\xff", "UTF-32 (big-endian)"),
     ],
 )
-def test_text_with_a_byte_order_mark_is_decoded_with_a_warning(tmp_path: Path, codec: str, bom: bytes, label: str) -> None:
+def test_text_with_a_byte_order_mark_is_decoded_with_a_warning(
+    tmp_path: Path, codec: str, bom: bytes, label: str
+) -> None:
     p = tmp_path / "w.yaml"
     text = "apiVersion: v1\r\nkind: Pod\r\nmetadata: {name: a, namespace: prod, annotations: {note: café}}\r\n"
     p.write_bytes(bom + text.encode(codec))
@@ -145,3 +149,9 @@ def test_stdin_reads_json_streams_too() -> None:
 def test_the_default_namespace_must_be_a_namespace_name(ns: str) -> None:
     with pytest.raises(InputError, match="invalid namespace"):
         decode("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n", namespace=ns)
+
+
+def test_a_json_object_yaml_cannot_compose_is_located_at_its_first_line() -> None:
+    nd = json.dumps(_pod("a")) + "\n" + json.dumps(_pod("b", labels={"x": 1}, annotations={"e": "\U0001F600"})) + "\n"
+    (d,) = decode(nd, "s.json").errors
+    assert (d.line, d.field) == (2, "metadata.labels.x")

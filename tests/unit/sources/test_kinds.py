@@ -76,7 +76,9 @@ def _deploy(selector: str, labels: str = "{app: web}") -> str:
 def test_an_apps_v1_workload_needs_a_selector_matching_its_template() -> None:
     assert decode(_deploy("{matchLabels: {app: web}}")).errors == []
     assert errors(decode(_deploy(""))) == ["spec.selector: Required value"]
-    assert errors(decode(_deploy("{}"))) == ["spec.selector: Invalid value: {}: empty selector is invalid for deployment"]
+    assert errors(decode(_deploy("{}"))) == [
+        "spec.selector: Invalid value: {}: empty selector is invalid for deployment"
+    ]
     assert errors(decode(_deploy("{matchLabels: {app: api}}"))) == [
         'spec.template.metadata.labels: Invalid value: {"app":"web"}: `selector` does not match template `labels`'
     ]

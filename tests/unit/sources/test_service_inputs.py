@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from tests.unit.sources.source_helpers import decode
 
 import podwall
 from podwall.cli.main import cli
-from tests.unit.sources.source_helpers import decode
 
 BASE = """\
 apiVersion: v1
