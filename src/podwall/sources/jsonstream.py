@@ -111,6 +111,9 @@ def _slow(text: str) -> list[JsonDoc]:
             obj, end = _DECODER.raw_decode(text, idx)
         except json.JSONDecodeError as exc:
             raise JsonError(exc.msg, exc.lineno, exc.colno) from None
+        except RecursionError:
+            line, col = _position(text, idx)
+            raise JsonError("nested too deeply to read", line, col) from None
         except _Duplicate as exc:
             at = text.find(json.dumps(exc.key), idx)
             at = text.find(json.dumps(exc.key), at + 1) if at >= 0 else idx

@@ -155,3 +155,8 @@ def test_a_json_object_yaml_cannot_compose_is_located_at_its_first_line() -> Non
     nd = json.dumps(_pod("a")) + "\n" + json.dumps(_pod("b", labels={"x": 1}, annotations={"e": "\U0001F600"})) + "\n"
     (d,) = decode(nd, "s.json").errors
     assert (d.line, d.field) == (2, "metadata.labels.x")
+
+
+def test_json_nested_too_deeply_is_a_one_line_error() -> None:
+    (d,) = decode('{"a": ' + "[" * 100000 + "]" * 100000 + "}", "deep.json").errors
+    assert d.code == "yaml" and d.message.startswith("invalid JSON: ") and d.line == 1
