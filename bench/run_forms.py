@@ -100,7 +100,7 @@ def main() -> None:
     counts = json.loads((d / "meta.json").read_text())
     py, child = sys.executable, str(HERE / "podwall_child.py")
     cmds = {"parse": [py, child, "parse", str(d / "cluster.yaml")]}
-    cmds.update({f: [py, child, "reach", str(d / f)] for f in FORMS})
+    cmds.update({f: [py, child, "matrix", str(d / f)] for f in FORMS})
     print(f"# {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
           f"{counts['pods']} pods, {counts['policies']} policies, {counts['namespaces']} namespaces", file=sys.stderr)
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in cmds}
