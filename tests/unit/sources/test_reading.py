@@ -3,6 +3,9 @@ show what was written."""
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.unit.sources.source_helpers import decode, errors, netpol
 
 
@@ -68,3 +71,16 @@ def test_yes_as_a_key_becomes_the_string_true_as_in_sigs_k8s_io_yaml() -> None:
     r = decode(_pod("  labels:\n    yes: x\n    80: y1\n"))
     assert r.errors == []
     assert dict(r.cluster.endpoints[0].labels) == {"true": "x", "80": "y1"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+       | st.sampled_from(["y", "N", "on", "0123", "0080", "1e3", "2372039e9", ".inf", "~", "", "<<", "0x1F", "1_0"]))
+def test_what_the_kubectl_safe_dumper_writes_reads_back_as_the_same_string(value: str) -> None:
+    from podwall.sources import goyaml
+    from podwall.sources.manifests import SourceText, parse_source
+
+    text = goyaml.dump_all([{"apiVersion": "v1", "kind": "ConfigMap", "data": {"v": value}}])
+    docs, diags = parse_source(SourceText("r.yaml", text))
+    assert [d for d in diags if d.severity.value == "error"] == []
+    assert docs[0].data["data"]["v"] == value
