@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from tests.unit.sources.source_helpers import decode, errors, netpol
 
 
