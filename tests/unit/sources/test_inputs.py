@@ -160,3 +160,12 @@ def test_a_json_object_yaml_cannot_compose_is_located_at_its_first_line() -> Non
 def test_json_nested_too_deeply_is_a_one_line_error() -> None:
     (d,) = decode('{"a": ' + "[" * 100000 + "]" * 100000 + "}", "deep.json").errors
     assert d.code == "yaml" and d.message.startswith("invalid JSON: ") and d.line == 1
+
+
+def test_the_cli_exits_2_when_the_paths_hold_no_object(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from podwall.cli.main import cli
+
+    r = CliRunner().invoke(cli, ["matrix", str(tmp_path)], catch_exceptions=False)
+    assert r.exit_code == 2 and "no manifest files (.yaml, .yml, .json)" in r.output

@@ -156,3 +156,11 @@ def test_a_pod_name_as_kubectl_shows_it_resolves_to_its_workload_with_a_note(tmp
 def test_a_mirror_pod_is_a_pod_not_its_node() -> None:
     eps = {e.key: e for e in decode(DEPLOY).cluster.endpoints}
     assert eps["kube-system/etcd-node1"].owner is None and eps["kube-system/etcd-node1"].is_pod
+
+
+def test_explain_says_unknown_for_a_service_without_endpoints(tmp_path: Path) -> None:
+    p = tmp_path / "m.yaml"
+    p.write_text(BASE)
+    r = CliRunner().invoke(cli, ["explain", str(p), "--from", "prod/client", "--to", "prod/service/legacy",
+                                 "--port", "5432"], catch_exceptions=False)
+    assert r.output.splitlines()[0] == "prod/client -> prod/service/legacy on TCP/5432: UNKNOWN"
