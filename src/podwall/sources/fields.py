@@ -153,6 +153,8 @@ class FieldReader:
         m = self.mapping(value, path)
         if m is None:
             return {}
+        if all(val.__class__ is str for val in m.values()):  # the common case
+            return dict(m)
         out: dict[str, str] = {}
         for k, val in m.items():
             if val is None:
@@ -179,8 +181,9 @@ class FieldReader:
         raw_name = meta.get("name")
         name = self.string(raw_name, ("metadata", "name")) or ""
         if name:
-            for msg in name_check(name):
-                self.issue(("metadata", "name"), v.invalid(name, msg))
+            if not (name_check is v.is_dns1123_subdomain and v.dns1123_subdomain_ok(name)):
+                for msg in name_check(name):
+                    self.issue(("metadata", "name"), v.invalid(name, msg))
         elif raw_name is None or raw_name == "":  # (a name of the wrong type is reported already)
             if meta.get("generateName"):
                 name = str(meta.get("generateName"))
@@ -203,6 +206,9 @@ class FieldReader:
         return name, ns, labels, annotations, explicit
 
     def validate_labels(self, labels: Mapping[str, str], path: FieldPath) -> None:
+        qualified, value = v.qualified_name_errors, v.label_value_errors
+        if not any(qualified(k) or value(val) for k, val in labels.items()):
+            return
         for k in sorted(labels):
             for msg in v.is_qualified_name(k):
                 self.issue(path, v.invalid(k, msg), at=(*path, k))

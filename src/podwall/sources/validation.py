@@ -50,6 +50,21 @@ _PORT_NAME_ONE_LETTER_RE = re.compile("[a-z]")
 _DIGITS_RE = re.compile("[0-9]+")
 
 
+def dns1123_subdomain_ok(value: str) -> bool:
+    """True when :func:`is_dns1123_subdomain` finds nothing (fast: no message is built)."""
+    return len(value) <= 253 and _DNS1123_SUBDOMAIN_RE.fullmatch(value) is not None
+
+
+def qualified_name_errors(value: str) -> tuple[str, ...]:
+    """:func:`is_qualified_name`, memoised, as a tuple (empty: valid)."""
+    return _is_qualified_name(value)
+
+
+def label_value_errors(value: str) -> tuple[str, ...]:
+    """:func:`is_valid_label_value`, memoised, as a tuple (empty: valid)."""
+    return _is_valid_label_value(value)
+
+
 def _go_len(value: str) -> int:
     """``len(s)`` in Go counts UTF-8 bytes, not characters."""
     return len(value.encode("utf-8", "surrogatepass"))
@@ -282,6 +297,7 @@ def parse_cidr_sloppy(value: str) -> tuple[IPNetwork, bool] | None:
     return net, canonical
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def cidr_contains(net: IPNetwork, ip: IPAddress) -> bool:
     """Go's ``(*net.IPNet).Contains``, which the API server uses for ``except`` subsets.
 
