@@ -147,6 +147,7 @@ var documents = []struct{ name, yaml string }{
 	{"duplicate key after resolution", "v:\n  80: a\n  \"80\": b\n"},
 	{"int key", "v:\n  80: a\n"},
 	{"float key", "v:\n  1.5: a\n  1e3: b\n"},
+	{"float keys at float32 precision", "v:\n  1e100: a\n  123456789.0: b\n  1e-7: c\n  2372039e9: d\n  1e6: e\n  -0.0: f\n"},
 	{"bool key", "v:\n  yes: a\n  off: b\n"},
 	{"null key", "v:\n  ~: a\n"},
 	{"flow", "v: {a: [1, 2, {b: c}], d: {}}\n"},

@@ -195,7 +195,12 @@ def _float32_g(f: float) -> str:
         return ".nan"
     if math.isinf(f):
         return ".inf" if f > 0 else "-.inf"
-    f32 = struct.unpack("f", struct.pack("f", f))[0]
+    try:
+        f32 = struct.unpack("f", struct.pack("f", f))[0]
+    except OverflowError:  # beyond float32: Go's conversion gives an infinity
+        return ".inf" if f > 0 else "-.inf"
+    if math.isinf(f32):
+        return ".inf" if f32 > 0 else "-.inf"
     if f32 == 0:
         return "-0" if math.copysign(1, f32) < 0 else "0"
     for p in range(1, 10):
