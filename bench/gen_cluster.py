@@ -241,7 +241,7 @@ def generate(
             left -= replicas
             k += 1
     # policies: four per namespace, the rest per app
-    for _i, n in enumerate(ns_names):
+    for n in ns_names:
         pol_docs.append(policy(n, "default-deny", {}, ["Ingress", "Egress"]))
         pol_docs.append(
             policy(

@@ -193,10 +193,10 @@ def main() -> None:
         row["load_s"] = load["wall_s"]
         row["can_s"], row["can_rc"] = can["wall_s"], can["rc"]
         print(
-            f"   parse {parse['wall_s']:.2f} s | podwall {reach['wall_s']:.2f} s "
-            f"(load {info['load_s']:.2f} s, matrix {info['matrix_s']:.2f} s, "
-            f"{info['classes']} classes x {info['columns']} columns), {reach['peak_mib']:.0f} MiB "
-            f"| load-only {load['wall_s']:.2f} s, can {can['wall_s']:.2f} s",
+            f"   parse {parse['wall_s']:.2f} s | podwall {reach['wall_s']:.2f} s (load {info['load_s']:.2f} s, matrix "
+            f"{info['matrix_s']:.2f} s, "
+            f"{info['classes']} classes x {info['columns']} columns), {reach['peak_mib']:.0f} MiB | load-only "
+            f"{load['wall_s']:.2f} s, can {can['wall_s']:.2f} s",
             file=sys.stderr,
         )
         row["nca_s"] = row["nca_peak_mib"] = None
@@ -216,8 +216,8 @@ def main() -> None:
             else:
                 row["nca_s"], row["nca_peak_mib"] = r["wall_s"], r["peak_mib"]
             print(
-                f"   nca {r['wall_s']:.1f} s, {r['peak_mib']:.0f} MiB, "
-                f"exit {r['rc']}{' (timeout)' if r['timed_out'] else ''}",
+                f"   nca {r['wall_s']:.1f} s, {r['peak_mib']:.0f} MiB, exit "
+                f"{r['rc']}{' (timeout)' if r['timed_out'] else ''}",
                 file=sys.stderr,
             )
         rows.append(row)
@@ -260,8 +260,8 @@ def print_table(rows: list[dict[str, Any]], note: str) -> None:
         ratio = f"{r['nca_s'] / r['podwall_s']:.0f}x" if r["nca_s"] else "-"
         nca_mem = f"{r['nca_peak_mib']:.0f} MiB" if r["nca_peak_mib"] else "-"
         print(
-            f"| {r['pods']:,} | {r['policies']:,} | {r['yaml_mib']:.1f} MiB | {fmt_s(r['parse_s'])} "
-            f"| {fmt_s(r['podwall_s'])} "
+            f"| {r['pods']:,} | {r['policies']:,} | {r['yaml_mib']:.1f} MiB | {fmt_s(r['parse_s'])} | "
+            f"{fmt_s(r['podwall_s'])} "
             f"| {r['podwall_peak_mib']:.0f} MiB | {r['podwall_s'] / r['parse_s']:.2f} | {r['pw_classes']:,} "
             f"| {fmt_s(r['can_s'])} ({fmt_s(r['load_s'])}) | {nca} | {nca_mem} | {ratio} |"
         )
