@@ -22,7 +22,6 @@ import importlib.metadata as _metadata
 from podwall.api import Answer, ExpectationResult, LoadedCluster, load
 from podwall.core.evaluate import DirectionVerdict, Engine, RuleMiss, RuleRef, Verdict
 from podwall.core.lint import Finding
-from podwall.core.names import Resolution
 from podwall.core.model import (
     Address,
     Cluster,
@@ -35,6 +34,7 @@ from podwall.core.model import (
     Service,
     Target,
 )
+from podwall.core.names import Resolution
 from podwall.core.reachability import Matrix
 from podwall.core.services import Backend, ServiceVerdict
 from podwall.errors import Diagnostic, InputError, ManifestError, PodwallError, QueryError, Severity, SourceSpan

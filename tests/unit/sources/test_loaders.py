@@ -33,7 +33,8 @@ def keys(result) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_multi_document_file_and_empty_documents() -> None:
     text = (
-        "---\n" + POD.format(name="a", ns="x", app="a") + "---\n---\n" + POD.format(name="b", ns="yy", app="b") + "...\n"
+        "---\n" + POD.format(name="a", ns="x", app="a") + "---\n---\n"
+        + POD.format(name="b", ns="yy", app="b") + "...\n"
     )
     result = decode(text)
     assert result.diagnostics == []
@@ -108,7 +109,8 @@ def test_directories_are_read_recursively_in_a_deterministic_order(tmp_path: Pat
         p.write_text(text)
     result = load([str(tmp_path)])
     assert result.diagnostics == []
-    assert keys(result) == ["nn/a", "nn/b", "nn/c", "nn/d"]  # sorted paths: a.yml, b.yaml, sub/c.json, sub/deeper/d.yaml
+    # sorted paths: a.yml, b.yaml, sub/c.json, sub/deeper/d.yaml
+    assert keys(result) == ["nn/a", "nn/b", "nn/c", "nn/d"]
     # the same pod defined twice: the later file wins, with a warning naming the first
     (tmp_path / "sub" / "zz.yaml").write_text(POD.format(name="a", ns="nn", app="yy"))
     result = load([str(tmp_path)])
