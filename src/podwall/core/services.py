@@ -219,7 +219,14 @@ def evaluate_service(
     engine: Engine, cluster: Cluster, src: Target, svc: Service, port: int | str, protocol: Protocol
 ) -> ServiceVerdict:
     """Evaluate ``src`` → Service ``svc`` port ``port`` against every backing pod."""
-    sp = find_service_port(svc, port, protocol)
+    if svc.type == "ExternalName" and isinstance(port, int) and not any(
+        p.port == port and p.protocol is protocol for p in svc.ports
+    ):
+        # nothing is proxied: the client connects to the name's address on the port it uses,
+        # whether or not the Service lists it (an ExternalName Service usually lists none)
+        sp = ServicePort(name=None, port=port, protocol=protocol)
+    else:
+        sp = find_service_port(svc, port, protocol)
     common = {"src": src.key, "dst": svc.key, "service_port": sp.port, "protocol": protocol,
               "service_type": svc.type}
     if svc.type == "ExternalName":

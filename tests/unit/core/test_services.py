@@ -195,3 +195,10 @@ def test_empty_label_selector_is_not_a_service_selector() -> None:
     _, c = make()
     assert service_backends(c, svc(80, {})) == []
     assert LabelSelector().is_empty
+
+
+def test_an_external_name_service_needs_no_ports() -> None:
+    e, c = make()
+    s = Service(namespace="prod", name="ext", type="ExternalName", external_name="db.example.com")
+    v = evaluate_service(e, c, CLIENT, s, 5432, TCP)
+    assert (v.answer, v.service_port) == ("yes", 5432)
