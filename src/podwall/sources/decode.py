@@ -55,7 +55,7 @@ from podwall.errors import (
 )
 from podwall.sources import kinds
 from podwall.sources import validation as v
-from podwall.sources.fields import INT32_MAX, INT32_MIN, NS_NAME_LABEL
+from podwall.sources.fields import INT32_MAX, INT32_MIN, NS_NAME_LABEL, WRITTEN
 from podwall.sources.manifests import (
     Document,
     Locator,
@@ -594,6 +594,9 @@ def decode_documents(
     for i in dec.issues:
         line = locator.line(i.doc.source, i.doc.doc, i.doc.path + (i.path if i.at is None else i.at))
         message = i.message
+        if i.written is not None:
+            text = locator.scalar(i.doc.source, i.doc.doc, i.doc.path + i.path)
+            message = message.replace(WRITTEN, i.written if text is None else text)
         if i.quote is not None:
             written = locator.scalar(i.doc.source, i.doc.doc, i.doc.path + i.path)
             message += f' (quote it: "{i.quote if written is None else written}")'

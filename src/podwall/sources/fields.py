@@ -30,9 +30,14 @@ class Issue:
     quote: str | None = None
     """A value to suggest quoting: the loader appends ``(quote it: "<text>")`` with the text as
     written in the source (``0123``, not the 83 go-yaml reads), or this rendering if unknown."""
+    written: str | None = None
+    """A value to show as written: the loader replaces :data:`WRITTEN` in the message with the
+    text of the source (``5e10``), or with this rendering if unknown."""
 
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+WRITTEN = "\x00written\x00"
+"""Where a message shows a value as the source wrote it (see :attr:`Issue.written`)."""
 
 
 def as_int32(value: object) -> int | None:
@@ -66,9 +71,10 @@ class FieldReader:
         severity: Severity = Severity.ERROR,
         at: FieldPath | None = None,
         quote: str | None = None,
+        written: str | None = None,
     ) -> None:
         assert self.doc is not None
-        self.issues.append(Issue(severity, code, message, self.doc, path, at, quote))
+        self.issues.append(Issue(severity, code, message, self.doc, path, at, quote, written))
 
     def type_error(self, path: FieldPath, expected: str, value: object, hint: str = "") -> None:
         msg = f"Invalid type: expected {expected}, got {type_name(value)}"
@@ -117,7 +123,8 @@ class FieldReader:
         n = as_int32(value)
         if n is None:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.issue(path, f"Invalid type: expected an integer (int32), got {v.render_value(value)}", code="type")
+                self.issue(path, f"Invalid type: expected an integer (int32), got {WRITTEN}", code="type",
+                           written=v.render_value(value))
             else:
                 self.type_error(path, "an integer", value)
             return None
@@ -133,8 +140,8 @@ class FieldReader:
         if n is None:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 self.issue(
-                    path, f"Invalid type: expected an integer (int32) or a string, got {v.render_value(value)}",
-                    code="type",
+                    path, f"Invalid type: expected an integer (int32) or a string, got {WRITTEN}",
+                    code="type", written=v.render_value(value),
                 )
             else:
                 self.type_error(path, "an integer or a string", value)
