@@ -64,6 +64,7 @@ from podwall.sources.manifests import (
     read_sources,
 )
 from podwall.sources.netpol import NetworkPolicyReader
+from podwall.sources.tiers import TierPolicyReader, tier_kind
 
 
 @dataclass
@@ -120,7 +121,7 @@ _SELECTOR_REQUIRED = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
 _SELECTOR_MISMATCH = "`selector` does not match template `labels`"
 
 
-class _Decoder(NetworkPolicyReader):
+class _Decoder(NetworkPolicyReader, TierPolicyReader):
     def __init__(self, default_namespace: str) -> None:
         super().__init__(default_namespace)
         self.skipped: list[tuple[Document, str]] = []
@@ -158,8 +159,12 @@ class _Decoder(NetworkPolicyReader):
         handler(data)
 
     def other_kind(self, doc: Document, api: str, kind: str, data: Mapping[str, Any]) -> None:
-        """An object of a kind podwall does not read (a CRD, a ConfigMap): skipped, listed with -v."""
-        self.skipped.append((doc, f"{api} {kind}"))
+        """A kind outside :data:`kinds.SERVED`: a tier policy (``policy.networking.k8s.io``), or
+        one podwall does not read (a CRD, a ConfigMap), skipped and listed with -v."""
+        if tier_kind(kind, api):
+            self.tier_policy(kind, api, data)
+        else:
+            self.skipped.append((doc, f"{api} {kind}"))
 
     def handlers(self) -> dict[str, Callable[[Mapping[str, Any]], None]]:
         """kind → the method that reads it (the kinds of :data:`kinds.SERVED`)."""
@@ -170,6 +175,7 @@ class _Decoder(NetworkPolicyReader):
             "Service": self.service,
             "Endpoints": self.endpoints_object,
             "EndpointSlice": self.endpoint_slice,
+            "Node": self.node_object,
         }
         for k in WORKLOAD_KINDS:
             out[k] = functools.partial(self.workload, k)
@@ -567,11 +573,14 @@ class _Decoder(NetworkPolicyReader):
             )
         last_policy = {p.key: p for p in self.policies}
         last_service = {s.key: self.with_addresses(s) for s in self.services}
+        tier_policies, nodes = self.tier_objects()
         return Cluster(
             namespaces=MappingProxyType(dict(sorted(namespaces.items()))),
             endpoints=tuple(endpoints),
             policies=tuple(p for p in self.policies if last_policy[p.key] is p),
             services=tuple(last_service[s.key] for s in self.services if self.last(s, last_service)),
+            tier_policies=tier_policies,
+            nodes=nodes,
         )
 
 

@@ -21,6 +21,7 @@ SERVED: dict[str, str] = {
     "Namespace": "v1",
     "Endpoints": "v1",
     "ReplicationController": "v1",
+    "Node": "v1",
     "EndpointSlice": "discovery.k8s.io/v1",
     "Deployment": "apps/v1",
     "StatefulSet": "apps/v1",
