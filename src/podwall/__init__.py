@@ -35,6 +35,7 @@ from podwall.core.model import (
     Service,
     Target,
 )
+from podwall.core.names import Resolution
 from podwall.core.reachability import Matrix
 from podwall.core.services import Backend, ServiceVerdict
 from podwall.errors import (
@@ -83,6 +84,7 @@ __all__ = [
     "Policy",
     "Protocol",
     "QueryError",
+    "Resolution",
     "RuleMiss",
     "RuleRef",
     "Service",

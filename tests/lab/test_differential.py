@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from podwall.core.model import Protocol
 from podwall.lab.probe import Probe, run_probes, summary
+from podwall.sources import goyaml
 from podwall.sources.manifests import SourceText
 
 from .conftest import new_lab, shown
@@ -151,7 +152,7 @@ def totals():  # type: ignore[no-untyped-def]
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(docs=cluster())
 def test_lab_agrees_with_engine(diff_lab, totals, docs: list[dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]
-    text = yaml.safe_dump_all(docs)
+    text = goyaml.dump_all(docs)  # quotes "y": kubectl reads a bare y as true
     src = [SourceText("generated.yaml", text)]
     if diff_lab.exists():
         # cut: a probe whose source port matches a live flow of the previous policies would ride on it

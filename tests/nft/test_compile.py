@@ -122,7 +122,7 @@ def test_unselected_pods_have_no_dispatch_entry() -> None:
 def test_pods_sharing_policies_share_one_signature_chain() -> None:
     text = "\n---\n".join(
         [
-            f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: a, labels: {{x: y}}}}\nstatus: {{podIP: "
+            f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: a, labels: {{x: 'y'}}}}\nstatus: {{podIP: "
             f"10.1.0.{i + 1}}}"
             for i in range(5)
         ]
