@@ -15,12 +15,13 @@ from __future__ import annotations
 import difflib
 import os
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from podwall.core.evaluate import Engine, Verdict
 from podwall.core.model import Address, Cluster, Endpoint, Options, Protocol, Service, Target
+from podwall.core.portsets import PortSet
 from podwall.core.services import ServiceVerdict, evaluate_service, resolve_port
 from podwall.errors import Diagnostic, QueryError
 from podwall.sources.decode import LoadResult
@@ -142,6 +143,24 @@ class LoadedCluster:
     def endpoints(self) -> Sequence[Endpoint]:
         return self.cluster.endpoints
 
+    # -- the whole port space ------------------------------------------------------------
+    def allowed_ports(self, src: str, dst: str) -> PortSet:
+        """Every connection ``src`` may open to ``dst``, over the whole port space (a PortSet:
+        ``str()`` is e.g. ``TCP 53; UDP 53``, ``.to_json()`` the JSON encoding)."""
+        from podwall.core.connectivity import connections
+
+        return connections(self.engine, self.target(src), self.target(dst))
+
+    def connections(self, *, by: str = "pod") -> Iterator[tuple[str, str, PortSet]]:
+        """``(from, to, allowed)`` for every pair with something allowed (``matrix --ports all``).
+
+        ``by``: ``pod`` (each endpoint), ``workload`` or ``namespace`` (unions over members).
+        Addresses outside the cluster appear as the ranges the policies' ipBlocks distinguish.
+        """
+        from podwall.core.connmatrix import connection_list
+
+        return connection_list(self.cluster, self.engine.options, by=by)
+
 
 def load(
     paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
@@ -166,3 +185,4 @@ def load(
     if strict:
         result.raise_for_errors()
     return LoadedCluster(result=result, engine=Engine(result.cluster, options), default_namespace=namespace)
+

@@ -39,8 +39,20 @@ NUMBERS = [53, 80, 443, 8080]
 PROTOCOLS = [Protocol.TCP, Protocol.UDP, Protocol.SCTP]
 CIDRS = ["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "192.168.0.0/16", "0.0.0.0/0", "0.0.0.0/1", "fd00::/8"]
 IPS = ["10.1.2.3", "10.1.3.1", "10.2.0.1", "192.168.1.1", "172.16.0.1", "fd00::1"]
-OUTSIDE_IPS = ["0.0.0.0", "9.255.255.255", "10.0.0.0", "10.1.2.255", "10.1.3.0", "127.0.0.1", "128.0.0.0", "192.168.255.255",
-               "255.255.255.255", "fd00::5", "::1", "fe80::1"]
+OUTSIDE_IPS = [
+    "0.0.0.0",
+    "9.255.255.255",
+    "10.0.0.0",
+    "10.1.2.255",
+    "10.1.3.0",
+    "127.0.0.1",
+    "128.0.0.0",
+    "192.168.255.255",
+    "255.255.255.255",
+    "fd00::5",
+    "::1",
+    "fe80::1",
+]
 
 labels_st = st.dictionaries(st.sampled_from(KEYS), st.sampled_from(VALUES), max_size=2)
 
@@ -59,16 +71,23 @@ def selectors(draw: st.DrawFn) -> LabelSelector:
 
 
 def ip_block(cidr: str, excepts: tuple[str, ...] = ()) -> IPBlock:
-    return IPBlock(cidr=cidr, network=ipaddress.ip_network(cidr), excepts=excepts,
-                   except_networks=tuple(ipaddress.ip_network(e) for e in excepts))
+    return IPBlock(
+        cidr=cidr,
+        network=ipaddress.ip_network(cidr),
+        excepts=excepts,
+        except_networks=tuple(ipaddress.ip_network(e) for e in excepts),
+    )
 
 
 @st.composite
 def ip_blocks(draw: st.DrawFn) -> IPBlock:
     cidr = draw(st.sampled_from(CIDRS))
     net = ipaddress.ip_network(cidr)
-    inside = [c for c in CIDRS if c != cidr and ipaddress.ip_network(c).version == net.version
-              and ipaddress.ip_network(c).subnet_of(net)]  # type: ignore[arg-type]
+    inside = [
+        c
+        for c in CIDRS
+        if c != cidr and ipaddress.ip_network(c).version == net.version and ipaddress.ip_network(c).subnet_of(net)
+    ]  # type: ignore[arg-type]
     excepts = tuple(sorted(draw(st.sets(st.sampled_from(inside), max_size=2)))) if inside else ()
     return ip_block(cidr, excepts)
 
@@ -118,8 +137,17 @@ def policies(draw: st.DrawFn, index: int) -> Policy:
 @st.composite
 def endpoints(draw: st.DrawFn, index: int) -> Endpoint:
     kind = draw(st.sampled_from(["Pod", "Pod", "Pod", "Deployment"]))
-    ports = draw(st.lists(st.builds(ContainerPort, port=st.sampled_from(NUMBERS), protocol=st.sampled_from(PROTOCOLS),
-                                    name=st.one_of(st.none(), st.sampled_from(PORT_NAMES))), max_size=2))
+    ports = draw(
+        st.lists(
+            st.builds(
+                ContainerPort,
+                port=st.sampled_from(NUMBERS),
+                protocol=st.sampled_from(PROTOCOLS),
+                name=st.one_of(st.none(), st.sampled_from(PORT_NAMES)),
+            ),
+            max_size=2,
+        )
+    )
     return Endpoint(
         kind=kind,
         namespace=draw(st.sampled_from(NAMESPACES)),
@@ -137,7 +165,9 @@ def clusters(draw: st.DrawFn, max_endpoints: int = 7, max_policies: int = 5) -> 
     nss = {}
     for name in NAMESPACES:
         if draw(st.booleans()):
-            nss[name] = Namespace(name=name, labels=MappingProxyType({"kubernetes.io/metadata.name": name, **draw(labels_st)}))
+            nss[name] = Namespace(
+                name=name, labels=MappingProxyType({"kubernetes.io/metadata.name": name, **draw(labels_st)})
+            )
     eps = tuple(draw(endpoints(i)) for i in range(draw(st.integers(0, max_endpoints))))
     pols = tuple(draw(policies(i)) for i in range(draw(st.integers(0, max_policies))))
     return Cluster(namespaces=nss, endpoints=eps, policies=pols)

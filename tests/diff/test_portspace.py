@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.diff.strategies import OUTSIDE_IPS, clusters, options_st, probe_ports
 
 from podwall.core.connectivity import address_ranges, connections, range_of
 from podwall.core.connmatrix import connectivity
 from podwall.core.evaluate import Engine
 from podwall.core.model import Address, Cluster, Options, Protocol
 from podwall.core.portsets import PROTOCOLS, PortSet
-from tests.diff.strategies import OUTSIDE_IPS, clusters, options_st, probe_ports
 
 # -- PortSet ---------------------------------------------------------------------------------
-intervals = st.lists(st.tuples(st.integers(1, 65535), st.integers(0, 300)).map(lambda t: (t[0], min(65535, t[0] + t[1]))), max_size=4)
-portsets = st.builds(lambda a, b, c: PortSet({Protocol.TCP: a, Protocol.UDP: b, Protocol.SCTP: c}), intervals, intervals, intervals)
+intervals = st.lists(
+    st.tuples(st.integers(1, 65535), st.integers(0, 300)).map(lambda t: (t[0], min(65535, t[0] + t[1]))), max_size=4
+)
+portsets = st.builds(
+    lambda a, b, c: PortSet({Protocol.TCP: a, Protocol.UDP: b, Protocol.SCTP: c}), intervals, intervals, intervals
+)
 SAMPLE = [1, 2, 52, 53, 54, 79, 80, 81, 200, 300, 65534, 65535]
 
 
@@ -27,7 +32,20 @@ def members(ps: PortSet, ports: list[int]) -> set[tuple[Protocol, int]]:
 
 @given(portsets, portsets, st.lists(st.integers(1, 65535), max_size=20))
 def test_algebra_is_set_algebra(a: PortSet, b: PortSet, extra: list[int]) -> None:
-    ports = sorted({*SAMPLE, *extra, *(x for ps in (a, b) for _, iv in ps.items() for lo, hi in iv for x in (lo - 1, lo, hi, hi + 1) if 1 <= x <= 65535)})
+    ports = sorted(
+        {
+            *SAMPLE,
+            *extra,
+            *(
+                x
+                for ps in (a, b)
+                for _, iv in ps.items()
+                for lo, hi in iv
+                for x in (lo - 1, lo, hi, hi + 1)
+                if 1 <= x <= 65535
+            ),
+        }
+    )
     ma, mb = members(a, ports), members(b, ports)
     assert members(a | b, ports) == ma | mb
     assert members(a & b, ports) == ma & mb
@@ -37,7 +55,7 @@ def test_algebra_is_set_algebra(a: PortSet, b: PortSet, extra: list[int]) -> Non
     assert PortSet.parse(str(a)) == a
     assert PortSet.from_json(a.to_json()) == a
     for _, iv in (a | b).items():  # canonical: sorted, merged, not even adjacent
-        assert all(x[1] + 1 < y[0] for x, y in zip(iv, iv[1:]))
+        assert all(x[1] + 1 < y[0] for x, y in itertools.pairwise(iv))
 
 
 def test_text_and_json_forms() -> None:
@@ -94,10 +112,18 @@ def test_class_path_equals_per_port_verdicts(cluster: Cluster, opts: Options) ->
 
 def test_ranges_split_at_ipblock_boundaries() -> None:
     from tests.diff.strategies import ip_block
+
     from podwall.core.model import Direction, LabelSelector, Peer, Policy, Rule
 
-    pol = Policy(namespace="a", name="p", pod_selector=LabelSelector(), policy_types=frozenset({Direction.EGRESS}),
-                 egress=(Rule(peers=(Peer(ip_block=ip_block("10.0.0.0/8", ("10.1.0.0/16",))),)),))
+    pol = Policy(
+        namespace="a",
+        name="p",
+        pod_selector=LabelSelector(),
+        policy_types=frozenset({Direction.EGRESS}),
+        egress=(Rule(peers=(Peer(ip_block=ip_block("10.0.0.0/8", ("10.1.0.0/16",))),)),),
+    )
     ranges = address_ranges([Cluster(namespaces={}, policies=(pol,))])
-    assert [r.key for r in ranges] == ["0.0.0.0-9.255.255.255,10.1.0.0-10.1.255.255,11.0.0.0-255.255.255.255",
-                                      "10.0.0.0-10.0.255.255,10.2.0.0-10.255.255.255"]
+    assert [r.key for r in ranges] == [
+        "0.0.0.0-9.255.255.255,10.1.0.0-10.1.255.255,11.0.0.0-255.255.255.255",
+        "10.0.0.0-10.0.255.255,10.2.0.0-10.255.255.255",
+    ]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -71,7 +72,9 @@ def direction_ports(engine: Engine, direction: Direction, subject: Target, other
     out = PortSet.none()
     for pol in pols:
         for rule in pol.rules(direction):
-            if not rule.peers or any(peer_matches(p, pol.namespace, other, ns_labels, engine.options) for p in rule.peers):
+            if not rule.peers or any(
+                peer_matches(p, pol.namespace, other, ns_labels, engine.options) for p in rule.peers
+            ):
                 out = out | rule_ports(rule.ports, dst)
     return out
 
@@ -161,7 +164,7 @@ def address_ranges(clusters: Sequence[Cluster]) -> tuple[AddressRange, ...]:
                 bounds.update((lo, hi + 1))
         starts = sorted(bounds)
         groups: dict[tuple[bool, ...], list[tuple[int, int]]] = {}
-        for lo, nxt in zip(starts, starts[1:]):
+        for lo, nxt in itertools.pairwise(starts):
             probe = _addr(version, lo)
             sig = tuple(b.contains(probe) for b in mine)
             spans = groups.setdefault(sig, [])

@@ -49,7 +49,7 @@ class PortAtoms:
         for p in PROTOCOLS:
             st = sorted({MIN_PORT, *(s for s in starts.get(p, ()) if MIN_PORT < s <= MAX_PORT)})
             ends = [*(s - 1 for s in st[1:]), MAX_PORT]
-            atoms.extend((p, lo, hi) for lo, hi in zip(st, ends))
+            atoms.extend((p, lo, hi) for lo, hi in zip(st, ends, strict=True))
         self.atoms = tuple(atoms)
         self.n = len(atoms)
         self.words = (self.n + 63) // 64
@@ -76,7 +76,7 @@ class PortAtoms:
     def mask(self, ps: PortSet) -> int:
         """The atoms of ``ps`` (which must be a union of atoms) as an integer bit mask."""
         out = 0
-        for k, (p, lo, hi) in enumerate(self.atoms):
+        for k, (p, lo, _hi) in enumerate(self.atoms):
             if ps.contains(p, lo):
                 out |= 1 << k
         return out
@@ -142,7 +142,7 @@ class ConnMatrix:
 
     def class_row(self, a: int) -> Words:
         """``(m, W)``: what class ``a`` may open to every class and range."""
-        row = self.egress[self.esig[a]].copy()
+        row: Words = self.egress[self.esig[a]].copy()
         if self.n:
             row[: self.n] &= self.ingress[self.icol, a]
         return row
@@ -151,7 +151,8 @@ class ConnMatrix:
         """``(n, W)``: what range ``g`` may open to every class (ingress only: it has no egress policy)."""
         if not self.n:
             return np.zeros((0, self.atoms.words), dtype=np.uint64)
-        return self.ingress[self.icol, self.n + g].copy()
+        out: Words = self.ingress[self.icol, self.n + g].copy()
+        return out
 
     def rows_block(self, src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64]) -> Words:
         """``(len(src), len(dst), W)``: cells between targets (classes or ranges; range to range is empty)."""
@@ -291,14 +292,14 @@ def compile_connectivity(
         if not sig:
             continue
         key = (sig, int(dest_ptype[b]))
-        c = iindex.get(key)
-        if c is None:
+        hit = iindex.get(key)
+        if hit is None:
             col = np.zeros((m, w), dtype=np.uint64)
             for specs, u in grouped(sig, Direction.INGRESS).items():
                 col |= np.where(u[:, None], ports_table(specs)[key[1]][None, :], np.uint64(0))
-            c = iindex[key] = len(icols)
+            hit = iindex[key] = len(icols)
             icols.append(col)
-        icol[b] = c
+        icol[b] = hit
     if progress is not None:
         progress("classes", n, n)
     return ConnMatrix(cl, ranges, atoms, esig, np.stack(erows), icol, np.stack(icols))
@@ -346,7 +347,13 @@ class Connectivity:
         else:
             words = np.zeros((comp.m, atoms.words), dtype=np.uint64)
             words[: comp.n] = comp.range_row(a - comp.n)
-        ints = [atoms.from_words(words[b]) for b in range(comp.m)] if atoms.words > 1 else words[:, 0].tolist() if comp.m else []
+        ints = (
+            [atoms.from_words(words[b]) for b in range(comp.m)]
+            if atoms.words > 1
+            else words[:, 0].tolist()
+            if comp.m
+            else []
+        )
         for j in range(len(self.names)):
             if j == i and self._is_pod[i]:
                 yield j, PortSet.all()
@@ -378,4 +385,131 @@ def connectivity(
     return Connectivity(eps, compile_connectivity(cluster, options, eps, progress=progress))
 
 
-__all__ = ["ConnMatrix", "Connectivity", "PortAtoms", "compile_connectivity", "connectivity"]
+# -- groups: workloads, namespaces ------------------------------------------------------------
+GROUPINGS = ("pod", "workload", "namespace")
+
+
+def group_key(ep: Endpoint, by: str) -> str:
+    """The group an endpoint belongs to: itself (``pod``), its workload, or its namespace."""
+    if by == "namespace":
+        return ep.namespace
+    if by == "workload":
+        return ep.owner or ep.key
+    return ep.key
+
+
+_BLOCK_WORDS = 1 << 22
+
+
+class Grouped:
+    """Allowed connections between groups of endpoints (and address ranges, each its own group).
+
+    A group's connections to another are the union over their member pairs, leaving out a pod's
+    pair with itself. Computed on *units* (a group's members of one class), never per pair.
+    """
+
+    def __init__(self, endpoints: Sequence[Endpoint], compiled: ConnMatrix, by: str) -> None:
+        self.compiled = compiled
+        self.by = by
+        names: list[str] = []
+        index: dict[str, int] = {}
+        unit_of: dict[tuple[int, int], int] = {}
+        u_group: list[int] = []
+        u_target: list[int] = []
+        u_count: list[int] = []
+        u_pod: list[bool] = []
+        cls = compiled.classes.cls.tolist()
+        members = [(group_key(e, by), c, e.is_pod) for e, c in zip(endpoints, cls, strict=True)]
+        members += [(r.key, compiled.n + k, False) for k, r in enumerate(compiled.ranges)]
+        for key, target, is_pod in members:
+            g = index.get(key)
+            if g is None:
+                g = index[key] = len(names)
+                names.append(key)
+            u = unit_of.get((g, target))
+            if u is None:
+                u = unit_of[(g, target)] = len(u_group)
+                u_group.append(g)
+                u_target.append(target)
+                u_count.append(0)
+                u_pod.append(is_pod)
+            u_count[u] += 1
+        self.names = names
+        self.index = index
+        order = (
+            np.lexsort((np.asarray(u_target, dtype=np.int64), np.asarray(u_group, dtype=np.int64)))
+            if u_group
+            else np.zeros(0, dtype=np.int64)
+        )
+        self.u_group = np.asarray(u_group, dtype=np.int64)[order]
+        self.u_target = np.asarray(u_target, dtype=np.int64)[order]
+        self.u_lonely_pod = (np.asarray(u_count, dtype=np.int64)[order] == 1) & np.asarray(u_pod, dtype=np.bool_)[order]
+        self.g_start = (
+            np.searchsorted(self.u_group, np.arange(len(names) + 1)) if len(names) else np.zeros(1, dtype=np.int64)
+        )
+
+    def blocks(self) -> Iterator[tuple[int, Words]]:
+        """``(g0, cells)``: rows ``g0..g0+len(cells)-1`` of the ``(groups, groups, W)`` table."""
+        n_g = len(self.names)
+        n_u = len(self.u_group)
+        w = self.compiled.atoms.words
+        if n_g == 0:
+            return
+        starts = self.g_start[:-1]
+        g0 = 0
+        while g0 < n_g:
+            budget = max(1, _BLOCK_WORDS // max(1, n_u * w))
+            g1 = g0 + 1
+            while g1 < n_g and self.g_start[g1 + 1] - self.g_start[g0] <= budget:
+                g1 += 1
+            u0, u1 = int(self.g_start[g0]), int(self.g_start[g1])
+            cells = self.compiled.rows_block(self.u_target[u0:u1], self.u_target)
+            lonely = np.flatnonzero(self.u_lonely_pod[u0:u1])
+            cells[lonely, u0 + lonely] = 0
+            by_col = np.bitwise_or.reduceat(cells, starts, axis=1)
+            out = np.bitwise_or.reduceat(by_col, self.g_start[g0:g1] - u0, axis=0)
+            yield g0, out
+            g0 = g1
+
+    def table(self) -> Words:
+        """The whole ``(groups, groups, W)`` table."""
+        n_g = len(self.names)
+        out = np.zeros((n_g, n_g, self.compiled.atoms.words), dtype=np.uint64)
+        for g0, block in self.blocks():
+            out[g0 : g0 + len(block)] = block
+        return out
+
+
+def connection_list(
+    cluster: Cluster, options: Options, *, by: str = "pod", progress: Progress | None = None
+) -> Iterator[tuple[str, str, PortSet]]:
+    """``(from, to, allowed)`` for every pair (of endpoints or groups) with something allowed."""
+    eps = cluster.endpoints
+    compiled = compile_connectivity(cluster, options, eps, progress=progress)
+    if by == "pod":
+        conn = Connectivity(eps, compiled)
+        names = conn.names
+        for i, j, ps in conn.pairs(progress):
+            yield names[i], names[j], ps
+        return
+    grouped = Grouped(eps, compiled, by)
+    atoms = compiled.atoms
+    for g0, block in grouped.blocks():
+        for r in range(len(block)):
+            for h in range(len(grouped.names)):
+                mask = atoms.from_words(block[r, h])
+                if mask:
+                    yield grouped.names[g0 + r], grouped.names[h], atoms.portset(mask)
+
+
+__all__ = [
+    "GROUPINGS",
+    "ConnMatrix",
+    "Connectivity",
+    "Grouped",
+    "PortAtoms",
+    "compile_connectivity",
+    "connection_list",
+    "connectivity",
+    "group_key",
+]

@@ -150,7 +150,7 @@ class PortSet:
 
     def items(self) -> Iterator[tuple[Protocol, tuple[Interval, ...]]]:
         """``(protocol, intervals)`` for each non-empty protocol, in printing order."""
-        for p, iv in zip(PROTOCOLS, self._by):
+        for p, iv in zip(PROTOCOLS, self._by, strict=True):
             if iv:
                 yield p, iv
 
@@ -174,13 +174,13 @@ class PortSet:
 
     # -- algebra ---------------------------------------------------------------------------
     def __or__(self, other: PortSet) -> PortSet:
-        return PortSet._raw(tuple(_normalise((*a, *b)) for a, b in zip(self._by, other._by)))
+        return PortSet._raw(tuple(_normalise((*a, *b)) for a, b in zip(self._by, other._by, strict=True)))
 
     def __and__(self, other: PortSet) -> PortSet:
-        return PortSet._raw(tuple(_intersect(a, b) for a, b in zip(self._by, other._by)))
+        return PortSet._raw(tuple(_intersect(a, b) for a, b in zip(self._by, other._by, strict=True)))
 
     def __sub__(self, other: PortSet) -> PortSet:
-        return PortSet._raw(tuple(_intersect(a, _complement(b)) for a, b in zip(self._by, other._by)))
+        return PortSet._raw(tuple(_intersect(a, _complement(b)) for a, b in zip(self._by, other._by, strict=True)))
 
     def union(self, other: PortSet) -> PortSet:
         return self | other

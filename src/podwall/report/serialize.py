@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from podwall.core.evaluate import DirectionVerdict, Verdict
+from podwall.core.portsets import PortSet
 from podwall.core.services import ServiceVerdict
 from podwall.errors import Diagnostic
 
@@ -81,3 +82,16 @@ def verdict(v: Verdict | ServiceVerdict) -> dict[str, Any]:
         "egress": direction(v.egress),
         "ingress": direction(v.ingress),
     }
+
+
+# -- the whole port space (matrix --ports all, diff) -------------------------------------------
+def portset(ps: PortSet) -> dict[str, list[list[int]]]:
+    """The one port-set encoding: ``{"TCP": [[lo, hi], ...], "UDP": [...], "SCTP": [...]}``,
+    sorted merged inclusive intervals, only non-empty protocols (``{}``: nothing allowed)."""
+    return ps.to_json()
+
+
+def connection(src: str, dst: str, allowed: PortSet) -> dict[str, Any]:
+    """One entry of a ``ConnectivityList``."""
+    return {"from": src, "to": dst, "allowed": portset(allowed)}
+
