@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from podwall.core.classes import Classes
 from podwall.core.connectivity import AddressRange, address_ranges, rule_ports
-from podwall.core.model import Cluster, ContainerPort, Direction, Endpoint, Options, PortSpec, Protocol, Rule
+from podwall.core.model import Cluster, ContainerPort, Direction, Endpoint, Options, Policy, PortSpec, Protocol, Rule
 from podwall.core.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet
 
 Words = npt.NDArray[np.uint64]
@@ -109,6 +109,47 @@ class PortAtoms:
         return self.portset(self.from_words(words))
 
 
+class RuleIndex:
+    """What decided a :class:`ConnMatrix`: which policies select each class, and per rule the
+    targets its peers match and the ports it admits towards a target (for explaining a cell)."""
+
+    def __init__(
+        self,
+        *,
+        policies: Sequence[Policy],
+        selecting: dict[Direction, list[list[int]]],
+        node: list[bool],
+        dest_ptype: list[int],
+        peers: Callable[[Rule, str], BoolVec],
+        ports: Callable[[tuple[PortSpec, ...]], Words],
+        atoms: PortAtoms,
+    ) -> None:
+        self.policies = tuple(policies)
+        self.selecting = selecting
+        """``selecting[direction][class]``: indices of the policies selecting it (none for node traffic)."""
+        self.node = node
+        self._dest_ptype = dest_ptype
+        self._peers = peers
+        self._ports = ports
+        self._atoms = atoms
+
+    def governed(self, target: int) -> bool:
+        """Whether NetworkPolicy governs the target (a class that is not node traffic)."""
+        return target < len(self.node) and not self.node[target]
+
+    def selected_by(self, target: int, direction: Direction) -> list[int]:
+        return self.selecting[direction][target] if self.governed(target) else []
+
+    def rule_matches(self, k: int, direction: Direction, i: int, other: int) -> bool:
+        pol = self.policies[k]
+        return bool(self._peers(pol.rules(direction)[i], pol.namespace)[other])
+
+    def rule_mask(self, k: int, direction: Direction, i: int, dst: int) -> int:
+        """The atoms rule ``i`` of policy ``k`` admits towards target ``dst``."""
+        table = self._ports(self.policies[k].rules(direction)[i].ports)
+        return self._atoms.from_words(table[self._dest_ptype[dst]])
+
+
 class ConnMatrix:
     """Allowed connections between every pair of classes and address ranges (see module doc).
 
@@ -139,6 +180,19 @@ class ConnMatrix:
         self.n = classes.n
         self.m = classes.n + len(ranges)
         self._all = atoms.to_words(atoms.all_mask)
+        self.rules: RuleIndex | None = None
+        """Set by :func:`compile_connectivity`."""
+
+    def direction_mask(self, direction: Direction, src: int, dst: int) -> int:
+        """What one direction allows from target ``src`` to target ``dst`` (egress at ``src``, or
+        ingress at ``dst``; everything where NetworkPolicy does not govern)."""
+        if direction is Direction.EGRESS:
+            if src >= self.n:
+                return self.atoms.all_mask
+            return self.atoms.from_words(self.egress[self.esig[src], dst])
+        if dst >= self.n:
+            return self.atoms.all_mask
+        return self.atoms.from_words(self.ingress[self.icol[dst], src])
 
     def class_row(self, a: int) -> Words:
         """``(m, W)``: what class ``a`` may open to every class and range."""
@@ -302,7 +356,17 @@ def compile_connectivity(
         icol[b] = hit
     if progress is not None:
         progress("classes", n, n)
-    return ConnMatrix(cl, ranges, atoms, esig, np.stack(erows), icol, np.stack(icols))
+    out = ConnMatrix(cl, ranges, atoms, esig, np.stack(erows), icol, np.stack(icols))
+    out.rules = RuleIndex(
+        policies=pols,
+        selecting={Direction.EGRESS: egress_of, Direction.INGRESS: ingress_of},
+        node=cl.class_node.tolist(),
+        dest_ptype=dest_ptype.tolist(),
+        peers=peers_vec,
+        ports=ports_table,
+        atoms=atoms,
+    )
+    return out
 
 
 class Connectivity:
