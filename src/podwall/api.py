@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from podwall.core.diff import Diff
 from podwall.core.evaluate import Engine, Verdict
 from podwall.core.model import Address, Cluster, Endpoint, Options, Protocol, Service, Target
 from podwall.core.portsets import PortSet
@@ -186,3 +187,57 @@ def load(
         result.raise_for_errors()
     return LoadedCluster(result=result, engine=Engine(result.cluster, options), default_namespace=namespace)
 
+
+
+# -- diff (additive) ---------------------------------------------------------------------------
+def load_revision(
+    paths: Iterable[str],
+    rev: str,
+    *,
+    namespace: str = "default",
+    options: Options | None = None,
+    strict: bool = True,
+    cwd: str | None = None,
+) -> LoadedCluster:
+    """Load manifests as they are at a git revision (read with git, no checkout).
+
+    Paths are resolved from ``cwd`` (default: the current directory) as git resolves them;
+    a path that does not exist at ``rev`` contributes nothing. Sources are named ``REV:path``.
+
+    Raises:
+        InputError: not inside a git repository, or an unknown revision.
+    """
+    from podwall.sources.decode import load_texts
+    from podwall.sources.gitrev import read_revision
+
+    result = load_texts(read_revision(list(paths), rev, cwd=cwd), default_namespace=namespace)
+    if strict:
+        result.raise_for_errors()
+    return LoadedCluster(result=result, engine=Engine(result.cluster, options), default_namespace=namespace)
+
+
+def diff_clusters(old: LoadedCluster, new: LoadedCluster, *, by: str = "workload") -> Diff:
+    """What changes from ``old`` to ``new``: every pair (``by`` pod, workload or namespace) whose
+    allowed connections differ, before and after, with the policy changes that cause it.
+    The semantics options are ``new``'s."""
+    from podwall.core.diffmatrix import compute_diff
+
+    return compute_diff(old.cluster, new.cluster, new.engine.options, by=by)
+
+
+def diff(
+    old: LoadedCluster | Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
+    new: LoadedCluster | Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
+    *,
+    by: str = "workload",
+    namespace: str = "default",
+    options: Options | None = None,
+) -> Diff:
+    """``podwall diff`` as a function: each side a loaded cluster or paths.
+
+        >>> d = podwall.diff("before/", "after/")
+        >>> [(c.change, c.src, c.dst, str(c.after)) for c in d.changes]
+    """
+    a = old if isinstance(old, LoadedCluster) else load(old, namespace=namespace, options=options)
+    b = new if isinstance(new, LoadedCluster) else load(new, namespace=namespace, options=options)
+    return diff_clusters(a, b, by=by)
