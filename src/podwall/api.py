@@ -27,6 +27,7 @@ from podwall.core.services import ServiceVerdict, evaluate_service, resolve_port
 from podwall.errors import Diagnostic, QueryError
 from podwall.sources.decode import LoadResult
 from podwall.sources.decode import load as _load
+from podwall.sources.manifests import SourceText
 
 KIND_ALIASES = {
     "pod": "Pod",
@@ -214,6 +215,38 @@ def load_revision(
     if strict:
         result.raise_for_errors()
     return LoadedCluster(result=result, engine=Engine(result.cluster, options), default_namespace=namespace)
+
+
+def load_versions(
+    old: Iterable[str] | None,
+    new: Iterable[str],
+    *,
+    base: str | None = None,
+    namespace: str = "default",
+    options: Options | None = None,
+    strict: bool = True,
+    cwd: str | None = None,
+) -> tuple[LoadedCluster, LoadedCluster]:
+    """Load two versions of manifests for a diff: ``old`` paths (or, with ``base``, the ``new``
+    paths at that git revision) and ``new`` paths. Texts the two share are parsed once."""
+    from podwall.sources.gitrev import read_revision
+    from podwall.sources.versions import load_versions as _load_versions
+    from podwall.sources.versions import read_paths
+
+    cache: dict[str, list[SourceText]] = {}
+    new_paths = [os.fspath(p) for p in new]
+    if base is not None:
+        old_sources = read_revision(new_paths, base, cwd=cwd)
+    else:
+        old_sources = read_paths([os.fspath(p) for p in (old or ())], cache)
+    a, b = _load_versions(old_sources, read_paths(new_paths, cache), default_namespace=namespace)
+    if strict:
+        a.raise_for_errors()
+        b.raise_for_errors()
+    return (
+        LoadedCluster(result=a, engine=Engine(a.cluster, options), default_namespace=namespace),
+        LoadedCluster(result=b, engine=Engine(b.cluster, options), default_namespace=namespace),
+    )
 
 
 def diff_clusters(old: LoadedCluster, new: LoadedCluster, *, by: str = "workload") -> Diff:

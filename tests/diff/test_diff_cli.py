@@ -315,3 +315,22 @@ def test_python_api() -> None:
         ("removed", "production/deployment/backend", "production/statefulset/postgres", "TCP 5432", "none")
     ]
     assert d.closed and not d.opened
+
+
+def test_shared_texts_are_parsed_once_and_decode_alike(tmp_path: Path) -> None:
+    from podwall.api import load_versions
+
+    old_paths = [CLUSTER, str(SCENARIOS / "port-edited" / "before")]
+    new_paths = [CLUSTER, str(SCENARIOS / "port-edited" / "after")]
+    a, b = load_versions(old_paths, new_paths, namespace="production")
+    for got, paths in ((a, old_paths), (b, new_paths)):
+        want = podwall.load(paths, namespace="production")
+        assert got.cluster.policies == want.cluster.policies
+        assert [(e.key, dict(e.labels), e.ports) for e in got.cluster.endpoints] == [
+            (e.key, dict(e.labels), e.ports) for e in want.cluster.endpoints
+        ]
+    # a file with a problem is reported on each side under that side's name
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: x}\nspec: {podSelector: {}, bogus: 1}\n")
+    a, b = load_versions([str(bad)], [str(bad)], strict=False)
+    assert a.diagnostics and [d.render() for d in a.diagnostics] == [d.render() for d in b.diagnostics]

@@ -14,26 +14,32 @@ import sys
 
 import click
 
-from podwall.api import LoadedCluster, diff_clusters, load_revision
-from podwall.cli.common import load_cluster, warn_diagnostics
+from podwall.api import LoadedCluster, diff_clusters, load_versions
+from podwall.cli.common import warn_diagnostics
 from podwall.cli.exitcodes import ExitCode
 from podwall.core.diff import Diff
+from podwall.core.engine_options import options_from
 from podwall.errors import ManifestError, Severity
 from podwall.report import serialize
 from podwall.report.diffreport import diff_csv, diff_markdown, diff_text
 
 
-def _load_base(
-    paths: tuple[str, ...], rev: str, namespace: str, ipblock_matches_pods: bool, host_network: str
-) -> LoadedCluster:
-    from podwall.core.engine_options import options_from
-
+def _load(
+    old: tuple[str, ...] | None,
+    new: tuple[str, ...],
+    base: str | None,
+    namespace: str,
+    ipblock_matches_pods: bool,
+    host_network: str,
+) -> tuple[LoadedCluster, LoadedCluster]:
+    """Both versions; any error in either is fatal (exit 2), warnings go to stderr."""
     opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
-    loaded = load_revision(list(paths), rev, namespace=namespace, options=opts, strict=False)
-    warn_diagnostics(loaded.diagnostics)
-    if any(d.severity is Severity.ERROR for d in loaded.diagnostics):
-        raise ManifestError(loaded.diagnostics)
-    return loaded
+    a, b = load_versions(old, new, base=base, namespace=namespace, options=opts, strict=False)
+    diags = [*a.diagnostics, *b.diagnostics]
+    warn_diagnostics(diags)
+    if any(d.severity is Severity.ERROR for d in diags):
+        raise ManifestError(diags)
+    return a, b
 
 
 @click.command("diff")
@@ -118,20 +124,17 @@ def diff_command(
             raise click.UsageError("--base takes PATHS; it excludes --old/--new")
         if not paths:
             raise click.UsageError("--base REV needs PATHS (the manifests to compare with their version at REV)")
-        old = _load_base(paths, base, namespace, ipblock_matches_pods, host_network)
-        new = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
+        old, new = _load(None, paths, base, namespace, ipblock_matches_pods, host_network)
     elif old_paths or new_paths:
         if not (old_paths and new_paths):
             raise click.UsageError("--old and --new go together (each at least once)")
         if paths:
             raise click.UsageError("with --old/--new, give no positional paths")
-        old = load_cluster(old_paths, namespace, ipblock_matches_pods, host_network)
-        new = load_cluster(new_paths, namespace, ipblock_matches_pods, host_network)
+        old, new = _load(old_paths, new_paths, None, namespace, ipblock_matches_pods, host_network)
     else:
         if len(paths) != 2:
             raise click.UsageError("give OLD NEW (two paths), --old/--new PATH..., or --base REV PATHS...")
-        old = load_cluster(paths[:1], namespace, ipblock_matches_pods, host_network)
-        new = load_cluster(paths[1:], namespace, ipblock_matches_pods, host_network)
+        old, new = _load(paths[:1], paths[1:], None, namespace, ipblock_matches_pods, host_network)
     result = diff_clusters(old, new, by=by)
     _write(result, output)
     if fail_on is not None and _fails(result, fail_on):
@@ -149,7 +152,15 @@ def _fails(d: Diff, fail_on: str) -> bool:
 
 def _write(d: Diff, output: str) -> None:
     if output == "json":
-        click.echo(json.dumps(serialize.diff_document(d), indent=2))
+        # one change per line: readable, and diffable itself
+        doc = serialize.diff_document(d)
+        changes = doc.pop("changes")
+        summary = doc.pop("summary")
+        head = json.dumps(doc)[:-1]
+        body = ",\n".join("  " + json.dumps(c) for c in changes)
+        click.echo(
+            f'{head}, "changes": [' + (f"\n{body}\n" if changes else "") + f'], "summary": {json.dumps(summary)}}}'
+        )
     elif output == "md":
         click.echo(diff_markdown(d), nl=False)
     elif output == "csv":

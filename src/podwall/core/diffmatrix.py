@@ -81,15 +81,21 @@ class _Explainer:
         self._cache: dict[tuple[int, int, int, int], tuple[Cause, ...]] = {}
 
     def causes(
-        self, so: int, to: int, sn: int, tn: int, reps: Callable[[], list[tuple[Endpoint | None, Endpoint | None]]]
+        self,
+        so: int,
+        to: int,
+        sn: int,
+        tn: int,
+        cells: tuple[int, int],
+        reps: Callable[[], list[tuple[Endpoint | None, Endpoint | None]]],
     ) -> tuple[Cause, ...]:
+        """Causes for old targets ``so -> to`` and new targets ``sn -> tn`` (``cells``: before, after)."""
         key = (so, to, sn, tn)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
         o, n = self.old.comp, self.new.comp
-        before = self._cell(o, so, to)
-        after = self._cell(n, sn, tn)
+        before, after = cells
         opened, closed = after & ~before, before & ~after
         out: set[Cause] = set()
         unexplained = False
@@ -114,11 +120,6 @@ class _Explainer:
         )
         self._cache[key] = result
         return result
-
-    @staticmethod
-    def _cell(comp: ConnMatrix, a: int, b: int) -> int:
-        block = comp.rows_block(np.asarray([a], dtype=np.int64), np.asarray([b], dtype=np.int64))
-        return comp.atoms.from_words(block[0, 0])
 
     def _why(
         self,
@@ -268,8 +269,10 @@ def compute_diff(
 
         return get
 
+    cells = {(p, q): (before, after) for p, q, before, after in changed}
+
     def explain(p: int, q: int) -> tuple[Cause, ...]:
-        return ex.causes(int(jo[p]), int(jo[q]), int(jn_[p]), int(jn_[q]), reps(p, q))
+        return ex.causes(int(jo[p]), int(jo[q]), int(jn_[p]), int(jn_[q]), cells[(p, q)], reps(p, q))
 
     changes: list[PairChange] = []
     counts = {"added": 0, "removed": 0, "changed": 0, NEW_ENDPOINT: 0, REMOVED_ENDPOINT: 0}
