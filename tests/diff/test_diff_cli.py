@@ -331,6 +331,9 @@ def test_shared_texts_are_parsed_once_and_decode_alike(tmp_path: Path) -> None:
         ]
     # a file with a problem is reported on each side under that side's name
     bad = tmp_path / "bad.yaml"
-    bad.write_text("kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: x}\nspec: {podSelector: {}, bogus: 1}\n")
+    bad.write_text(
+        "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\n"
+        "metadata: {name: x}\nspec: {podSelector: {}, bogus: 1}\n"
+    )
     a, b = load_versions([str(bad)], [str(bad)], strict=False)
     assert a.diagnostics and [d.render() for d in a.diagnostics] == [d.render() for d in b.diagnostics]
