@@ -14,6 +14,7 @@ those of the joint-class pairs inside it that differ.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +31,7 @@ from podwall.core.diff import (
     change_kind,
     endpoint_fields,
     isolation_label,
+    merge_causes,
     policy_changes,
     policy_fields,
     rule_fields,
@@ -97,7 +99,8 @@ class _Explainer:
         o, n = self.old.comp, self.new.comp
         before, after = cells
         opened, closed = after & ~before, before & ~after
-        out: set[Cause] = set()
+        opens: dict[Cause, int] = {}
+        closes: dict[Cause, int] = {}
         unexplained = False
         for d in (Direction.EGRESS, Direction.INGRESS):
             subj_o, other_o = (so, to) if d is Direction.EGRESS else (to, so)
@@ -105,19 +108,23 @@ class _Explainer:
             a_o = o.direction_mask(d, so, to)
             a_n = n.direction_mask(d, sn, tn)
             op, cl = opened & ~a_o, closed & ~a_n
-            if op:
-                found = self._why(self.new, self.old, d, subj_n, other_n, tn, subj_o, op, gained=True)
-                out.update(found)
-                unexplained |= not found
-            if cl:
-                found = self._why(self.old, self.new, d, subj_o, other_o, to, subj_n, cl, gained=False)
-                out.update(found)
-                unexplained |= not found
+            for delta, acc, args in (
+                (op, opens, (self.new, self.old, d, subj_n, other_n, tn, subj_o, op, True)),
+                (cl, closes, (self.old, self.new, d, subj_o, other_o, to, subj_n, cl, False)),
+            ):
+                if not delta:
+                    continue
+                found = self._why(*args)
+                covered = 0
+                for c, mask in found.items():
+                    acc[c] = acc.get(c, 0) | mask
+                    covered |= mask
+                unexplained |= bool(delta & ~covered)
+        ps = self.atoms.portset
+        out = [replace(c, opens=ps(opens.get(c, 0)), closes=ps(closes.get(c, 0))) for c in {*opens, *closes}]
         if unexplained or not out:
-            out.update(self._endpoint_causes(reps()))
-        result = tuple(
-            sorted(out, key=lambda c: (c.policy or "", c.rule or "", c.change, c.field or "", c.object or ""))
-        )
+            out.extend(self._endpoint_causes(reps()))
+        result = merge_causes(out)
         self._cache[key] = result
         return result
 
@@ -132,15 +139,20 @@ class _Explainer:
         subj_other_side: int,
         delta: int,
         gained: bool,
-    ) -> set[Cause]:
+    ) -> dict[Cause, int]:
         """Why ``side`` allows (``gained``) or stopped allowing ``delta`` in direction ``d``, compared
-        with ``other_side``: causes are changes seen from ``side`` (added when gained, removed when lost)."""
+        with ``other_side``: causes are changes seen from ``side`` (added when gained, removed when lost),
+        each with the part of ``delta`` it accounts for."""
         verb = "added" if gained else "removed"
         rules = side.rules
         sel = rules.selected_by(subj, d)
         sel_other = other_side.rules.selected_by(subj_other_side, d)
         other_keys = {other_side.rules.policies[k].key for k in sel_other}
-        out: set[Cause] = set()
+        out: dict[Cause, int] = {}
+
+        def add(c: Cause, mask: int) -> None:
+            out[c] = out.get(c, 0) | mask
+
         if not sel:
             # ``side`` does not isolate the endpoint, ``other_side`` did: the policies that isolated it there
             for k in sel_other:
@@ -149,11 +161,10 @@ class _Explainer:
                     continue
                 mine = self._policy(side, pol.key)
                 if mine is None:
-                    out.add(Cause(policy=pol.key, rule=isolation_label(d), change="removed" if gained else "added"))
+                    add(Cause(policy=pol.key, rule=isolation_label(d), change="removed" if gained else "added"), delta)
                 else:
-                    out.add(
-                        Cause(policy=pol.key, rule=isolation_label(d), change="edited", field=policy_fields(pol, mine))
-                    )
+                    field = policy_fields(pol, mine)
+                    add(Cause(policy=pol.key, rule=isolation_label(d), change="edited", field=field), delta)
             return out
         for k in sel:
             pol = rules.policies[k]
@@ -162,27 +173,24 @@ class _Explainer:
             theirs = self._policy(other_side, pol.key)
             rs = pol.rules(d)
             for i, rule in enumerate(rs):
-                if not rules.rule_matches(k, d, i, other) or not (rules.rule_mask(k, d, i, dst) & delta):
+                if not rules.rule_matches(k, d, i, other):
+                    continue
+                part = rules.rule_mask(k, d, i, dst) & delta
+                if not part:
                     continue
                 label = rule_label(d, i)
                 if theirs is None:
-                    out.add(Cause(policy=pol.key, rule=label, change=verb))
+                    add(Cause(policy=pol.key, rule=label, change=verb), part)
                 elif pol.key not in other_keys:
-                    out.add(
-                        Cause(
-                            policy=pol.key,
-                            rule=label,
-                            change="edited",
-                            field=policy_fields(theirs, pol) if gained else policy_fields(pol, theirs),
-                        )
-                    )
+                    field = policy_fields(theirs, pol) if gained else policy_fields(pol, theirs)
+                    add(Cause(policy=pol.key, rule=label, change="edited", field=field), part)
                 elif rule in theirs.rules(d):
                     continue
                 elif i < len(theirs.rules(d)):
                     old_r, new_r = (theirs.rules(d)[i], rule) if gained else (rule, theirs.rules(d)[i])
-                    out.add(Cause(policy=pol.key, rule=label, change="edited", field=rule_fields(old_r, new_r, d)))
+                    add(Cause(policy=pol.key, rule=label, change="edited", field=rule_fields(old_r, new_r, d)), part)
                 else:
-                    out.add(Cause(policy=pol.key, rule=label, change=verb))
+                    add(Cause(policy=pol.key, rule=label, change=verb), part)
         return out
 
     def _policy(self, side: _Side, key: str) -> Policy | None:
@@ -190,6 +198,7 @@ class _Explainer:
         return None if k is None else side.rules.policies[k]
 
     def _endpoint_causes(self, reps: list[tuple[Endpoint | None, Endpoint | None]]) -> set[Cause]:
+        """What else changed about the pair's ends (when no policy change accounts for it)."""
         out: set[Cause] = set()
         for old_ep, new_ep in reps:
             if old_ep is None or new_ep is None:
@@ -400,11 +409,16 @@ def _grouped_changes(
         for a, b in zip(*np.nonzero(diff), strict=True):
             before, after = ps(atoms.from_words(co[a, b])), ps(atoms.from_words(cn[a, b]))
             src, dst = common[int(a)], common[int(b)]
-            causes: set[Cause] = set()
+            causes: list[Cause] = []
+            opened, closed = after - before, before - after
             for p, q in by_group_pair.get((src, dst), ()):
-                causes.update(explain(p, q))
+                for c in explain(p, q):
+                    # a member pair's change may be hidden in the group's union by another member
+                    c = replace(c, opens=c.opens & opened, closes=c.closes & closed)
+                    if c.policy is None or c.opens or c.closes:
+                        causes.append(c)
             if not causes:
-                causes.add(
+                causes.append(
                     Cause(policy=None, rule=None, change="edited", field="members", object=src if src != dst else dst)
                 )
             kind = change_kind(before, after)
@@ -415,7 +429,7 @@ def _grouped_changes(
                     dst=dst,
                     before=before,
                     after=after,
-                    causes=tuple(sorted(causes, key=lambda c: (c.policy or "", c.rule or "", c.change, c.field or ""))),
+                    causes=merge_causes(causes),
                 )
             )
             counts[kind] += 1

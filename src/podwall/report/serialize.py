@@ -99,9 +99,14 @@ def connection(src: str, dst: str, allowed: PortSet) -> dict[str, Any]:
 
 
 def diff_cause(c: Cause) -> dict[str, Any]:
-    """``{"policy": "ns/name", "rule": "ingress rule #1", "change": "added|removed|edited", "field": ...}``
-    (plus ``tier`` for cluster-wide policies, ``object`` for an endpoint or namespace change)."""
+    """``{"policy": "ns/name", "rule": "ingress rule #1", "change": "added|removed|edited", "field": ...,
+    "opens": PORTSET, "closes": PORTSET}`` (the pair's opened and closed connections this cause
+    accounts for), plus ``tier`` for cluster-wide policies; for an endpoint or namespace change
+    ``policy`` is null and ``object`` names it."""
     out: dict[str, Any] = {"policy": c.policy, "rule": c.rule, "change": c.change, "field": c.field}
+    if c.policy is not None:
+        out["opens"] = portset(c.opens)
+        out["closes"] = portset(c.closes)
     if c.tier is not None:
         out["tier"] = c.tier
     if c.object is not None:
