@@ -247,13 +247,12 @@ def compute_diff(
     ex = _Explainer(so, sn, pc)
     ps = atoms.portset
     # joint classes of persistent endpoints, then one per address range
+    # (endpoints are matched by key; a key met twice in one version counts once, its first object)
     persistent = [
         (so.by_key[e.key], i) for i, e in enumerate(new.endpoints) if e.key in so.by_key and sn.by_key[e.key] == i
     ]
-    persistent = [(io, jn) for io, jn in persistent if so.by_key[old.endpoints[io].key] == io]
     joint: dict[Pair, int] = {}
     members: list[list[Pair]] = []
-    ep_joint: dict[str, int] = {}
     for io, jn in persistent:
         key = (so.cls[io], sn.cls[jn])
         p = joint.get(key)
@@ -261,7 +260,6 @@ def compute_diff(
             p = joint[key] = len(members)
             members.append([])
         members[p].append((io, jn))
-        ep_joint[new.endpoints[jn].key] = p
     n_jc = len(members)
     jo = np.asarray([k[0] for k in joint] + [so.range_target(g) for g in range(len(ranges))], dtype=np.int64)
     jn_ = np.asarray([k[1] for k in joint] + [sn.range_target(g) for g in range(len(ranges))], dtype=np.int64)
