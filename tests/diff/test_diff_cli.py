@@ -345,3 +345,23 @@ def test_shared_texts_are_parsed_once_and_decode_alike(tmp_path: Path) -> None:
     )
     a, b = load_versions([str(bad)], [str(bad)], strict=False)
     assert a.diagnostics and [d.render() for d in a.diagnostics] == [d.render() for d in b.diagnostics]
+
+
+def test_nca_seed_v2_same_changes_as_nca_reports() -> None:
+    """NCA's --semantic_diff on its v2 of the seed reports: monitoring -> production TCP 9100 added
+    and TCP 9090 removed (all pods), backend -> kube-system TCP 53 removed (python-peers.md)."""
+    got = {
+        (c["from"], c["to"], str(PortSet.from_json(c["before"])), str(PortSet.from_json(c["after"])))
+        for c in changes("nca-policies-v2")
+    }
+    production = [
+        "deny-test",
+        "test-pod",
+        "deployment/frontend",
+        "deployment/backend",
+        "statefulset/postgres",
+        "deployment/my-app",
+    ]
+    want = {("monitoring/deployment/prometheus", f"production/{p}", "TCP 9090", "TCP 9100") for p in production}
+    want.add(("production/deployment/backend", "kube-system/deployment/coredns", "TCP 53; UDP 53", "UDP 53"))
+    assert got == want
