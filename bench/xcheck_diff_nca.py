@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from podwall.core.model import Protocol  # noqa: E402
-from podwall.core.portsets import PortSet  # noqa: E402
+from podwall.core.model import Protocol
+from podwall.core.portsets import PortSet
 
 LINE = re.compile(r"^(\S+)\[(\w+)\] => (\S+)\[(\w+)\] : (.*)$")
 
