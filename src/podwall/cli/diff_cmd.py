@@ -135,6 +135,8 @@ def diff_command(
         if len(paths) != 2:
             raise click.UsageError("give OLD NEW (two paths), --old/--new PATH..., or --base REV PATHS...")
         old, new = _load(paths[:1], paths[1:], None, namespace, ipblock_matches_pods, host_network)
+    if not old.cluster.endpoints and not new.cluster.endpoints:
+        click.echo("note: neither version has pods or workloads: only address ranges are compared", err=True)
     result = diff_clusters(old, new, by=by)
     _write(result, output)
     if fail_on is not None and _fails(result, fail_on):
