@@ -239,6 +239,19 @@ class ConnMatrix:
             out[np.ix_(~s_cls, d_cls)] = self.ingress[self.icol[db][None, :], sg[:, None]]
         return out
 
+    def pair_cells(self, src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64]) -> Words:
+        """``(k, W)``: the cells of the target pairs ``(src[i], dst[i])`` (range to range is empty)."""
+        n = self.n
+        out = np.zeros((len(src), self.atoms.words), dtype=np.uint64)
+        s_cls, d_cls = src < n, dst < n
+        both = s_cls & d_cls
+        out[both] = self.egress[self.esig[src[both]], dst[both]] & self.ingress[self.icol[dst[both]], src[both]]
+        s_only = s_cls & ~d_cls
+        out[s_only] = self.egress[self.esig[src[s_only]], dst[s_only]]
+        d_only = ~s_cls & d_cls
+        out[d_only] = self.ingress[self.icol[dst[d_only]], src[d_only]]
+        return out
+
     def cell(self, a: int, b: int) -> PortSet:
         """Allowed connections from target ``a`` to target ``b`` (class level: no self rule)."""
         block = self.rows_block(np.asarray([a], dtype=np.int64), np.asarray([b], dtype=np.int64))

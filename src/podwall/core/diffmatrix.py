@@ -378,14 +378,12 @@ def _grouped_changes(
     explain: Callable[[int, int], tuple[Cause, ...]],
     ps: Callable[[int], PortSet],
 ) -> int:
-    """Compare the group tables of both sides; returns the number of group pairs on both sides."""
-    go = Grouped(so.eps, so.comp, by)
-    gn = Grouped(sn.eps, sn.comp, by)
-    to, tn = go.table(), gn.table()
+    """Compare group-to-group connections of both sides; returns the number of group pairs on both sides.
+
+    When every group has the same members on both sides (the common case: policies changed,
+    workloads did not), only the group pairs holding a changed joint-class pair can differ, and
+    only their unions are computed. Otherwise both sides' whole group tables are compared."""
     atoms = so.comp.atoms
-    common = [name for name in gn.names if name in go.index]
-    io = np.asarray([go.index[x] for x in common], dtype=np.int64)
-    in_ = np.asarray([gn.index[x] for x in common], dtype=np.int64)
     # joint-class pairs that differ, by the groups their members belong to
     jc_groups: list[set[str]] = [{group_key(sn.eps[jn], by) for _, jn in m} for m in members]
     range_names = [r.key for r in so.comp.ranges]
@@ -397,42 +395,47 @@ def _grouped_changes(
             for b in gq:
                 by_group_pair.setdefault((a, b), []).append((p, q))
     n_ranges = len(range_names)
-    total = 0
-    if len(common):
-        co = to[io][:, io]
-        cn = tn[in_][:, in_]
-        is_range = np.asarray([x in set(range_names) for x in common], dtype=np.bool_)
-        total = len(common) ** 2 - n_ranges**2
-        diff = (co != cn).any(axis=2) & ~(is_range[:, None] & is_range[None, :])
-        for a, b in zip(*np.nonzero(diff), strict=True):
-            before, after = ps(atoms.from_words(co[a, b])), ps(atoms.from_words(cn[a, b]))
-            src, dst = common[int(a)], common[int(b)]
-            causes: list[Cause] = []
-            opened, closed = after - before, before - after
-            for p, q in by_group_pair.get((src, dst), ()):
-                for c in explain(p, q):
-                    # a member pair's change may be hidden in the group's union by another member
-                    c = replace(c, opens=c.opens & opened, closes=c.closes & closed)
-                    if c.policy is None or c.opens or c.closes:
-                        causes.append(c)
-            if not causes:
-                causes.append(
-                    Cause(policy=None, rule=None, change="edited", field="members", object=src if src != dst else dst)
-                )
-            kind = change_kind(before, after)
-            changes.append(
-                PairChange(
-                    change=kind,
-                    src=src,
-                    dst=dst,
-                    before=before,
-                    after=after,
-                    causes=merge_causes(causes),
-                )
+    same_members = _memberships(so, by) == _memberships(sn, by)
+    if same_members:
+        groups = {group_key(e, by) for e in sn.eps}
+        total = (len(groups) + n_ranges) ** 2 - n_ranges**2
+        differing = _candidate_unions(so, sn, by, members, n_jc, range_names, list(by_group_pair))
+        go = gn = None
+    else:
+        go = Grouped(so.eps, so.comp, by)
+        gn = Grouped(sn.eps, sn.comp, by)
+        differing, total = _table_unions(go, gn, range_names)
+    for src, dst, before_mask, after_mask in differing:
+        before, after = ps(before_mask), ps(after_mask)
+        causes: list[Cause] = []
+        opened, closed = after - before, before - after
+        for p, q in by_group_pair.get((src, dst), ()):
+            for c in explain(p, q):
+                # a member pair's change may be hidden in the group's union by another member
+                c = replace(c, opens=c.opens & opened, closes=c.closes & closed)
+                if c.policy is None or c.opens or c.closes:
+                    causes.append(c)
+        if not causes:
+            causes.append(
+                Cause(policy=None, rule=None, change="edited", field="members", object=src if src != dst else dst)
             )
-            counts[kind] += 1
+        kind = change_kind(before, after)
+        changes.append(
+            PairChange(
+                change=kind,
+                src=src,
+                dst=dst,
+                before=before,
+                after=after,
+                causes=merge_causes(causes),
+            )
+        )
+        counts[kind] += 1
+    if go is None or gn is None:
+        return total
     # groups on one side only: their connections, before or after
     none = PortSet.none()
+    to, tn = go.table(), gn.table()
     for side_g, table, other_g, kind, after_side in (
         (gn, tn, go, NEW_ENDPOINT, True),
         (go, to, gn, REMOVED_ENDPOINT, False),
@@ -455,6 +458,97 @@ def _grouped_changes(
                     )
                 )
     return total
+
+
+def _memberships(side: _Side, by: str) -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for e in side.eps:
+        out.setdefault(group_key(e, by), set()).add(e.key)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _candidate_unions(
+    so: _Side,
+    sn: _Side,
+    by: str,
+    members: list[list[Pair]],
+    n_jc: int,
+    range_names: list[str],
+    candidates: list[tuple[str, str]],
+) -> list[tuple[str, str, int, int]]:
+    """``(src, dst, before, after)`` for the candidate group pairs whose unions differ.
+
+    A group's *units* are its members of one joint class; a pod alone in its unit is left out
+    of the unit's pair with itself (a pod's pair with itself is not counted)."""
+    units: dict[str, dict[int, list[int]]] = {}  # group -> joint class -> [count, pods]
+    for p, m in enumerate(members):
+        for _, jn in m:
+            e = sn.eps[jn]
+            u = units.setdefault(group_key(e, by), {}).setdefault(p, [0, 0])
+            u[0] += 1
+            u[1] += e.is_pod
+    for gi, name in enumerate(range_names):
+        units[name] = {n_jc + gi: [1, 0]}
+    jo_all = [int(so.range_target(p - n_jc)) if p >= n_jc else -1 for p in range(n_jc + len(range_names))]
+    jn_all = [int(sn.range_target(p - n_jc)) if p >= n_jc else -1 for p in range(n_jc + len(range_names))]
+    for p, m in enumerate(members):
+        io, jn = m[0]
+        jo_all[p], jn_all[p] = so.cls[io], sn.cls[jn]
+    s_o: list[int] = []
+    d_o: list[int] = []
+    s_n: list[int] = []
+    d_n: list[int] = []
+    starts: list[int] = []
+    kept: list[tuple[str, str]] = []
+    for g, h in candidates:
+        first = len(s_o)
+        for p, (cp, pods_p) in units.get(g, {}).items():
+            for q in units.get(h, {}):
+                if g == h and p == q and cp == 1 and pods_p == 1:
+                    continue
+                s_o.append(jo_all[p])
+                d_o.append(jo_all[q])
+                s_n.append(jn_all[p])
+                d_n.append(jn_all[q])
+        if len(s_o) > first:
+            starts.append(first)
+            kept.append((g, h))
+    if not kept:
+        return []
+
+    def unions(comp: ConnMatrix, s: list[int], d: list[int]) -> npt.NDArray[np.uint64]:
+        cells = comp.pair_cells(np.asarray(s, dtype=np.int64), np.asarray(d, dtype=np.int64))
+        out: npt.NDArray[np.uint64] = np.bitwise_or.reduceat(cells, np.asarray(starts, dtype=np.int64), axis=0)
+        return out
+
+    uo, un = unions(so.comp, s_o, d_o), unions(sn.comp, s_n, d_n)
+    atoms = so.comp.atoms
+    out = []
+    for k in np.flatnonzero((uo != un).any(axis=1)).tolist():
+        g, h = kept[k]
+        out.append((g, h, atoms.from_words(uo[k]), atoms.from_words(un[k])))
+    return out
+
+
+def _table_unions(go: Grouped, gn: Grouped, range_names: list[str]) -> tuple[list[tuple[str, str, int, int]], int]:
+    """Group pairs present on both sides whose unions differ, from both whole group tables."""
+    to, tn = go.table(), gn.table()
+    atoms = go.compiled.atoms
+    common = [name for name in gn.names if name in go.index]
+    if not common:
+        return [], 0
+    io = np.asarray([go.index[x] for x in common], dtype=np.int64)
+    in_ = np.asarray([gn.index[x] for x in common], dtype=np.int64)
+    co = to[io][:, io]
+    cn = tn[in_][:, in_]
+    ranges = set(range_names)
+    is_range = np.asarray([x in ranges for x in common], dtype=np.bool_)
+    total = len(common) ** 2 - len(range_names) ** 2
+    diff = (co != cn).any(axis=2) & ~(is_range[:, None] & is_range[None, :])
+    out = []
+    for a, b in zip(*np.nonzero(diff), strict=True):
+        out.append((common[int(a)], common[int(b)], atoms.from_words(co[a, b]), atoms.from_words(cn[a, b])))
+    return out, total
 
 
 __all__ = ["compute_diff"]
