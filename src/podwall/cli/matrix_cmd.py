@@ -21,7 +21,6 @@ from typing import IO, Any
 
 import click
 
-from podwall.cli import connlist
 from podwall.cli.common import input_options, load_cluster
 from podwall.core.evaluate import Engine
 from podwall.core.model import Endpoint, Protocol
@@ -221,6 +220,8 @@ def matrix_command(
     out = sys.stdout
     try:
         if ports_mode == "all":
+            from podwall.cli import connlist  # numpy only when a matrix is computed
+
             if port is not None:
                 raise click.UsageError("--port and --ports all exclude each other")
             with _Bar(enabled=sys.stderr.isatty()) as bar:
