@@ -9,16 +9,13 @@ Three ways to name the two versions::
 
 from __future__ import annotations
 
-import json
-import sys
-
 import click
 
 from podwall.api import LoadedCluster, diff_clusters, load_versions
-from podwall.cli.common import warn_diagnostics
+from podwall.cli.common import echo_json, exit_codes, output_option, warn_diagnostics
 from podwall.cli.exitcodes import ExitCode
 from podwall.core.diff import Diff
-from podwall.core.engine_options import options_from
+from podwall.core.model import HostNetworkMode, Options
 from podwall.errors import ManifestError, Severity
 from podwall.report import serialize
 from podwall.report.diffreport import diff_csv, diff_markdown, diff_text
@@ -33,7 +30,7 @@ def _load(
     host_network: str,
 ) -> tuple[LoadedCluster, LoadedCluster]:
     """Both versions; any error in either is fatal (exit 2), warnings go to stderr."""
-    opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
+    opts = Options(ipblock_matches_pods=ipblock_matches_pods, host_network=HostNetworkMode(host_network))
     a, b = load_versions(old, new, base=base, namespace=namespace, options=opts, strict=False)
     diags = [*a.diagnostics, *b.diagnostics]
     warn_diagnostics(diags)
@@ -42,6 +39,7 @@ def _load(
     return a, b
 
 
+@exit_codes(OK="no change reached --fail-on (or no --fail-on)", NO="a change reached --fail-on")
 @click.command("diff")
 @click.argument("paths", nargs=-1, type=str)
 @click.option(
@@ -76,14 +74,7 @@ def _load(
     show_default=True,
     help="What a pair's ends are: workloads (pods grouped by owner), each pod, or namespaces.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["text", "json", "md", "csv"]),
-    default="text",
-    show_default=True,
-    help="md: a summary line and a table, to paste as a pull-request comment.",
-)
+@output_option("text", "json", "md", "csv")
 @click.option(
     "--fail-on",
     type=click.Choice(["opened", "closed", "any"]),
@@ -101,7 +92,7 @@ def diff_command(
     by: str,
     output: str,
     fail_on: str | None,
-) -> None:
+) -> ExitCode:
     """What a change opens and closes: allowed connections before and after, per pair, and why.
 
     \b
@@ -114,10 +105,8 @@ def diff_command(
     port space. Reformatting, reordering, renaming or splitting policies reports nothing. Each
     changed pair names its causes: the policies and rules added, removed or edited (with the
     field that changed). Pairs with an end in one version only are 'new endpoint' / 'removed
-    endpoint' (they never count for --fail-on).
-
-    \b
-    Exit codes: 0 (no --fail-on, or no such change), 1 a change reached --fail-on, 2 bad input or usage.
+    endpoint' (they never count for --fail-on). -o md is a summary line and a table, to paste
+    as a pull-request comment.
     """
     if base is not None:
         if old_paths or new_paths:
@@ -139,9 +128,7 @@ def diff_command(
         click.echo("note: neither version has pods or workloads: only address ranges are compared", err=True)
     result = diff_clusters(old, new, by=by)
     _write(result, output)
-    if fail_on is not None and _fails(result, fail_on):
-        sys.stdout.flush()
-        click.get_current_context().exit(ExitCode.NO)
+    return ExitCode.NO if fail_on is not None and _fails(result, fail_on) else ExitCode.OK
 
 
 def _fails(d: Diff, fail_on: str) -> bool:
@@ -154,15 +141,7 @@ def _fails(d: Diff, fail_on: str) -> bool:
 
 def _write(d: Diff, output: str) -> None:
     if output == "json":
-        # one change per line: readable, and diffable itself
-        doc = serialize.diff_document(d)
-        changes = doc.pop("changes")
-        summary = doc.pop("summary")
-        head = json.dumps(doc)[:-1]
-        body = ",\n".join("  " + json.dumps(c) for c in changes)
-        click.echo(
-            f'{head}, "changes": [' + (f"\n{body}\n" if changes else "") + f'], "summary": {json.dumps(summary)}}}'
-        )
+        echo_json(serialize.diff_document(d))
     elif output == "md":
         click.echo(diff_markdown(d), nl=False)
     elif output == "csv":
