@@ -13,6 +13,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   command -v nft >/dev/null 2>&1 || missing="$missing nftables"
   command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
   command -v conntrack >/dev/null 2>&1 || missing="$missing conntrack"
+  command -v git >/dev/null 2>&1 || missing="$missing git"  # podwall diff --base tests
   if [ -n "$missing" ]; then
     echo "installing:$missing" >&2
     export DEBIAN_FRONTEND=noninteractive

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import importlib.metadata as _metadata
 
-from podwall.api import Answer, ExpectationResult, LoadedCluster, load
+from podwall.api import Answer, ExpectationResult, LoadedCluster, diff, load
+from podwall.core.diff import Cause, Diff, PairChange
 from podwall.core.evaluate import DirectionVerdict, Engine, RuleMiss, RuleRef, Verdict
 from podwall.core.lint import Finding
 from podwall.core.model import (
@@ -36,6 +37,7 @@ from podwall.core.model import (
     Target,
 )
 from podwall.core.names import Resolution
+from podwall.core.portsets import PortSet
 from podwall.core.reachability import Matrix
 from podwall.core.services import Backend, ServiceVerdict
 from podwall.errors import (
@@ -61,11 +63,13 @@ __all__ = [
     "Address",
     "Answer",
     "Backend",
+    "Cause",
     "Cluster",
     "ClusterError",
     "ClusterRead",
     "ClusterTarget",
     "Diagnostic",
+    "Diff",
     "Direction",
     "DirectionVerdict",
     "Endpoint",
@@ -80,8 +84,10 @@ __all__ = [
     "ManifestError",
     "Matrix",
     "Options",
+    "PairChange",
     "PodwallError",
     "Policy",
+    "PortSet",
     "Protocol",
     "QueryError",
     "Resolution",
@@ -94,6 +100,7 @@ __all__ = [
     "Target",
     "Verdict",
     "__version__",
+    "diff",
     "load",
     "load_expectations",
     "parse_expectations",

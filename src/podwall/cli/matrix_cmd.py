@@ -122,7 +122,18 @@ class _Bar:
     "except that text and md aggregate by workload, then namespace, when the grid would not fit the terminal.",
 )
 @output_option("text", "json", "csv", "md")
-def matrix_command(inputs: Inputs, port: int | None, protocol: str, by: str, output: str) -> ExitCode:
+@click.option(
+    "--ports",
+    "ports_mode",
+    type=click.Choice(["declared", "all"]),
+    default="declared",
+    show_default=True,
+    help="'all': list every pair's allowed connections over the whole port space, "
+    "e.g. 'TCP 1-79,81-65535; UDP 53' (see docs/diff.md).",
+)
+def matrix_command(
+    inputs: Inputs, port: int | None, protocol: str, by: str, output: str, ports_mode: str = "declared"
+) -> ExitCode:
     """Who can reach whom: a source x destination table.
 
     Without --port each destination is checked on its own declared container ports, and a
@@ -137,6 +148,14 @@ def matrix_command(inputs: Inputs, port: int | None, protocol: str, by: str, out
     loaded = inputs.load()
     if not loaded.cluster.endpoints:
         click.echo("note: the input has no pods or workloads: the matrix is empty", err=True)
+    if ports_mode == "all":
+        from podwall.cli import connlist  # numpy only when a matrix is computed
+
+        if port is not None:
+            raise click.UsageError("--port and --ports all exclude each other")
+        with _Bar(enabled=sys.stderr.isatty()) as bar:
+            connlist.write(sys.stdout, loaded.engine, by, output, progress=bar)
+        return ExitCode.OK
     # a closed pipe (``| head``) ends here as BrokenPipeError; cli/main.py stops quietly
     _run(sys.stdout, loaded.engine, port, parse_protocol(protocol), by, output)
     return ExitCode.OK

@@ -14,9 +14,11 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any
 
+from podwall.core.diff import Cause, Diff, PairChange
 from podwall.core.evaluate import DirectionVerdict, Verdict
 from podwall.core.lint import RULES, Finding, render_path
 from podwall.core.model import Protocol
+from podwall.core.portsets import PortSet
 from podwall.core.reachability import ALL, NA, NONE, SOME, ClassMatrix, Matrix, PortKey
 from podwall.core.services import ServiceVerdict
 from podwall.core.tiers import TierRuleRef
@@ -42,6 +44,8 @@ KINDS: dict[str, str] = {
     "Doctor": "podwall doctor: the network plugins found, whether they enforce policies, the --active proof",
     "LiveTest": "podwall test --cluster --live: real probes in a cluster beside the engine's verdicts",
     "Error": "any command in JSON mode: the error, with the exit code",
+    "ConnectivityList": "podwall matrix --ports all: every pair's allowed connections over the whole port space",
+    "Diff": "podwall diff: what a change opens and closes, per pair, with causes",
 }
 """Every kind of JSON document, with the command that prints it."""
 
@@ -590,3 +594,49 @@ def live_report(report: Any) -> dict[str, Any]:
         "deleted_namespaces": list(report.deleted),
         "left_namespaces": list(report.left),
     }
+
+
+# -- the whole port space (matrix --ports all, diff) -------------------------------------------
+def portset(ps: PortSet) -> dict[str, list[list[int]]]:
+    """The one port-set encoding: ``{"TCP": [[lo, hi], ...], "UDP": [...], "SCTP": [...]}``,
+    sorted merged inclusive intervals, only non-empty protocols (``{}``: nothing allowed)."""
+    return ps.to_json()
+
+
+def connection(src: str, dst: str, allowed: PortSet) -> dict[str, Any]:
+    """One entry of a ``ConnectivityList``."""
+    return {"from": src, "to": dst, "allowed": portset(allowed)}
+
+
+def diff_cause(c: Cause) -> dict[str, Any]:
+    """``{"policy": "ns/name", "rule": "ingress rule #1", "change": "added|removed|edited", "field": ...,
+    "opens": PORTSET, "closes": PORTSET}`` (the pair's opened and closed connections this cause
+    accounts for), plus ``tier`` for cluster-wide policies; for an endpoint or namespace change
+    ``policy`` is null and ``object`` names it."""
+    out: dict[str, Any] = {"policy": c.policy, "rule": c.rule, "change": c.change, "field": c.field}
+    if c.policy is not None:
+        out["opens"] = portset(c.opens)
+        out["closes"] = portset(c.closes)
+    if c.tier is not None:
+        out["tier"] = c.tier
+    if c.object is not None:
+        out["object"] = c.object
+    return out
+
+
+def diff_change(ch: PairChange) -> dict[str, Any]:
+    """One entry of a ``Diff`` document's ``changes``."""
+    return {
+        "change": ch.change,
+        "from": ch.src,
+        "to": ch.dst,
+        "before": portset(ch.before),
+        "after": portset(ch.after),
+        "causes": [diff_cause(c) for c in ch.causes],
+    }
+
+
+def diff_document(d: Diff) -> dict[str, Any]:
+    """``{"schema", "kind": "Diff", "by", "changes": [...], "summary": {...}}``."""
+    summary = {k.replace(" ", "_"): v for k, v in d.summary.items()}
+    return document("Diff", {"by": d.by, "changes": [diff_change(c) for c in d.changes], "summary": summary})
