@@ -334,6 +334,34 @@ def load_versions(
     )
 
 
+def load_applied(
+    paths: Iterable[str | os.PathLike[str]],
+    cluster: ClusterTarget,
+    *,
+    namespace: str = "default",
+    options: Options | None = None,
+    strict: bool = True,
+) -> tuple[LoadedCluster, LoadedCluster]:
+    """The live cluster, and the live cluster with ``paths`` applied on top (their objects added,
+    or replacing the live ones of the same kind, namespace and name, as ``kubectl apply`` does):
+    the two versions ``podwall diff --cluster PATHS`` compares. The cluster is read once."""
+    read = _read_cluster(cluster)
+    files = read_sources([os.fspath(p) for p in paths])
+    live = load_texts(list(read.texts), default_namespace=namespace)
+    applied = load_texts([*read.texts, *files], default_namespace=namespace)
+    if strict:
+        live.raise_for_errors()
+        applied.raise_for_errors()
+    return (
+        LoadedCluster(
+            result=live, engine=Engine(live.cluster, options), default_namespace=namespace, cluster_read=read
+        ),
+        LoadedCluster(
+            result=applied, engine=Engine(applied.cluster, options), default_namespace=namespace, cluster_read=read
+        ),
+    )
+
+
 def diff_clusters(old: LoadedCluster, new: LoadedCluster, *, by: str = "workload") -> Diff:
     """What changes from ``old`` to ``new``: every pair (``by`` pod, workload or namespace) whose
     allowed connections differ, before and after, with the policy changes that cause it.

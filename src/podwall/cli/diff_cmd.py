@@ -11,8 +11,17 @@ from __future__ import annotations
 
 import click
 
-from podwall.api import LoadedCluster, diff_clusters, load_versions
-from podwall.cli.common import echo_json, exit_codes, output_option, warn_diagnostics
+from podwall.api import LoadedCluster, diff_clusters, load_applied, load_versions
+from podwall.cli.common import (
+    cluster_options,
+    cluster_target,
+    echo_json,
+    exit_codes,
+    namespace_option,
+    note_cluster_read,
+    output_option,
+    warn_diagnostics,
+)
 from podwall.cli.exitcodes import ExitCode
 from podwall.core.diff import Diff
 from podwall.core.model import HostNetworkMode, Options
@@ -31,7 +40,12 @@ def _load(
 ) -> tuple[LoadedCluster, LoadedCluster]:
     """Both versions; any error in either is fatal (exit 2), warnings go to stderr."""
     opts = Options(ipblock_matches_pods=ipblock_matches_pods, host_network=HostNetworkMode(host_network))
-    a, b = load_versions(old, new, base=base, namespace=namespace, options=opts, strict=False)
+    target = cluster_target(namespace)
+    if target is not None:
+        a, b = load_applied(new, target, namespace=namespace, options=opts, strict=False)
+        note_cluster_read(a)
+    else:
+        a, b = load_versions(old, new, base=base, namespace=namespace, options=opts, strict=False)
     diags = [*a.diagnostics, *b.diagnostics]
     warn_diagnostics(diags)
     if any(d.severity is Severity.ERROR for d in diags):
@@ -53,7 +67,8 @@ def _load(
     metavar="REV",
     help="Compare PATHS as they are now with PATHS at this git revision (read with git, no checkout).",
 )
-@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace for objects that have none.")
+@namespace_option
+@cluster_options
 @click.option(
     "--ipblock-matches-pods/--no-ipblock-matches-pods",
     default=True,
@@ -99,6 +114,7 @@ def diff_command(
       podwall diff before/ after/
       podwall diff --old v1.yaml --old cluster.yaml --new v2.yaml --new cluster.yaml
       podwall diff --base origin/main manifests/
+      podwall diff --cluster manifests/      (what would kubectl apply -f manifests/ change?)
 
     The comparison is semantic: for every pair of endpoints (by workload unless --by says
     otherwise, and address ranges outside the cluster), the connections allowed over the whole
@@ -106,9 +122,17 @@ def diff_command(
     changed pair names its causes: the policies and rules added, removed or edited (with the
     field that changed). Pairs with an end in one version only are 'new endpoint' / 'removed
     endpoint' (they never count for --fail-on). -o md is a summary line and a table, to paste
-    as a pull-request comment.
+    as a pull-request comment. With --cluster, the old version is the live cluster and the new one
+    the live cluster with PATHS applied on top (objects added, or replacing live ones of the same
+    name, as kubectl apply does).
     """
-    if base is not None:
+    if cluster_target(namespace) is not None:
+        if base is not None or old_paths or new_paths:
+            raise click.UsageError("--cluster takes PATHS (what to apply); it excludes --base and --old/--new")
+        if not paths:
+            raise click.UsageError("--cluster needs PATHS: the manifests whose kubectl apply to review")
+        old, new = _load(None, paths, None, namespace, ipblock_matches_pods, host_network)
+    elif base is not None:
         if old_paths or new_paths:
             raise click.UsageError("--base takes PATHS; it excludes --old/--new")
         if not paths:
