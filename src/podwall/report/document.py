@@ -1,0 +1,670 @@
+"""The data behind ``podwall report``: one JSON document (kind ``Report``) that the page draws.
+
+Everything the page shows is decided here, in Python, with the same code the commands use, so
+that the page and the CLI cannot disagree:
+
+* nodes are the rows of ``podwall matrix --by workload`` (a workload, or a pod that no
+  workload in the input owns; pods owned by a workload that is not in the input are grouped
+  under it, as ``matrix`` does) or, with ``by="pod"``, every endpoint;
+* an edge is a cell of that matrix whose state is ``all`` or ``some``; its ``allowed`` is the
+  port set (in the encoding of :mod:`podwall.report.portsets`) that some pod of the source may
+  open to some pod of the destination, among the ports checked (see ``ports``);
+* an explanation is the text of ``podwall explain`` (:func:`podwall.report.render.explain_text`)
+  for a representative pair of endpoints of the cell, with the command that reproduces it;
+* lint findings are those of :func:`podwall.core.lint.lint`, linked to nodes and policies.
+
+Large clusters: the document always holds every node and edge; above ``graph_limit`` nodes
+the page starts with namespaces collapsed (it says so). Explanations are precomputed up to
+``explain_limit`` (allowed connections first, then denied cells while the budget lasts); past
+it the page prints the ``podwall explain`` command instead of the text.
+
+Pure: no I/O. The caller loads the input and passes the engine and matrix in.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shlex
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from podwall import __version__
+from podwall.core.evaluate import Engine
+from podwall.core.lint import Finding
+from podwall.core.model import WORKLOAD_KINDS, Address, Direction, Endpoint, IPBlock, Policy, Protocol, Rule
+from podwall.core.reachability import ClassMatrix, PortKey
+from podwall.errors import SourceSpan
+from podwall.report import portsets
+from podwall.report.render import explain_text
+from podwall.report.serialize import document
+
+KIND = "Report"
+WORLD = Address(ip=ipaddress.ip_address("192.0.2.1"))
+"""The "anywhere outside" address behind ``open_to_all`` (TEST-NET-1, RFC 5737)."""
+
+LineOf = Callable[..., int]
+_KIND_OF = {k.lower(): k for k in WORKLOAD_KINDS}
+_CODE_STATE = {0: "n/a", 1: "all", 2: "none"}
+_SYMBOL = {0: "-", 1: ".", 2: "X"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportOptions:
+    """What to put in the report (the CLI fills this from its flags)."""
+
+    by: str = "workload"
+    """``workload`` (as ``matrix --by workload``) or ``pod`` (every endpoint)."""
+    services: bool = False
+    """Add Services as nodes, linked to the nodes they select."""
+    graph_limit: int = 400
+    """Above this many nodes the page opens with namespaces collapsed."""
+    explain_limit: int = 5_000
+    """How many explanations to precompute at most."""
+    ports_per_cell: int = 4
+    """Explanations per edge or cell: its first ports."""
+    inputs: tuple[str, ...] = ()
+    """The paths as given (for the ``podwall explain`` commands the page prints)."""
+    namespace: str = "default"
+    title: str = ""
+
+
+@dataclass
+class _Groups:
+    """Endpoints grouped into the matrix's rows, with the class structure beneath."""
+
+    keys: list[str]
+    of: list[int]
+    members: list[list[int]]
+    codes: np.ndarray[Any, np.dtype[np.uint8]]
+    classes_of: list[list[tuple[int, list[int]]]] = field(default_factory=list)
+    """Per group: ``(class, member endpoint indices in that class)``."""
+
+
+def group_key(ep: Endpoint, by: str) -> str:
+    """A node's id: as ``matrix --by workload`` names its rows (``by="pod"``: the endpoint)."""
+    if by == "namespace":
+        return ep.namespace
+    if by == "workload":
+        return ep.owner or ep.key
+    return ep.key
+
+
+def _group(m: ClassMatrix, by: str, state: np.ndarray[Any, np.dtype[np.uint8]]) -> _Groups:
+    """Group endpoints and combine class-pair states, as ``matrix --by`` does.
+
+    A group pair's state is the OR (bit flags: 1 all, 2 none, 4 some, 0 nothing to check) of
+    its class pairs' states, leaving out a pod's pair with itself (a pod always reaches
+    itself): a (group, class) with exactly one member that is a pod does not pair with itself.
+    """
+    keys: list[str] = []
+    index: dict[str, int] = {}
+    of: list[int] = []
+    for ep in m.endpoints:
+        k = group_key(ep, by)
+        g = index.get(k)
+        if g is None:
+            g = index[k] = len(keys)
+            keys.append(k)
+        of.append(g)
+    members: list[list[int]] = [[] for _ in keys]
+    for i, g in enumerate(of):
+        members[g].append(i)
+    comp = m.compiled
+    cls = comp.classes.cls.tolist()
+    classes_of: list[list[tuple[int, list[int]]]] = []
+    for mem in members:
+        by_cls: dict[int, list[int]] = {}
+        for i in mem:
+            by_cls.setdefault(cls[i], []).append(i)
+        classes_of.append(list(by_cls.items()))
+    n = len(keys)
+    pair_g = np.asarray([g for g, cs in enumerate(classes_of) for _ in cs], dtype=np.int64)
+    pair_c = np.asarray([c for cs in classes_of for c, _ in cs], dtype=np.int64)
+    if not len(pair_c):
+        return _Groups(keys, of, members, np.zeros((n, n), dtype=np.uint8), classes_of)
+    starts = np.flatnonzero(np.r_[True, pair_g[1:] != pair_g[:-1]])
+    by_rows = np.bitwise_or.reduceat(state[pair_c], starts, axis=0)
+    codes = np.bitwise_or.reduceat(by_rows[:, pair_c], starts, axis=1).astype(np.uint8)
+    for g, cs in enumerate(classes_of):
+        lonely = [len(mem) == 1 and m.endpoints[mem[0]].is_pod for _, mem in cs]
+        if not any(lonely):
+            continue
+        code = 0
+        for a, (ca, _) in enumerate(cs):
+            for b, (cb, _) in enumerate(cs):
+                if a == b and lonely[a]:
+                    continue
+                code |= int(state[ca, cb])
+        codes[g, g] = code
+    return _Groups(keys, of, members, codes, classes_of)
+
+
+def _state(code: int) -> str:
+    return _CODE_STATE.get(code, "some")
+
+
+def _rule_json(rule: Rule, direction: Direction, line_of: LineOf | None, pol: Policy, i: int) -> dict[str, Any]:
+    field_name = "ingress" if direction is Direction.INGRESS else "egress"
+    line = line_of(pol.span, "spec", field_name, i) if line_of is not None and pol.span is not None else 0
+    return {
+        "peers": [str(p) for p in rule.peers] or ["all sources" if direction is Direction.INGRESS else "all destinations"],
+        "ports": [str(s) for s in rule.ports] or ["all ports"],
+        "line": line,
+    }
+
+
+def _span_json(span: SourceSpan | None, line_of: LineOf | None) -> dict[str, Any]:
+    if span is None:
+        return {"file": "", "line": 0}
+    return {"file": span.file, "line": line_of(span) if line_of is not None else span.line}
+
+
+def _block_address(block: IPBlock, pod_ips: set[str]) -> Address | None:
+    """An address in ``block`` outside its excepts that no pod has (None if none is found)."""
+    net = block.network
+    tries = [net.network_address + k for k in range(min(net.num_addresses, 64))]
+    if net.num_addresses > 64:
+        tries += [net.network_address + net.num_addresses // 2 + k for k in range(16)]
+    for ip in tries:
+        if str(ip) not in pod_ips and block.contains(ip):
+            return Address(ip=ip)
+    return None
+
+
+class _Builder:
+    def __init__(
+        self,
+        engine: Engine,
+        m: ClassMatrix,
+        findings: Sequence[Finding],
+        line_of: LineOf | None,
+        options: ReportOptions,
+    ) -> None:
+        self.engine = engine
+        self.m = m
+        self.findings = findings
+        self.line_of = line_of
+        self.opt = options
+        self.states = m.compiled.states()
+        self.g = _group(m, options.by, self.states)
+        self.explanations: list[dict[str, Any]] = []
+        self.explain_budget = options.explain_limit
+        self.skipped_explanations = 0
+        self.jobs: list[tuple[int, int, dict[str, int], Endpoint | Address, Endpoint | Address, str, int]] = []
+        comp = m.compiled
+        self.reps = comp.classes.reps
+        self.checked = comp.checked
+
+    # -- explanations ------------------------------------------------------------------------
+    def command(self, src: str, dst: str, protocol: str, port: int) -> str:
+        words = ["podwall", "explain", *self.opt.inputs]
+        if self.opt.namespace != "default":
+            words += ["-n", self.opt.namespace]
+        words += ["--from", src, "--to", dst, "-p", str(port)]
+        if protocol != "TCP":
+            words += ["--protocol", protocol]
+        return shlex.join(words)
+
+    def explain(
+        self, into: dict[str, int], src: Endpoint | Address, dst: Endpoint | Address, protocol: str, port: int, rank: int
+    ) -> None:
+        """Queue an explanation of ``src -> dst`` for ``into[protocol/port]`` (lower rank first)."""
+        self.jobs.append((rank, len(self.jobs), into, src, dst, protocol, port))
+
+    def run_jobs(self) -> None:
+        """Compute the queued explanations, most wanted first, while the budget lasts."""
+        self.jobs.sort(key=lambda j: (j[0], j[1]))
+        for _, _, into, src, dst, protocol, port in self.jobs:
+            name = f"{protocol}/{port}"
+            if name in into:
+                continue
+            idx = self._explain(src, dst, protocol, port)
+            if idx is None:
+                self.skipped_explanations += 1
+            else:
+                into[name] = idx
+        self.jobs = []
+
+    def _explain(self, src: Endpoint | Address, dst: Endpoint | Address, protocol: str, port: int) -> int | None:
+        if self.explain_budget <= 0:
+            return None
+        self.explain_budget -= 1
+        v = self.engine.verdict(src, dst, port, Protocol(protocol))
+        self.explanations.append(
+            {
+                "from": src.key,
+                "to": dst.key,
+                "protocol": protocol,
+                "port": port,
+                "allowed": v.allowed,
+                "text": explain_text(v),
+                "command": self.command(src.key, dst.key, protocol, port),
+            }
+        )
+        return len(self.explanations) - 1
+
+    # -- nodes -----------------------------------------------------------------------------
+    def node(self, g: int) -> dict[str, Any]:
+        key = self.g.keys[g]
+        mem = self.g.members[g]
+        eps = self.m.endpoints
+        first = eps[mem[0]]
+        parts = key.split("/")
+        if len(mem) == 1 and first.key == key:
+            kind, name = first.kind, first.name
+        elif len(parts) == 3:
+            kind, name = _KIND_OF.get(parts[1], parts[1]), parts[2]
+        else:
+            kind, name = "Group", key
+        pods = sum(eps[i].replicas or 1 if not eps[i].is_pod else 1 for i in mem)
+        iso: dict[str, set[bool]] = {"ingress": set(), "egress": set()}
+        pols: dict[str, dict[str, None]] = {"ingress": {}, "egress": {}}
+        ports: set[PortKey] = set()
+        for c, _ in self.g.classes_of[g]:
+            rep = self.reps[c]
+            ports.update(self.checked[c])
+            for d, word in ((Direction.INGRESS, "ingress"), (Direction.EGRESS, "egress")):
+                sel = self.engine.selecting(rep, d)
+                iso[word].add(bool(sel))
+                for p in sel:
+                    pols[word][p.key] = None
+        labels = dict(sorted(first.labels.items()))
+        return {
+            "id": key,
+            "namespace": first.namespace,
+            "kind": kind,
+            "name": name,
+            "pods": pods,
+            "endpoints": [eps[i].key for i in mem[:20]],
+            "endpoint_count": len(mem),
+            "labels": labels,
+            "ports": portsets.from_keys(ports),
+            "isolation": {
+                w: ("isolated" if s == {True} else "open" if s == {False} else "mixed") for w, s in iso.items()
+            },
+            "policies": {w: list(p) for w, p in pols.items()},
+            "host_network": any(eps[i].host_network for i in mem),
+            "open_to_all": False,
+            "lint": [],
+            **_span_json(first.span, self.line_of),
+        }
+
+    def open_to_all(self, g: int) -> bool:
+        """Every node of the input reaches all of ``g``'s checked ports, and so does WORLD."""
+        col = self.g.codes[:, g]
+        if not self.g.classes_of[g] or not all(self.checked[c] for c, _ in self.g.classes_of[g]):
+            return False
+        others = np.delete(col, g) if len(col) > 1 else col[:0]
+        if len(others) and not bool(np.all(others == 1)):
+            return False
+        if self.g.codes[g, g] not in (0, 1):
+            return False
+        for c, _ in self.g.classes_of[g]:
+            rep = self.reps[c]
+            for proto, port in self.checked[c]:
+                if not self.engine.allowed(WORLD, rep, port, proto):
+                    return False
+        return True
+
+    # -- edges -----------------------------------------------------------------------------
+    def _pair_members(self, g: int, c: int, h: int, d: int) -> tuple[int, int] | None:
+        """A source and a destination endpoint (indices) of the class pair, not the same pod."""
+        src_m = dict(self.g.classes_of[g])[c]
+        dst_m = dict(self.g.classes_of[h])[d]
+        for i in src_m[:2]:
+            for j in dst_m[:2]:
+                if i != j or not self.m.endpoints[i].is_pod:
+                    return i, j
+        return None
+
+    def edge(self, g: int, h: int) -> dict[str, Any]:
+        comp = self.m.compiled
+        allowed: dict[PortKey, tuple[int, int]] = {}
+        checked: set[PortKey] = set()
+        lonely_self = g == h
+        for c, cm in self.g.classes_of[g]:
+            for d, dm in self.g.classes_of[h]:
+                checked.update(self.checked[d])
+                if lonely_self and c == d and len(cm) == 1 and self.m.endpoints[cm[0]].is_pod:
+                    continue
+                for pk in comp.allowed(c, d):
+                    if pk not in allowed:
+                        pair = self._pair_members(g, c, h, d)
+                        if pair is not None:
+                            allowed[pk] = pair
+        code = int(self.g.codes[g, h])
+        out: dict[str, Any] = {
+            "from": self.g.keys[g],
+            "to": self.g.keys[h],
+            "allowed": portsets.from_keys(allowed),
+            "checked": portsets.from_keys(checked),
+            "state": _state(code),
+            "explain": {},
+        }
+        eps = self.m.endpoints
+        for k, pk in enumerate(sorted(allowed, key=lambda k: (k[0].value, k[1]))[: self.opt.ports_per_cell]):
+            i, j = allowed[pk]
+            self.explain(out["explain"], eps[i], eps[j], pk[0].value, pk[1], 0 if k == 0 else 3)
+        return out
+
+    def denied_cell(self, g: int, h: int, into: dict[str, int], allowed_ports: Iterable[str]) -> None:
+        """Queue explanations of the checked ports of ``g -> h`` that no edge allows (first ports)."""
+        eps = self.m.endpoints
+        src_i = self.g.members[g][0]
+        dst_c, dst_m = self.g.classes_of[h][0]
+        dst_i = dst_m[0]
+        if src_i == dst_i and eps[src_i].is_pod:
+            if len(dst_m) > 1:
+                dst_i = dst_m[1]
+            else:
+                return
+        have = set(allowed_ports)
+        allowed = set(self.m.allowed(src_i, dst_i))
+        k = 0
+        for proto, port in self.checked[dst_c]:
+            name = f"{proto.value}/{port}"
+            if name in have or (proto, port) in allowed:
+                continue
+            if k + len(have) >= self.opt.ports_per_cell:
+                break
+            self.explain(into, eps[src_i], eps[dst_i], proto.value, port, 2 if k == 0 else 4)
+            k += 1
+
+    # -- external addresses ---------------------------------------------------------------
+    def externals(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Nodes for the ipBlocks of the policies, and edges with the nodes isolated towards them.
+
+        An edge is drawn when the endpoint is isolated in that direction and a rule allows the
+        block's representative address (an address of the block, outside its excepts, that no
+        pod has). A direction that is not isolated reaches every address; the page shows that
+        on the node itself, not as edges.
+        """
+        blocks: dict[str, IPBlock] = {}
+        for pol in self.engine.cluster.policies:
+            for rule in (*pol.ingress, *pol.egress):
+                for peer in rule.peers:
+                    if peer.ip_block is not None:
+                        blocks.setdefault(str(peer.ip_block), peer.ip_block)
+        pod_ips = {ip for e in self.m.endpoints for ip in e.ips}
+        addrs: dict[str, Address] = {}
+        nodes: list[dict[str, Any]] = []
+        for name, block in blocks.items():
+            a = _block_address(block, pod_ips)
+            if a is None:
+                continue
+            addrs[name] = a
+            nodes.append(
+                {
+                    "id": name,
+                    "namespace": None,
+                    "kind": "External",
+                    "name": name,
+                    "address": a.key,
+                    "pods": 0,
+                    "labels": {},
+                    "ports": {},
+                    "isolation": {"ingress": "open", "egress": "open"},
+                    "policies": {"ingress": [], "egress": []},
+                    "open_to_all": False,
+                    "lint": [],
+                    "file": "",
+                    "line": 0,
+                }
+            )
+        if not addrs:
+            return [], []
+        rule_hits: dict[tuple[Rule, str], list[str]] = {}
+
+        def hits(rule: Rule, ns: str) -> list[str]:
+            k = (rule, ns)
+            got = rule_hits.get(k)
+            if got is None:
+                # selectors never match an address outside the cluster: only ipBlock peers can
+                blocks_of = [p.ip_block for p in rule.peers if p.ip_block is not None]
+                if not rule.peers:
+                    got = list(addrs)
+                elif not blocks_of:
+                    got = []
+                else:
+                    got = [n for n, a in addrs.items() if any(b.contains(a.ip) for b in blocks_of)]
+                rule_hits[k] = got
+            return got
+
+        edges: list[dict[str, Any]] = []
+        eps = self.m.endpoints
+        for g in range(len(self.g.keys)):
+            out_sets: dict[str, list[portsets.PortSetJSON]] = {}
+            out_pair: dict[str, int] = {}
+            in_sets: dict[str, set[PortKey]] = {}
+            in_pair: dict[str, int] = {}
+            for c, cm in self.g.classes_of[g]:
+                rep = self.reps[c]
+                for pol in self.engine.selecting(rep, Direction.EGRESS):
+                    for rule in pol.egress:
+                        for n in hits(rule, pol.namespace):
+                            out_sets.setdefault(n, []).append(portsets.from_specs(rule.ports))
+                            out_pair.setdefault(n, cm[0])
+                ingress = self.engine.selecting(rep, Direction.INGRESS)
+                cand: dict[str, None] = {}
+                for pol in ingress:
+                    for rule in pol.ingress:
+                        for n in hits(rule, pol.namespace):
+                            cand[n] = None
+                for n in cand:
+                    for proto, port in self.checked[c]:
+                        if self.engine.allowed(addrs[n], rep, port, proto):
+                            in_sets.setdefault(n, set()).add((proto, port))
+                            in_pair.setdefault(n, cm[0])
+            for n, sets in out_sets.items():
+                allowed = portsets.union(*sets)
+                if not allowed:
+                    continue
+                e: dict[str, Any] = {
+                    "from": self.g.keys[g], "to": n, "allowed": allowed, "checked": {}, "state": "all",
+                    "external": True, "explain": {},
+                }
+                for proto, port in portsets.first_ports(allowed, 1):
+                    self.explain(e["explain"], eps[out_pair[n]], addrs[n], proto, port, 1)
+                edges.append(e)
+            for n, keys in in_sets.items():
+                e = {
+                    "from": n, "to": self.g.keys[g], "allowed": portsets.from_keys(keys), "checked": {},
+                    "state": "all", "external": True, "explain": {},
+                }
+                for k, pk in enumerate(sorted(keys, key=lambda k: (k[0].value, k[1]))[: self.opt.ports_per_cell]):
+                    self.explain(e["explain"], addrs[n], eps[in_pair[n]], pk[0].value, pk[1], 1 if k == 0 else 3)
+                edges.append(e)
+        return nodes, edges
+
+    # -- the rest ----------------------------------------------------------------------------
+    def policies(self, nodes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        selects: dict[str, dict[str, list[str]]] = {}
+        for n in nodes:
+            for word in ("ingress", "egress"):
+                for p in n["policies"][word]:
+                    selects.setdefault(p, {"ingress": [], "egress": []})[word].append(n["id"])
+        out = []
+        for pol in self.engine.cluster.policies:
+            out.append(
+                {
+                    "id": pol.key,
+                    "tier": "NetworkPolicy",
+                    "namespace": pol.namespace,
+                    "name": pol.name,
+                    "types": sorted(t.value for t in pol.policy_types),
+                    "pod_selector": str(pol.pod_selector),
+                    "ingress": [_rule_json(r, Direction.INGRESS, self.line_of, pol, i) for i, r in enumerate(pol.ingress)],
+                    "egress": [_rule_json(r, Direction.EGRESS, self.line_of, pol, i) for i, r in enumerate(pol.egress)],
+                    "selects": selects.get(pol.key, {"ingress": [], "egress": []}),
+                    "lint": [],
+                    **_span_json(pol.span, self.line_of),
+                }
+            )
+        return out
+
+    def services(self, index: dict[str, int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        nodes, links = [], []
+        eps = self.m.endpoints
+        for svc in self.engine.cluster.services:
+            targets: dict[str, None] = {}
+            if svc.selector:
+                for i, ep in enumerate(eps):
+                    if ep.namespace == svc.namespace and matches_labels(svc.selector, ep.labels):
+                        targets[self.g.keys[self.g.of[i]]] = None
+            nodes.append(
+                {
+                    "id": svc.key, "namespace": svc.namespace, "kind": "Service", "name": svc.name, "pods": 0,
+                    "labels": dict(svc.selector or {}),
+                    "ports": portsets.from_keys((p.protocol, p.port) for p in svc.ports),
+                    "isolation": {"ingress": "open", "egress": "open"},
+                    "policies": {"ingress": [], "egress": []},
+                    "open_to_all": False, "lint": [], **_span_json(svc.span, self.line_of),
+                }
+            )
+            links.extend({"from": svc.key, "to": t} for t in targets if t in index)
+        return nodes, links
+
+    def namespace_matrix(self) -> dict[str, Any]:
+        ns = _group(self.m, "namespace", self.states)
+        rows = ["".join(_SYMBOL.get(int(c), "~") for c in row) for row in ns.codes.tolist()]
+        return {"groups": ns.keys, "rows": rows, "legend": "'.' all, 'X' none, '~' some, '-' nothing to check"}
+
+    def build(self) -> dict[str, Any]:
+        opt = self.opt
+        n = len(self.g.keys)
+        nodes = [self.node(g) for g in range(n)]
+        index = {node["id"]: k for k, node in enumerate(nodes)}
+        for g in range(n):
+            nodes[g]["open_to_all"] = self.open_to_all(g)
+        gi, hi = np.nonzero(self.g.codes & 5)
+        pairs = sorted(zip(gi.tolist(), hi.tolist()))
+        edges = [self.edge(g, h) for g, h in pairs]
+        ext_nodes, ext_edges = self.externals()
+        # denied cells (and the denied ports of partly open edges), while the budget lasts
+        denied: list[dict[str, Any]] = []
+        edge_at = {(e["from"], e["to"]): e for e in edges}
+        dg, dh = np.nonzero(self.g.codes & 6)
+        queued = 0
+        for g, h in zip(dg.tolist(), dh.tolist()):
+            if queued >= opt.explain_limit:  # beyond the budget whatever the ranks: not queued at all
+                break
+            queued += 1
+            e = edge_at.get((self.g.keys[g], self.g.keys[h]))
+            if e is not None:
+                self.denied_cell(g, h, e["explain"], list(e["explain"]))
+            else:
+                cell: dict[str, Any] = {"from": self.g.keys[g], "to": self.g.keys[h], "explain": {}}
+                self.denied_cell(g, h, cell["explain"], ())
+                denied.append(cell)
+        self.run_jobs()
+        denied = [c for c in denied if c["explain"]]
+        policies = self.policies(nodes)
+        svc_nodes, svc_links = self.services(index) if opt.services else ([], [])
+        lint = self.lint(nodes, index, policies)
+        namespaces = []
+        cluster = self.engine.cluster
+        for name in sorted({node["namespace"] for node in nodes} | {p.namespace for p in cluster.policies}):
+            members = [node for node in nodes if node["namespace"] == name]
+            namespaces.append(
+                {
+                    "name": name,
+                    "labels": dict(sorted(cluster.namespace_labels(name).items())),
+                    "nodes": len(members),
+                    "pods": sum(node["pods"] for node in members),
+                    "policies": sum(1 for p in cluster.policies if p.namespace == name),
+                }
+            )
+        total_explain = len(self.explanations) + self.skipped_explanations
+        return document(
+            KIND,
+            {
+                "generator": f"podwall {__version__}",
+                "title": opt.title or "podwall report",
+                "inputs": list(opt.inputs),
+                "by": opt.by,
+                "ports": "declared",
+                "ports_note": "edges carry the destination's declared container ports that the source may reach",
+                "aggregated": n > opt.graph_limit,
+                "limits": {
+                    "graph_nodes": opt.graph_limit,
+                    "explanations": opt.explain_limit,
+                    "explained": len(self.explanations),
+                    "not_explained": total_explain - len(self.explanations) if total_explain else 0,
+                },
+                "counts": {
+                    "nodes": n,
+                    "edges": len(edges),
+                    "endpoints": len(self.m.endpoints),
+                    "policies": len(cluster.policies),
+                    "externals": len(ext_nodes),
+                    "findings": len(lint),
+                },
+                "namespaces": namespaces,
+                "nodes": nodes,
+                "edges": edges,
+                "externals": ext_nodes,
+                "external_edges": ext_edges,
+                "services": svc_nodes,
+                "service_links": svc_links,
+                "policies": policies,
+                "lint": lint,
+                "denied": denied,
+                "explanations": self.explanations,
+                "namespace_matrix": self.namespace_matrix(),
+            },
+        )
+
+    def lint(
+        self, nodes: list[dict[str, Any]], index: dict[str, int], policies: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        node_of_endpoint = {ep.key: self.g.keys[self.g.of[i]] for i, ep in enumerate(self.m.endpoints)}
+        pol_index = {p["id"]: k for k, p in enumerate(policies)}
+        out = []
+        for f in self.findings:
+            file, line = f.line(self.line_of) if self.line_of is not None else ("", 0)
+            node = node_of_endpoint.get(f.endpoint) if f.endpoint else None
+            k = len(out)
+            out.append(
+                {
+                    "rule": f.rule,
+                    "severity": f.severity.value,
+                    "message": f.message,
+                    "hint": f.hint,
+                    "file": file,
+                    "line": line,
+                    "namespace": f.namespace,
+                    "policy": f.policy,
+                    "node": node,
+                    "fix": f.fix.yaml if f.fix is not None else "",
+                }
+            )
+            if node is not None and node in index:
+                nodes[index[node]]["lint"].append(k)
+            if f.policy is not None and f.policy in pol_index:
+                policies[pol_index[f.policy]]["lint"].append(k)
+                for nid in {*policies[pol_index[f.policy]]["selects"]["ingress"], *policies[pol_index[f.policy]]["selects"]["egress"]}:
+                    if k not in nodes[index[nid]]["lint"]:
+                        nodes[index[nid]]["lint"].append(k)
+        return out
+
+
+def matches_labels(selector: dict[str, str] | Any, labels: Any) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def build_report(
+    engine: Engine,
+    m: ClassMatrix,
+    *,
+    findings: Sequence[Finding] = (),
+    line_of: LineOf | None = None,
+    options: ReportOptions | None = None,
+) -> dict[str, Any]:
+    """The ``Report`` document for a loaded cluster and its matrix (``reachability.matrix``)."""
+    return _Builder(engine, m, findings, line_of, options or ReportOptions()).build()
+
+
+__all__ = ["KIND", "WORLD", "ReportOptions", "build_report", "group_key"]
