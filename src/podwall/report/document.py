@@ -69,6 +69,8 @@ class ReportOptions:
     """The paths as given (for the ``podwall explain`` commands the page prints)."""
     namespace: str = "default"
     title: str = ""
+    lint_ran: bool = True
+    """Whether the findings passed in are lint's (False: lint was not run)."""
 
 
 @dataclass
@@ -539,6 +541,7 @@ class _Builder:
         index = {node["id"]: k for k, node in enumerate(nodes)}
         for g in range(n):
             nodes[g]["open_to_all"] = self.open_to_all(g)
+            nodes[g]["self_state"] = _state(int(self.g.codes[g, g]))
         gi, hi = np.nonzero(self.g.codes & 5)
         pairs = sorted(zip(gi.tolist(), hi.tolist()))
         edges = [self.edge(g, h) for g, h in pairs]
@@ -584,6 +587,8 @@ class _Builder:
                 "generator": f"podwall {__version__}",
                 "title": opt.title or "podwall report",
                 "inputs": list(opt.inputs),
+                "default_namespace": opt.namespace,
+                "lint_ran": opt.lint_ran,
                 "by": opt.by,
                 "ports": "declared",
                 "ports_note": "edges carry the destination's declared container ports that the source may reach",
@@ -645,9 +650,6 @@ class _Builder:
                 nodes[index[node]]["lint"].append(k)
             if f.policy is not None and f.policy in pol_index:
                 policies[pol_index[f.policy]]["lint"].append(k)
-                for nid in {*policies[pol_index[f.policy]]["selects"]["ingress"], *policies[pol_index[f.policy]]["selects"]["egress"]}:
-                    if k not in nodes[index[nid]]["lint"]:
-                        nodes[index[nid]]["lint"].append(k)
         return out
 
 
@@ -668,3 +670,81 @@ def build_report(
 
 
 __all__ = ["KIND", "WORLD", "ReportOptions", "build_report", "group_key"]
+
+
+def _targets(engine: Engine) -> dict[str, Endpoint]:
+    return {e.key: e for e in engine.cluster.endpoints}
+
+
+def _resolve(key: str, eps: dict[str, Endpoint]) -> Endpoint | Address | None:
+    hit = eps.get(key)
+    if hit is not None:
+        return hit
+    try:
+        return Address(ip=ipaddress.ip_address(key))
+    except ValueError:
+        return None
+
+
+def add_diff(
+    new: dict[str, Any], old: dict[str, Any], new_engine: Engine, old_engine: Engine, *, base: str, causes: int = 2
+) -> dict[str, Any]:
+    """``new`` with a ``diff`` section: the connections that differ from ``old`` (two ``Report`` s).
+
+    A change is ``added`` (no connection before), ``removed`` (none now) or ``changed`` (other
+    ports); ``added``/``removed`` give the ports that appeared and disappeared. The causes are
+    the ``podwall explain`` texts of a representative pair on the first changed ports, before
+    and after. Removed connections and the nodes only in ``old`` are listed so the page can
+    draw them.
+    """
+    def all_edges(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(e["from"], e["to"]): e for e in (*doc["edges"], *doc.get("external_edges", ()))}
+
+    def rep(doc: dict[str, Any], node_id: str) -> str:
+        for n in (*doc["nodes"], *doc.get("externals", ())):
+            if n["id"] == node_id:
+                return str(n.get("address") or (n.get("endpoints") or [node_id])[0])
+        return node_id
+
+    before, after = all_edges(old), all_edges(new)
+    new_eps, old_eps = _targets(new_engine), _targets(old_engine)
+    changes: list[dict[str, Any]] = []
+    for key in sorted(set(before) | set(after)):
+        b = before.get(key, {}).get("allowed", {})
+        a = after.get(key, {}).get("allowed", {})
+        if a == b:
+            continue
+        kind = "added" if key not in before else "removed" if key not in after else "changed"
+        plus, minus = portsets.difference(a, b), portsets.difference(b, a)
+        ch: dict[str, Any] = {
+            "from": key[0], "to": key[1], "change": kind, "before": b, "after": a, "added": plus, "removed": minus,
+            "external": bool((after.get(key) or before.get(key) or {}).get("external")), "causes": [],
+        }
+        src_key = rep(new if key in after else old, key[0])
+        dst_key = rep(new if key in after else old, key[1])
+        ports = portsets.first_ports(plus, causes) + portsets.first_ports(minus, causes)
+        for proto, port in ports[:causes]:
+            cause: dict[str, Any] = {"port": f"{proto}/{port}"}
+            for word, engine, eps in (("before", old_engine, old_eps), ("after", new_engine, new_eps)):
+                s, d = _resolve(src_key, eps), _resolve(dst_key, eps)
+                if s is None or d is None:
+                    missing = src_key if s is None else dst_key
+                    cause[word] = f"{missing} is not in the {'base' if word == 'before' else 'new input'}"
+                    continue
+                v = engine.verdict(s, d, port, Protocol(proto))
+                cause[word] = explain_text(v)
+                if word == "after":
+                    cause["summary"] = v.reason()
+            ch["causes"].append(cause)
+        changes.append(ch)
+    new_ids = {n["id"] for n in (*new["nodes"], *new.get("externals", ()))}
+    old_nodes = [n for n in (*old["nodes"], *old.get("externals", ())) if n["id"] not in new_ids]
+    out = dict(new)
+    counts = {k: sum(1 for c in changes if c["change"] == k) for k in ("added", "removed", "changed")}
+    out["diff"] = {"base": base, "counts": counts, "changes": changes, "old_nodes": old_nodes}
+    kind_of = {(c["from"], c["to"]): c["change"] for c in changes}
+    for e in (*out["edges"], *out.get("external_edges", ())):
+        k = kind_of.get((e["from"], e["to"]))
+        if k is not None:
+            e["change"] = k
+    return out

@@ -101,3 +101,24 @@ def first_ports(s: Mapping[str, Sequence[Sequence[int]]], limit: int) -> list[tu
                     return out
                 out.append((proto, port))
     return out
+
+
+def difference(a: Mapping[str, Sequence[Sequence[int]]], b: Mapping[str, Sequence[Sequence[int]]]) -> PortSetJSON:
+    """The members of ``a`` that are not in ``b``."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    for proto in PROTOCOLS:
+        cur = [(int(r[0]), int(r[1])) for r in _normalise(a.get(proto, ()))]
+        for lo_b, hi_b in _normalise(b.get(proto, ())):
+            nxt: list[tuple[int, int]] = []
+            for lo, hi in cur:
+                if hi < lo_b or lo > hi_b:
+                    nxt.append((lo, hi))
+                    continue
+                if lo < lo_b:
+                    nxt.append((lo, lo_b - 1))
+                if hi > hi_b:
+                    nxt.append((hi_b + 1, hi))
+            cur = nxt
+        if cur:
+            out[proto] = cur
+    return from_ranges(out)

@@ -1,0 +1,203 @@
+"""``podwall report`` (one self-contained HTML page) and ``podwall graph`` (dot, mermaid, svg).
+
+The data is computed by :mod:`podwall.report.document` from the same matrix ``podwall matrix``
+prints; this module loads the inputs (and the base for a diff: ``--old PATHS`` or ``--base REV``
+read through git), runs lint, and writes the file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from podwall.api import LoadedCluster
+from podwall.cli.common import input_options, load_cluster
+from podwall.cli.exitcodes import ExitCode
+from podwall.core.lint import lint
+from podwall.core.reachability import matrix
+from podwall.errors import InputError, PodwallError
+from podwall.report.document import ReportOptions, add_diff, build_report
+from podwall.report.graph import render_dot, render_mermaid
+from podwall.report.html import render_html
+
+
+class ToolMissing(PodwallError):
+    """An optional external tool (Graphviz ``dot``) is not installed; exit code 3."""
+
+    exit_code = int(ExitCode.ENVIRONMENT)
+
+
+def _document(
+    loaded: LoadedCluster, paths: tuple[str, ...], namespace: str, options: dict[str, Any], with_lint: bool
+) -> dict[str, Any]:
+    m = matrix(loaded.engine)
+    findings = lint(loaded.cluster, loaded.engine) if with_lint else []
+    opts = ReportOptions(inputs=paths, namespace=namespace, lint_ran=with_lint, **options)
+    return build_report(loaded.engine, m, findings=findings, line_of=loaded.result.line_of, options=opts)
+
+
+def _git(args: list[str], cwd: str) -> bytes:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise ToolMissing("--base needs git, which is not installed") from None
+    if done.returncode != 0:
+        raise InputError(f"git {' '.join(args)}: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
+
+
+@contextmanager
+def paths_at_revision(rev: str, paths: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """The manifests of ``paths`` as they were at git revision ``rev``, in a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="podwall-base-") as tmp:
+        out: list[str] = []
+        for path in paths:
+            if path == "-":
+                raise InputError("--base cannot read stdin ('-') at a revision")
+            absolute = os.path.abspath(path)
+            where = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+            top = _git(["rev-parse", "--show-toplevel"], where).decode().strip()
+            rel = os.path.relpath(absolute, top)
+            names = _git(["ls-tree", "-r", "--name-only", rev, "--", rel], top).decode().splitlines()
+            if not names:
+                raise InputError(f"{path}: not in git revision {rev}")
+            for name in names:
+                if not name.endswith((".yaml", ".yml", ".json")):
+                    continue
+                target = os.path.join(tmp, name)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "wb") as fh:
+                    fh.write(_git(["show", f"{rev}:{name}"], top))
+            out.append(os.path.join(tmp, rel))
+        yield tuple(out)
+
+
+@click.command("report")
+@input_options
+@click.option("-o", "--output", "output", default="report.html", show_default=True, help="The HTML file to write ('-' for stdout).")
+@click.option("--old", "old", multiple=True, help="Show the changes against these manifests (repeat for several paths).")
+@click.option("--base", "base", help="Show the changes against the same PATHS at this git revision (e.g. origin/main).")
+@click.option("--by", type=click.Choice(["workload", "pod"]), default="workload", show_default=True, help="Nodes: workloads (as matrix --by workload) or every endpoint.")
+@click.option("--services/--no-services", default=False, show_default=True, help="Also draw Services, linked to the workloads they select.")
+@click.option("--lint/--no-lint", "with_lint", default=True, show_default=True, help="Run lint and link its findings.")
+@click.option("--graph-limit", type=click.IntRange(1), default=400, show_default=True, help="Above this many nodes the graph opens with namespaces collapsed.")
+@click.option("--explain-limit", type=click.IntRange(0), default=5000, show_default=True, help="Precompute at most this many explanations.")
+@click.option("--title", default="", help="The page title.")
+def report(
+    paths: tuple[str, ...],
+    namespace: str,
+    ipblock_matches_pods: bool,
+    host_network: str,
+    output: str,
+    old: tuple[str, ...],
+    base: str | None,
+    by: str,
+    services: bool,
+    with_lint: bool,
+    graph_limit: int,
+    explain_limit: int,
+    title: str,
+) -> None:
+    """Write one self-contained HTML page: who can reach whom, why, and what a change does.
+
+    \b
+    The page (no network access when opened) shows namespaces as boxes, workloads and bare
+    pods as nodes, allowed connections as edges labelled with their ports, external CIDRs,
+    isolation, lint findings; click a node for the policies that select it, a connection or a
+    matrix cell for its explanation (the text of podwall explain). With --old or --base the
+    changed connections are coloured (added green, removed red) with their causes.
+    The data is embedded as one JSON document (kind Report) in
+    <script type="application/json" id="podwall-data">.
+
+    \b
+    Example:
+      podwall report examples/seed/manifests -n production -o report.html
+    """
+    if old and base:
+        raise click.UsageError("use --old or --base, not both")
+    loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
+    options = {"by": by, "services": services, "graph_limit": graph_limit, "explain_limit": explain_limit, "title": title}
+    doc = _document(loaded, paths, namespace, options, with_lint)
+    if old or base:
+        diff_options = dict(options, explain_limit=0)
+        if base:
+            with paths_at_revision(base, paths) as old_paths:
+                before = load_cluster(old_paths, namespace, ipblock_matches_pods, host_network)
+                old_doc = _document(before, old_paths, namespace, diff_options, False)
+            label = base
+        else:
+            before = load_cluster(old, namespace, ipblock_matches_pods, host_network)
+            old_doc = _document(before, old, namespace, diff_options, False)
+            label = " ".join(old)
+        doc = add_diff(doc, old_doc, loaded.engine, before.engine, base=label)
+    page = render_html(doc)
+    if output == "-":
+        sys.stdout.write(page)
+        return
+    with open(output, "w", encoding="utf-8") as fh:
+        fh.write(page)
+    counts = doc["counts"]
+    what = f"{counts['nodes']} nodes, {counts['edges']} connections, {counts['findings']} findings"
+    if "diff" in doc:
+        d = doc["diff"]["counts"]
+        what += f"; {d['added']} added, {d['removed']} removed, {d['changed']} changed"
+    if doc["aggregated"]:
+        what += f" (graph opens by namespace: more than {graph_limit} nodes)"
+    click.echo(f"wrote {output}: {what}", err=True)
+
+
+@click.command("graph")
+@input_options
+@click.option("-o", "--output", type=click.Choice(["dot", "mermaid", "svg"]), default="dot", show_default=True)
+@click.option("--by", type=click.Choice(["workload", "pod"]), default="workload", show_default=True)
+@click.option("--externals/--no-externals", default=True, show_default=True, help="Draw external CIDRs (ipBlocks).")
+def graph(
+    paths: tuple[str, ...],
+    namespace: str,
+    ipblock_matches_pods: bool,
+    host_network: str,
+    output: str,
+    by: str,
+    externals: bool,
+) -> None:
+    """Print the allowed connections as a Graphviz (dot) or Mermaid graph, or SVG (needs dot).
+
+    Namespaces are clusters (subgraphs), workloads and bare pods nodes, edges labelled with the
+    ports allowed (the destination's declared ports the source may reach), as in podwall report.
+    """
+    loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
+    doc = build_report(
+        loaded.engine,
+        matrix(loaded.engine),
+        options=ReportOptions(inputs=paths, namespace=namespace, by=by, explain_limit=0, lint_ran=False),
+    )
+    if output == "mermaid":
+        click.echo(render_mermaid(doc, externals=externals), nl=False)
+        return
+    dot = render_dot(doc, externals=externals)
+    if output == "dot":
+        click.echo(dot, nl=False)
+        return
+    exe = shutil.which("dot")
+    if exe is None:
+        raise ToolMissing("-o svg needs Graphviz's dot, which is not installed (apt-get install graphviz), or use -o dot")
+    done = subprocess.run([exe, "-Tsvg"], input=dot.encode(), capture_output=True, check=False)
+    if done.returncode != 0:
+        raise ToolMissing(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
+    sys.stdout.write(done.stdout.decode())
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(report)
+    cli.add_command(graph)
+
+
+__all__ = ["paths_at_revision", "register"]
