@@ -1,0 +1,272 @@
+"""``podwall report`` and ``podwall graph`` without a browser: the embedded document against the
+matrix, the per-pair oracle and ``podwall explain``; the diff; the dot, Mermaid and SVG outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import podwall
+from podwall.core.model import Address, Protocol
+from podwall.core.reachability import reference_matrix
+from podwall.report import portsets
+from podwall.report.document import group_key
+from podwall.report.html import extract_document, render_html
+
+from .conftest import SEED, explain_output, run, seed_without, write_report
+
+
+def matrix_by_workload(*args: str) -> tuple[list[str], dict[tuple[str, str], str]]:
+    code, out, err = run("matrix", *args, "--by", "workload", "-o", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    return data["groups"], {(c["from"], c["to"]): c["state"] for c in data["cells"]}
+
+
+@pytest.mark.parametrize("which", ["seed", "generated"])
+def test_nodes_and_edges_are_the_matrix_by_workload(which: str, generated: list[str], tmp_path: Path) -> None:
+    args = [SEED, "-n", "production"] if which == "seed" else generated
+    _, doc = write_report(tmp_path, which, *args)
+    groups, cells = matrix_by_workload(*args)
+    assert doc["schema"] == "podwall/v1" and doc["kind"] == "Report"
+    assert [n["id"] for n in doc["nodes"]] == groups
+    expected = {k: s for k, s in cells.items() if s in ("all", "some")}
+    assert {(e["from"], e["to"]): e["state"] for e in doc["edges"]} == expected
+    assert doc["counts"]["nodes"] == len(groups) and doc["counts"]["edges"] == len(expected)
+    ns_of = {n["id"]: n["namespace"] for n in doc["nodes"]}
+    assert all(ns_of[g] == g.split("/")[0] for g in groups)
+
+
+def test_edge_ports_are_the_union_over_endpoint_pairs(generated: list[str], tmp_path: Path) -> None:
+    """Each edge's ``allowed`` is what the per-pair oracle says some member pair may open."""
+    _, doc = write_report(tmp_path, "gen", *generated)
+    loaded = podwall.load(generated)
+    ref = reference_matrix(loaded.engine)
+    union: dict[tuple[str, str], set[tuple[Protocol, int]]] = {}
+    for i, a in enumerate(ref.endpoints):
+        for j, b in enumerate(ref.endpoints):
+            if i == j and a.is_pod:
+                continue  # a pod reaching itself is not an edge
+            got = ref.allowed(i, j)
+            if got:
+                union.setdefault((group_key(a, "workload"), group_key(b, "workload")), set()).update(got)
+    assert {(e["from"], e["to"]): e["allowed"] for e in doc["edges"]} == {
+        k: portsets.from_keys(v) for k, v in union.items()
+    }
+    assert any(len(e["allowed"].get("TCP", [])) > 1 or "UDP" in e["allowed"] for e in doc["edges"])
+
+
+def test_seed_explanations_are_podwall_explain(tmp_path: Path) -> None:
+    _, doc = write_report(tmp_path, "seed", SEED, "-n", "production")
+    texts = doc["explanations"]
+    assert len(texts) > 50
+    for x in texts:
+        assert explain_output(x["command"]) == x["text"], x["command"]
+    # every edge port and every denied cell of the seed is explained (the seed is small)
+    for e in doc["edges"]:
+        assert e["explain"], e
+        for name, k in e["explain"].items():
+            assert texts[k]["allowed"] == portsets.contains(e["allowed"], *_split(name))
+    assert doc["denied"] and all(not texts[k]["allowed"] for d in doc["denied"] for k in d["explain"].values())
+    assert doc["limits"]["not_explained"] == 0
+
+
+def _split(name: str) -> tuple[str, int]:
+    proto, port = name.split("/")
+    return proto, int(port)
+
+
+def test_explanation_budget_is_kept_and_said(generated: list[str], tmp_path: Path) -> None:
+    _, doc = write_report(tmp_path, "gen", *generated, "--explain-limit", "25")
+    assert len(doc["explanations"]) == 25
+    assert doc["limits"]["explained"] == 25 and doc["limits"]["not_explained"] > 0
+    # the first allowed port of edges comes first
+    first = [e for e in doc["edges"] if e["explain"]]
+    assert len(first) == 25 and all(doc["explanations"][k]["allowed"] for e in first for k in e["explain"].values())
+    for x in doc["explanations"][:5]:
+        assert explain_output(x["command"]) == x["text"]
+
+
+def test_external_edges_hold_for_the_representative_address(generated: list[str], tmp_path: Path) -> None:
+    _, doc = write_report(tmp_path, "gen", *generated)
+    loaded = podwall.load(generated)
+    by_key = {e.key: e for e in loaded.cluster.endpoints}
+    nodes = {n["id"]: n for n in doc["nodes"]}
+    addr = {n["id"]: Address(ip=__import__("ipaddress").ip_address(n["address"])) for n in doc["externals"]}
+    assert doc["externals"] and doc["external_edges"]
+    pod_ips = {ip for e in loaded.cluster.endpoints for ip in e.ips}
+    assert all(n["address"] not in pod_ips for n in doc["externals"])
+    for e in doc["external_edges"]:
+        if e["from"] in addr:
+            src, dsts = addr[e["from"]], [by_key[k] for k in nodes[e["to"]]["endpoints"]]
+        else:
+            src, dsts = None, [addr[e["to"]]]
+        for proto in e["allowed"]:
+            for lo, hi in e["allowed"][proto]:
+                for port in {lo, hi}:
+                    if src is None:
+                        s = by_key[nodes[e["from"]]["endpoints"][0]]
+                        assert loaded.engine.allowed(s, dsts[0], port, Protocol(proto)), (e, port)
+                    else:
+                        assert any(loaded.engine.allowed(src, d, port, Protocol(proto)) for d in dsts), (e, port)
+                if src is None and hi < 65535 and not portsets.contains(e["allowed"], proto, hi + 1):
+                    s = by_key[nodes[e["from"]]["endpoints"][0]]
+                    assert not loaded.engine.allowed(s, dsts[0], hi + 1, Protocol(proto)), (e, hi + 1)
+
+
+def test_node_policies_and_isolation(tmp_path: Path) -> None:
+    _, doc = write_report(tmp_path, "seed", SEED, "-n", "production")
+    loaded = podwall.load([SEED], namespace="production")
+    from podwall.core.model import Direction
+
+    for n in doc["nodes"]:
+        ep = next(e for e in loaded.cluster.endpoints if e.key == n["id"])
+        for d, word in ((Direction.INGRESS, "ingress"), (Direction.EGRESS, "egress")):
+            pols = [p.key for p in loaded.engine.selecting(ep, d)]
+            assert n["policies"][word] == pols
+            assert n["isolation"][word] == ("isolated" if pols else "open")
+    policies = {p["id"]: p for p in doc["policies"]}
+    backend = policies["production/allow-frontend-to-backend"]
+    assert backend["selects"]["ingress"] == ["production/deployment/backend"]
+    assert backend["ingress"][0]["peers"] == ["podSelector app=frontend"] and backend["ingress"][0]["ports"] == ["TCP/8080"]
+    assert backend["line"] > 0 and backend["file"].endswith("policies.yaml")
+
+
+def test_lint_findings_are_linked(tmp_path: Path) -> None:
+    _, doc = write_report(tmp_path, "seed", SEED, "-n", "production")
+    _, out, _ = run("lint", SEED, "-n", "production", "-o", "json")
+    expected = json.loads(out)["findings"]
+    assert sorted((f["rule"], f["message"], f["line"]) for f in doc["lint"]) == sorted(
+        (f["rule"], f["message"], f["line"]) for f in expected
+    )
+    policies = {p["id"]: p for p in doc["policies"]}
+    nodes = {n["id"]: n for n in doc["nodes"]}
+    for k, f in enumerate(doc["lint"]):
+        if f["policy"] in policies:
+            assert k in policies[f["policy"]]["lint"]
+        if f["node"]:
+            assert k in nodes[f["node"]]["lint"]
+    assert any(f["node"] for f in doc["lint"]) and any(f["policy"] for f in doc["lint"])
+    _, nolint = write_report(tmp_path, "nolint", SEED, "-n", "production", "--no-lint")
+    assert nolint["lint"] == [] and nolint["lint_ran"] is False
+
+
+def test_page_is_self_contained(tmp_path: Path) -> None:
+    page, _ = write_report(tmp_path, "seed", SEED, "-n", "production")
+    text = page.read_text(encoding="utf-8")
+    assert "<script src" not in text and "<link" not in text
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
+    assert "cytoscape" in text and "cytoscapeFcose" in text
+    assert text.count('id="podwall-data"') == 1
+
+
+def test_embedded_json_cannot_close_its_script() -> None:
+    doc = {"schema": "podwall/v1", "kind": "Report", "title": "t", "nodes": [], "x": "</script><b>&amp;"}
+    page = render_html(doc)
+    assert page.count("</script>") == page.count("<script")
+    assert extract_document(page) == doc
+
+
+def test_diff_against_old_and_base(tmp_path: Path) -> None:
+    old = seed_without(tmp_path, "allow-frontend-to-backend")
+    _, doc = write_report(tmp_path, "diff", SEED, "-n", "production", "--old", old)
+    changes = doc["diff"]["changes"]
+    assert [(c["from"], c["to"], c["change"]) for c in changes] == [
+        ("production/deployment/frontend", "production/deployment/backend", "added")
+    ]
+    c = changes[0]
+    assert c["added"] == {"TCP": [[8080, 8080]]} and c["before"] == {}
+    cause = c["causes"][0]
+    base = ["-n", "production", "--from", "production/deployment/frontend", "--to", "production/deployment/backend", "-p", "8080"]
+    assert cause["before"] == explain_output(shlex_join(["podwall", "explain", old, *base]))
+    assert cause["after"] == explain_output(shlex_join(["podwall", "explain", SEED, *base]))
+    edge = next(e for e in doc["edges"] if (e["from"], e["to"]) == (c["from"], c["to"]))
+    assert edge["change"] == "added"
+    # the other way round the connection is removed
+    _, back = write_report(tmp_path, "back", old, "-n", "production", "--old", SEED)
+    assert [(x["change"], x["removed"]) for x in back["diff"]["changes"]] == [("removed", {"TCP": [[8080, 8080]]})]
+    # --base REV reads the same paths from git
+    if shutil.which("git") is None:
+        pytest.fail("git is needed for --base")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in ("cluster.yaml", "policies.yaml"):
+        (repo / name).write_text((Path(old) / name).read_text())
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    for cmd in (["init", "-q"], ["add", "."], ["commit", "-qm", "before"]):
+        subprocess.run(["git", *cmd], cwd=repo, check=True, env=env)
+    (repo / "policies.yaml").write_text((Path(SEED) / "policies.yaml").read_text())
+    _, based = write_report(tmp_path, "based", str(repo), "-n", "production", "--base", "HEAD")
+    assert [(x["from"], x["to"], x["change"], x["added"]) for x in based["diff"]["changes"]] == [
+        (c["from"], c["to"], "added", c["added"])
+    ]
+    assert based["diff"]["base"] == "HEAD"
+    code, _, err = run("report", str(repo), "-n", "production", "--base", "no-such-rev", "-o", str(tmp_path / "x.html"))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "no-such-rev" in err
+
+
+def shlex_join(words: list[str]) -> str:
+    import shlex
+
+    return shlex.join(words)
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\nspec:\n  podSelector: 3\n")
+    for cmd in (["report", str(bad), "-o", str(tmp_path / "r.html")], ["graph", str(bad)]):
+        code, out, err = run(*cmd)
+        assert code == 2, err
+        assert len(err.strip().splitlines()) == 1 and "bad.yaml:5" in err and "spec.podSelector" in err
+        assert "Traceback" not in err + out
+
+
+def test_graph_dot_and_mermaid(tmp_path: Path) -> None:
+    _, doc = write_report(tmp_path, "seed", SEED, "-n", "production")
+    code, dot, _ = run("graph", SEED, "-n", "production")
+    assert code == 0
+    assert dot.count("subgraph cluster_") == len(doc["namespaces"])
+    edges = re.findall(r'^  "([^"]+)" -> "([^"]+)" \[label="([^"]*)"', dot, re.MULTILINE)
+    assert {(a, b): lab for a, b, lab in edges} == {(e["from"], e["to"]): portsets.text(e["allowed"]) for e in doc["edges"]}
+    code, mer, _ = run("graph", SEED, "-n", "production", "-o", "mermaid")
+    assert code == 0 and mer.startswith("flowchart LR\n")
+    assert mer.count("  subgraph ") == len(doc["namespaces"])
+    assert len(re.findall(r"^  n\d+ -->\|", mer, re.MULTILINE)) == len(doc["edges"])
+
+
+def test_graph_svg_needs_dot(tmp_path: Path) -> None:
+    if shutil.which("dot") is None:
+        pytest.fail("Graphviz dot is not installed (scripts/test.sh installs it)")
+    code, svg, err = run("graph", SEED, "-n", "production", "-o", "svg")
+    assert code == 0, err
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "production/deployment/backend" in svg
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    from click.testing import CliRunner
+
+    from podwall.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["graph", SEED, "-n", "production", "-o", "svg"], env={"PATH": str(empty)})
+    assert result.exit_code == 3
+    assert len(result.stderr.strip().splitlines()) == 1 and "dot" in result.stderr and "graphviz" in result.stderr.lower()
+
+
+def test_portsets_encoding() -> None:
+    from podwall.core.model import PortSpec
+
+    assert portsets.from_keys([(Protocol.TCP, 81), (Protocol.TCP, 80), (Protocol.UDP, 53), (Protocol.TCP, 443)]) == {
+        "TCP": [[80, 81], [443, 443]], "UDP": [[53, 53]]
+    }
+    assert portsets.from_specs(()) == {p: [[1, 65535]] for p in ("TCP", "UDP", "SCTP")}
+    specs = (PortSpec(protocol=Protocol.TCP, port=8000, end_port=8100), PortSpec(protocol=Protocol.TCP, port="http"),
+             PortSpec(protocol=Protocol.UDP, port=None))
+    assert portsets.from_specs(specs) == {"TCP": [[8000, 8100]], "UDP": [[1, 65535]]}
+    assert portsets.difference({"TCP": [[1, 100]]}, {"TCP": [[10, 20], [50, 50]]}) == {"TCP": [[1, 9], [21, 49], [51, 100]]}
+    assert portsets.text({"TCP": [[1, 65535]], "UDP": [[53, 53], [60, 70]]}) == "TCP all; UDP 53,60-70"
+    assert portsets.text({}) == "none"
