@@ -43,7 +43,7 @@ from podwall.report.serialize import document
 
 KIND = "Report"
 WORLD = Address(ip=ipaddress.ip_address("192.0.2.1"))
-"""The "anywhere outside" address behind ``open_to_all`` (TEST-NET-1, RFC 5737)."""
+"""The "anywhere outside" address behind a node's ``open_to_all`` (TEST-NET-1, RFC 5737)."""
 
 LineOf = Callable[..., int]
 _KIND_OF = {k.lower(): k for k in WORKLOAD_KINDS}
@@ -295,20 +295,21 @@ class _Builder:
         }
 
     def open_to_all(self, g: int) -> bool:
-        """Every node of the input reaches all of ``g``'s checked ports, and so does WORLD."""
-        col = self.g.codes[:, g]
-        if not self.g.classes_of[g] or not all(self.checked[c] for c, _ in self.g.classes_of[g]):
+        """Ingress at ``g`` admits anything on every declared port: WORLD and every endpoint.
+
+        Only the destination's side is judged (a source's own egress isolation does not make the
+        destination less exposed); a node that declares no port is not open to anything.
+        """
+        cs = self.g.classes_of[g]
+        if not cs or not all(self.checked[c] for c, _ in cs):
             return False
-        others = np.delete(col, g) if len(col) > 1 else col[:0]
-        if len(others) and not bool(np.all(others == 1)):
-            return False
-        if self.g.codes[g, g] not in (0, 1):
-            return False
-        for c, _ in self.g.classes_of[g]:
+        sources: list[Endpoint | Address] = [WORLD, *self.reps]
+        for c, _ in cs:
             rep = self.reps[c]
             for proto, port in self.checked[c]:
-                if not self.engine.allowed(WORLD, rep, port, proto):
-                    return False
+                for src in sources:
+                    if not self.engine.direction(Direction.INGRESS, rep, src, rep, port, proto, explain=False).allowed:
+                        return False
         return True
 
     # -- edges -----------------------------------------------------------------------------

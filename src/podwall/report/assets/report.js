@@ -76,12 +76,13 @@
   // ---- header -----------------------------------------------------------------------------
   const c = DATA.counts;
   $("#summary").innerHTML = "";
-  $("#summary").append(
+  const inputs = (DATA.inputs || []).join(" ");
+  const shortInputs = inputs.length > 70 ? (DATA.inputs || []).map((x) => x.split("/").slice(-2).join("/")).join(" ") : inputs;
+  $("#summary").append(el("span", {},
     el("b", { text: c.nodes }), " ", DATA.by === "pod" ? "endpoints" : "workloads", " in ", el("b", { text: DATA.namespaces.length }), " namespaces \u00b7 ",
     el("b", { text: c.edges }), " allowed connections \u00b7 ", el("b", { text: c.policies }), " policies",
     c.externals ? [" \u00b7 ", el("b", { text: c.externals }), " external CIDRs"] : "",
-    " \u00b7 ", el("span", { title: (DATA.inputs || []).join(" "), text: (DATA.inputs || []).join(" ") })
-  );
+    " \u00b7 ", el("span", { title: inputs, text: shortInputs.length > 90 ? shortInputs.slice(0, 89) + "\u2026" : shortInputs })));
   $("#count-findings").textContent = (DATA.lint || []).length;
   if (diff) { $("#tab-changes").hidden = false; $("#count-changes").textContent = diff.changes.length; }
   const notes = [];
@@ -167,7 +168,7 @@
       let cls = one ? "" : "bundle";
       if (a.changes.size) cls += " " + (a.changes.size === 1 ? [...a.changes][0] : "changed");
       if (a.list.every((e) => e.external)) cls += " ext-edge";
-      const label = a.list.every((e) => e.removed) ? psText(a.list[0].allowed, 30) : psText(a.allowed, 30) + (one ? "" : ` (${a.list.length})`);
+      const label = one ? psText(a.list[0].allowed, 30) : `${a.list.length} connections`;
       if (a.s === a.t) cls += " loop";
       els.push({ group: "edges", data: { id: "e" + k++, source: a.s, target: a.t, label, n: a.list.length }, classes: cls.trim(), scratch: { _list: a.list } });
     }
@@ -219,10 +220,10 @@
     const t0 = performance.now();
     const n = cy.nodes().length;
     const l = cy.layout({
-      name: "fcose", quality: n > 600 ? "draft" : "default", randomize: true, animate: false, fit: true, padding: 24,
+      name: "fcose", quality: n > 300 ? "draft" : "default", randomize: true, animate: false, fit: true, padding: 24,
       nodeDimensionsIncludeLabels: true, uniformNodeDimensions: false, packComponents: true, nodeSeparation: 60,
-      idealEdgeLength: () => 70, nodeRepulsion: () => 6500, edgeElasticity: () => 0.3, nestingFactor: 0.15, gravity: 0.4,
-      gravityCompound: 1.2, gravityRangeCompound: 1.4, numIter: n > 600 ? 1200 : 2500, tile: true, tilingPaddingVertical: 14, tilingPaddingHorizontal: 14,
+      idealEdgeLength: () => (cy.nodes(".collapsed").length ? 140 : 70), nodeRepulsion: () => (cy.nodes(".collapsed").length ? 20000 : 6500), edgeElasticity: () => 0.3, nestingFactor: 0.15, gravity: 0.4,
+      gravityCompound: 1.2, gravityRangeCompound: 1.4, numIter: n > 300 ? 1500 : 2500, tile: true, tilingPaddingVertical: 14, tilingPaddingHorizontal: 14,
     });
     l.one("layoutstop", () => {
       const ms = performance.now() - t0;
@@ -299,7 +300,7 @@
     const out = [...head, labels, el("div", { class: "iso" }, el("span", { class: "k", text: "declared ports: " }), psText(n.ports))];
     if (n.kind === "Service") return show(...out);
     out.push(isoLine(n, "ingress"), isoLine(n, "egress"));
-    if (n.open_to_all) out.push(el("div", { class: "iso" }, el("span", { class: "badge bad", text: "open to everything" }), " every endpoint of the input and any outside address reach all its declared ports"));
+    if (n.open_to_all) out.push(el("div", { class: "iso" }, el("span", { class: "badge bad", text: "open to everything" }), " its ingress admits every endpoint of the input and any outside address on all its declared ports"));
     if ((n.lint || []).length) { out.push(el("h3", { text: `Lint findings (${n.lint.length})` })); for (const k of n.lint) out.push(findingLine(DATA.lint[k])); }
     const pols = new Map();
     for (const word of ["ingress", "egress"]) for (const p of n.policies[word]) pols.set(p, (pols.get(p) ? pols.get(p) + " + " : "") + word);
