@@ -89,7 +89,7 @@ def paths_at_revision(rev: str, paths: tuple[str, ...]) -> Iterator[tuple[str, .
 @click.option("--services/--no-services", default=False, show_default=True, help="Also draw Services, linked to the workloads they select.")
 @click.option("--lint/--no-lint", "with_lint", default=True, show_default=True, help="Run lint and link its findings.")
 @click.option("--graph-limit", type=click.IntRange(1), default=400, show_default=True, help="Above this many nodes the graph opens with namespaces collapsed.")
-@click.option("--explain-limit", type=click.IntRange(0), default=5000, show_default=True, help="Precompute at most this many explanations.")
+@click.option("--explain-limit", type=click.IntRange(0), default=1000, show_default=True, help="Precompute at most this many explanations (the rest: the page prints the podwall explain command).")
 @click.option("--title", default="", help="The page title.")
 def report(
     paths: tuple[str, ...],

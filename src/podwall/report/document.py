@@ -49,6 +49,8 @@ LineOf = Callable[..., int]
 _KIND_OF = {k.lower(): k for k in WORKLOAD_KINDS}
 _CODE_STATE = {0: "n/a", 1: "all", 2: "none"}
 _SYMBOL = {0: "-", 1: ".", 2: "X"}
+RULE_LINES_LIMIT = 400
+"""Rules get their line number (re-reading the YAML with positions) up to this many rules."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,7 +63,7 @@ class ReportOptions:
     """Add Services as nodes, linked to the nodes they select."""
     graph_limit: int = 400
     """Above this many nodes the page opens with namespaces collapsed."""
-    explain_limit: int = 5_000
+    explain_limit: int = 1_000
     """How many explanations to precompute at most."""
     ports_per_cell: int = 4
     """Explanations per edge or cell: its first ports."""
@@ -158,10 +160,10 @@ def _rule_json(rule: Rule, direction: Direction, line_of: LineOf | None, pol: Po
     }
 
 
-def _span_json(span: SourceSpan | None, line_of: LineOf | None) -> dict[str, Any]:
+def _span_json(span: SourceSpan | None) -> dict[str, Any]:
     if span is None:
         return {"file": "", "line": 0}
-    return {"file": span.file, "line": line_of(span) if line_of is not None else span.line}
+    return {"file": span.file, "line": span.line}
 
 
 def _block_address(block: IPBlock, pod_ips: set[str]) -> Address | None:
@@ -195,6 +197,8 @@ class _Builder:
         self.explanations: list[dict[str, Any]] = []
         self.explain_budget = options.explain_limit
         self.skipped_explanations = 0
+        self.node_ports: list[portsets.PortSetJSON] = []
+        self.members_of = [dict(cs) for cs in self.g.classes_of]
         self.jobs: list[tuple[int, int, dict[str, int], Endpoint | Address, Endpoint | Address, str, int]] = []
         comp = m.compiled
         self.reps = comp.classes.reps
@@ -291,7 +295,7 @@ class _Builder:
             "host_network": any(eps[i].host_network for i in mem),
             "open_to_all": False,
             "lint": [],
-            **_span_json(first.span, self.line_of),
+            **_span_json(first.span),
         }
 
     def open_to_all(self, g: int) -> bool:
@@ -303,11 +307,12 @@ class _Builder:
         cs = self.g.classes_of[g]
         if not cs or not all(self.checked[c] for c, _ in cs):
             return False
-        sources: list[Endpoint | Address] = [WORLD, *self.reps]
         for c, _ in cs:
             rep = self.reps[c]
+            if not self.engine.selecting(rep, Direction.INGRESS):
+                continue  # not isolated for ingress: everything may come in
             for proto, port in self.checked[c]:
-                for src in sources:
+                for src in (WORLD, *self.reps):
                     if not self.engine.direction(Direction.INGRESS, rep, src, rep, port, proto, explain=False).allowed:
                         return False
         return True
@@ -315,8 +320,8 @@ class _Builder:
     # -- edges -----------------------------------------------------------------------------
     def _pair_members(self, g: int, c: int, h: int, d: int) -> tuple[int, int] | None:
         """A source and a destination endpoint (indices) of the class pair, not the same pod."""
-        src_m = dict(self.g.classes_of[g])[c]
-        dst_m = dict(self.g.classes_of[h])[d]
+        src_m = self.members_of[g][c]
+        dst_m = self.members_of[h][d]
         for i in src_m[:2]:
             for j in dst_m[:2]:
                 if i != j or not self.m.endpoints[i].is_pod:
@@ -326,28 +331,31 @@ class _Builder:
     def edge(self, g: int, h: int) -> dict[str, Any]:
         comp = self.m.compiled
         allowed: dict[PortKey, tuple[int, int]] = {}
-        checked: set[PortKey] = set()
-        lonely_self = g == h
+        eps = self.m.endpoints
         for c, cm in self.g.classes_of[g]:
-            for d, dm in self.g.classes_of[h]:
-                checked.update(self.checked[d])
-                if lonely_self and c == d and len(cm) == 1 and self.m.endpoints[cm[0]].is_pod:
+            for d, _ in self.g.classes_of[h]:
+                if g == h and c == d and len(cm) == 1 and eps[cm[0]].is_pod:
                     continue
-                for pk in comp.allowed(c, d):
+                ks = comp.allowed(c, d)
+                if not ks:
+                    continue
+                pair: tuple[int, int] | None = None
+                for pk in ks:
                     if pk not in allowed:
-                        pair = self._pair_members(g, c, h, d)
-                        if pair is not None:
-                            allowed[pk] = pair
+                        if pair is None:
+                            pair = self._pair_members(g, c, h, d)
+                            if pair is None:
+                                break
+                        allowed[pk] = pair
         code = int(self.g.codes[g, h])
         out: dict[str, Any] = {
             "from": self.g.keys[g],
             "to": self.g.keys[h],
             "allowed": portsets.from_keys(allowed),
-            "checked": portsets.from_keys(checked),
+            "checked": self.node_ports[h],
             "state": _state(code),
             "explain": {},
         }
-        eps = self.m.endpoints
         for k, pk in enumerate(sorted(allowed, key=lambda k: (k[0].value, k[1]))[: self.opt.ports_per_cell]):
             i, j = allowed[pk]
             self.explain(out["explain"], eps[i], eps[j], pk[0].value, pk[1], 0 if k == 0 else 3)
@@ -419,21 +427,27 @@ class _Builder:
             )
         if not addrs:
             return [], []
-        rule_hits: dict[tuple[Rule, str], list[str]] = {}
+        rule_hits: dict[Rule, list[str]] = {}
+        block_hits: dict[IPBlock, list[str]] = {}
 
         def hits(rule: Rule, ns: str) -> list[str]:
-            k = (rule, ns)
-            got = rule_hits.get(k)
+            got = rule_hits.get(rule)
             if got is None:
                 # selectors never match an address outside the cluster: only ipBlock peers can
-                blocks_of = [p.ip_block for p in rule.peers if p.ip_block is not None]
                 if not rule.peers:
                     got = list(addrs)
-                elif not blocks_of:
-                    got = []
                 else:
-                    got = [n for n, a in addrs.items() if any(b.contains(a.ip) for b in blocks_of)]
-                rule_hits[k] = got
+                    found: dict[str, None] = {}
+                    for p in rule.peers:
+                        if p.ip_block is None:
+                            continue
+                        bh = block_hits.get(p.ip_block)
+                        if bh is None:
+                            blk = p.ip_block
+                            bh = block_hits[blk] = [n for n, a in addrs.items() if blk.contains(a.ip)]
+                        found.update(dict.fromkeys(bh))
+                    got = list(found)
+                rule_hits[rule] = got
             return got
 
         edges: list[dict[str, Any]] = []
@@ -490,6 +504,9 @@ class _Builder:
                 for p in n["policies"][word]:
                     selects.setdefault(p, {"ingress": [], "egress": []})[word].append(n["id"])
         out = []
+        # a rule's line needs the YAML re-read with positions: worth it for what a person reads
+        n_rules = sum(len(p.ingress) + len(p.egress) for p in self.engine.cluster.policies)
+        line_of = self.line_of if n_rules <= RULE_LINES_LIMIT else None
         for pol in self.engine.cluster.policies:
             out.append(
                 {
@@ -499,11 +516,11 @@ class _Builder:
                     "name": pol.name,
                     "types": sorted(t.value for t in pol.policy_types),
                     "pod_selector": str(pol.pod_selector),
-                    "ingress": [_rule_json(r, Direction.INGRESS, self.line_of, pol, i) for i, r in enumerate(pol.ingress)],
-                    "egress": [_rule_json(r, Direction.EGRESS, self.line_of, pol, i) for i, r in enumerate(pol.egress)],
+                    "ingress": [_rule_json(r, Direction.INGRESS, line_of, pol, i) for i, r in enumerate(pol.ingress)],
+                    "egress": [_rule_json(r, Direction.EGRESS, line_of, pol, i) for i, r in enumerate(pol.egress)],
                     "selects": selects.get(pol.key, {"ingress": [], "egress": []}),
                     "lint": [],
-                    **_span_json(pol.span, self.line_of),
+                    **_span_json(pol.span),
                 }
             )
         return out
@@ -524,7 +541,7 @@ class _Builder:
                     "ports": portsets.from_keys((p.protocol, p.port) for p in svc.ports),
                     "isolation": {"ingress": "open", "egress": "open"},
                     "policies": {"ingress": [], "egress": []},
-                    "open_to_all": False, "lint": [], **_span_json(svc.span, self.line_of),
+                    "open_to_all": False, "lint": [], **_span_json(svc.span),
                 }
             )
             links.extend({"from": svc.key, "to": t} for t in targets if t in index)
@@ -539,6 +556,7 @@ class _Builder:
         opt = self.opt
         n = len(self.g.keys)
         nodes = [self.node(g) for g in range(n)]
+        self.node_ports = [node["ports"] for node in nodes]
         index = {node["id"]: k for k, node in enumerate(nodes)}
         for g in range(n):
             nodes[g]["open_to_all"] = self.open_to_all(g)

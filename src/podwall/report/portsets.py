@@ -42,10 +42,24 @@ def from_ranges(by_protocol: Mapping[str, Iterable[Sequence[int]]]) -> PortSetJS
 
 def from_keys(keys: Iterable[PortKey]) -> PortSetJSON:
     """The set of some ``(protocol, port)`` pairs (the matrix's checked ports)."""
-    by: dict[str, list[tuple[int, int]]] = {}
+    by: dict[str, list[int]] = {}
     for proto, port in keys:
-        by.setdefault(proto.value, []).append((port, port))
-    return from_ranges(by)
+        by.setdefault(proto.value, []).append(port)
+    out: PortSetJSON = {}
+    for proto in PROTOCOLS:
+        ports = by.get(proto)
+        if not ports:
+            continue
+        ports.sort()
+        ranges: list[list[int]] = []
+        for p in ports:
+            if ranges and p <= ranges[-1][1] + 1:
+                if p > ranges[-1][1]:
+                    ranges[-1][1] = p
+            else:
+                ranges.append([p, p])
+        out[proto] = ranges
+    return out
 
 
 def from_specs(specs: Sequence[PortSpec]) -> PortSetJSON:

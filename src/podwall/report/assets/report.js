@@ -216,11 +216,11 @@
   const timing = { layouts: [] };
   let readyResolve;
   const ready = new Promise((r) => { readyResolve = r; });
-  function layout(first) {
+  function layout(first, keep) {
     const t0 = performance.now();
     const n = cy.nodes().length;
     const l = cy.layout({
-      name: "fcose", quality: n > 300 ? "draft" : "default", randomize: true, animate: false, fit: true, padding: 24,
+      name: "fcose", quality: n > 300 && !keep ? "draft" : "default", randomize: !keep, animate: false, fit: true, padding: 24,
       nodeDimensionsIncludeLabels: true, uniformNodeDimensions: false, packComponents: true, nodeSeparation: 60,
       idealEdgeLength: () => (cy.nodes(".collapsed").length ? 140 : 70), nodeRepulsion: () => (cy.nodes(".collapsed").length ? 20000 : 6500), edgeElasticity: () => 0.3, nestingFactor: 0.15, gravity: 0.4,
       gravityCompound: 1.2, gravityRangeCompound: 1.4, numIter: n > 300 ? 1500 : 2500, tile: true, tilingPaddingVertical: 14, tilingPaddingHorizontal: 14,
@@ -234,12 +234,27 @@
     l.run();
   }
   function redraw(first) {
+    // keep where things were: surviving nodes stay, a namespace's workloads start where it was
+    const old = new Map();
+    if (!first) cy.nodes().forEach((x) => { if (!x.isParent()) old.set(x.id(), Object.assign({}, x.position())); });
     cy.startBatch();
     cy.elements().remove();
     cy.add(elements());
     if (!state.labels) cy.edges().addClass("nolabel");
+    let kept = 0;
+    if (old.size) cy.nodes().forEach((x) => {
+      if (x.isParent()) return;
+      let p = old.get(x.id());
+      if (p) kept++;
+      else {
+        const n = nodeById.get(x.id());
+        const from = n && n.namespace ? old.get(nsId(n.namespace)) : null;
+        p = from ? { x: from.x + (Math.random() - 0.5) * 120, y: from.y + (Math.random() - 0.5) * 120 } : { x: (Math.random() - 0.5) * 600, y: (Math.random() - 0.5) * 600 };
+      }
+      x.position(p);
+    });
     cy.endBatch();
-    layout(first);
+    layout(first, kept > 0);
   }
   const T0 = performance.now();
 
@@ -424,7 +439,7 @@
   $("#opt-externals").onchange = (e) => { state.externals = e.target.checked; redraw(false); };
   $("#opt-services").onchange = (e) => { state.services = e.target.checked; redraw(false); };
   $("#opt-labels").onchange = (e) => { state.labels = e.target.checked; cy.edges().toggleClass("nolabel", !state.labels); };
-  $("#btn-layout").onclick = () => layout(false);
+  $("#btn-layout").onclick = () => layout(false, false);
   $("#btn-fit").onclick = () => cy.fit(undefined, 24);
   $("#btn-expand").onclick = () => { state.expanded = new Set(nsNames); redraw(false); };
   $("#btn-collapse").onclick = () => { state.expanded = new Set(); redraw(false); };
