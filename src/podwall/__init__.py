@@ -10,17 +10,21 @@ The public API::
 
 from __future__ import annotations
 
-from podwall.api import LoadedCluster, load
+from podwall.api import LoadedCluster, diff, load
+from podwall.core.diff import Cause, Diff, PairChange
 from podwall.core.evaluate import DirectionVerdict, Engine, RuleMiss, RuleRef, Verdict
 from podwall.core.model import Cluster, Direction, Endpoint, HostNetworkMode, Options, Policy, Protocol
+from podwall.core.portsets import PortSet
 from podwall.core.services import ServiceVerdict
 from podwall.errors import Diagnostic, InputError, ManifestError, PodwallError, QueryError, Severity
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Cause",
     "Cluster",
     "Diagnostic",
+    "Diff",
     "Direction",
     "DirectionVerdict",
     "Endpoint",
@@ -30,8 +34,10 @@ __all__ = [
     "LoadedCluster",
     "ManifestError",
     "Options",
+    "PairChange",
     "PodwallError",
     "Policy",
+    "PortSet",
     "Protocol",
     "QueryError",
     "RuleMiss",
@@ -40,5 +46,6 @@ __all__ = [
     "Severity",
     "Verdict",
     "__version__",
+    "diff",
     "load",
 ]

@@ -15,16 +15,19 @@ from __future__ import annotations
 import difflib
 import os
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from podwall.core.diff import Diff
 from podwall.core.evaluate import Engine, Verdict
 from podwall.core.model import Address, Cluster, Endpoint, Options, Protocol, Service, Target
+from podwall.core.portsets import PortSet
 from podwall.core.services import ServiceVerdict, evaluate_service, resolve_port
 from podwall.errors import Diagnostic, QueryError
 from podwall.sources.decode import LoadResult
 from podwall.sources.decode import load as _load
+from podwall.sources.manifests import SourceText
 
 KIND_ALIASES = {
     "pod": "Pod",
@@ -142,6 +145,24 @@ class LoadedCluster:
     def endpoints(self) -> Sequence[Endpoint]:
         return self.cluster.endpoints
 
+    # -- the whole port space ------------------------------------------------------------
+    def allowed_ports(self, src: str, dst: str) -> PortSet:
+        """Every connection ``src`` may open to ``dst``, over the whole port space (a PortSet:
+        ``str()`` is e.g. ``TCP 53; UDP 53``, ``.to_json()`` the JSON encoding)."""
+        from podwall.core.connectivity import connections
+
+        return connections(self.engine, self.target(src), self.target(dst))
+
+    def connections(self, *, by: str = "pod") -> Iterator[tuple[str, str, PortSet]]:
+        """``(from, to, allowed)`` for every pair with something allowed (``matrix --ports all``).
+
+        ``by``: ``pod`` (each endpoint), ``workload`` or ``namespace`` (unions over members).
+        Addresses outside the cluster appear as the ranges the policies' ipBlocks distinguish.
+        """
+        from podwall.core.connmatrix import connection_list
+
+        return connection_list(self.cluster, self.engine.options, by=by)
+
 
 def load(
     paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
@@ -166,3 +187,90 @@ def load(
     if strict:
         result.raise_for_errors()
     return LoadedCluster(result=result, engine=Engine(result.cluster, options), default_namespace=namespace)
+
+
+
+# -- diff (additive) ---------------------------------------------------------------------------
+def load_revision(
+    paths: Iterable[str],
+    rev: str,
+    *,
+    namespace: str = "default",
+    options: Options | None = None,
+    strict: bool = True,
+    cwd: str | None = None,
+) -> LoadedCluster:
+    """Load manifests as they are at a git revision (read with git, no checkout).
+
+    Paths are resolved from ``cwd`` (default: the current directory) as git resolves them;
+    a path that does not exist at ``rev`` contributes nothing. Sources are named ``REV:path``.
+
+    Raises:
+        InputError: not inside a git repository, or an unknown revision.
+    """
+    from podwall.sources.decode import load_texts
+    from podwall.sources.gitrev import read_revision
+
+    result = load_texts(read_revision(list(paths), rev, cwd=cwd), default_namespace=namespace)
+    if strict:
+        result.raise_for_errors()
+    return LoadedCluster(result=result, engine=Engine(result.cluster, options), default_namespace=namespace)
+
+
+def load_versions(
+    old: Iterable[str] | None,
+    new: Iterable[str],
+    *,
+    base: str | None = None,
+    namespace: str = "default",
+    options: Options | None = None,
+    strict: bool = True,
+    cwd: str | None = None,
+) -> tuple[LoadedCluster, LoadedCluster]:
+    """Load two versions of manifests for a diff: ``old`` paths (or, with ``base``, the ``new``
+    paths at that git revision) and ``new`` paths. Texts the two share are parsed once."""
+    from podwall.sources.gitrev import read_revision
+    from podwall.sources.versions import load_versions as _load_versions
+    from podwall.sources.versions import read_paths
+
+    cache: dict[str, list[SourceText]] = {}
+    new_paths = [os.fspath(p) for p in new]
+    if base is not None:
+        old_sources = read_revision(new_paths, base, cwd=cwd)
+    else:
+        old_sources = read_paths([os.fspath(p) for p in (old or ())], cache)
+    a, b = _load_versions(old_sources, read_paths(new_paths, cache), default_namespace=namespace)
+    if strict:
+        a.raise_for_errors()
+        b.raise_for_errors()
+    return (
+        LoadedCluster(result=a, engine=Engine(a.cluster, options), default_namespace=namespace),
+        LoadedCluster(result=b, engine=Engine(b.cluster, options), default_namespace=namespace),
+    )
+
+
+def diff_clusters(old: LoadedCluster, new: LoadedCluster, *, by: str = "workload") -> Diff:
+    """What changes from ``old`` to ``new``: every pair (``by`` pod, workload or namespace) whose
+    allowed connections differ, before and after, with the policy changes that cause it.
+    The semantics options are ``new``'s."""
+    from podwall.core.diffmatrix import compute_diff
+
+    return compute_diff(old.cluster, new.cluster, new.engine.options, by=by)
+
+
+def diff(
+    old: LoadedCluster | Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
+    new: LoadedCluster | Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
+    *,
+    by: str = "workload",
+    namespace: str = "default",
+    options: Options | None = None,
+) -> Diff:
+    """``podwall diff`` as a function: each side a loaded cluster or paths.
+
+        >>> d = podwall.diff("before/", "after/")
+        >>> [(c.change, c.src, c.dst, str(c.after)) for c in d.changes]
+    """
+    a = old if isinstance(old, LoadedCluster) else load(old, namespace=namespace, options=options)
+    b = new if isinstance(new, LoadedCluster) else load(new, namespace=namespace, options=options)
+    return diff_clusters(a, b, by=by)

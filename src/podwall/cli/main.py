@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from podwall import __version__
-from podwall.cli import commands, lab_cmd, lint_cmd, report_cmd
+from podwall.cli import commands, diff_cmd, lab_cmd, lint_cmd, report_cmd
 from podwall.errors import ManifestError, PodwallBug, PodwallError, Severity
 
 EXIT_BUG = 4
@@ -68,6 +68,7 @@ def cli() -> None:
 commands.register(cli)
 lint_cmd.register(cli)
 lab_cmd.register(cli)
+diff_cmd.register(cli)
 report_cmd.register(cli)
 
 

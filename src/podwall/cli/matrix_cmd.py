@@ -21,6 +21,7 @@ from typing import IO, Any
 
 import click
 
+from podwall.cli import connlist
 from podwall.cli.common import input_options, load_cluster
 from podwall.core.evaluate import Engine
 from podwall.core.model import Endpoint, Protocol
@@ -189,6 +190,8 @@ class _Bar:
     "except that text and md aggregate by workload, then namespace, when the grid would not fit the terminal.",
 )
 @click.option("-o", "--output", type=click.Choice(["text", "json", "csv", "md"]), default="text", show_default=True)
+@click.option("--ports", "ports_mode", type=click.Choice(["declared", "all"]), default="declared", show_default=True,
+              help="'all': list every pair's allowed connections over the whole port space, e.g. 'TCP 1-79,81-65535; UDP 53' (see docs/diff.md).")
 def matrix_command(
     paths: tuple[str, ...],
     namespace: str,
@@ -198,6 +201,7 @@ def matrix_command(
     protocol: str,
     by: str,
     output: str,
+    ports_mode: str = "declared",
 ) -> None:
     """Who can reach whom: a source x destination table.
 
@@ -216,6 +220,12 @@ def matrix_command(
     proto = Protocol(protocol.upper())
     out = sys.stdout
     try:
+        if ports_mode == "all":
+            if port is not None:
+                raise click.UsageError("--port and --ports all exclude each other")
+            with _Bar(enabled=sys.stderr.isatty()) as bar:
+                connlist.write(out, loaded.engine, by, output, progress=bar)
+            return
         _run(out, loaded.engine, port, proto, by, output)
     except BrokenPipeError:
         # The reader went away (``| head``): stop quietly, and keep Python from complaining

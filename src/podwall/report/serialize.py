@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from podwall.core.diff import Cause, Diff, PairChange
 from podwall.core.evaluate import DirectionVerdict, Verdict
+from podwall.core.portsets import PortSet
 from podwall.core.services import ServiceVerdict
 from podwall.errors import Diagnostic
 
@@ -81,3 +83,45 @@ def verdict(v: Verdict | ServiceVerdict) -> dict[str, Any]:
         "egress": direction(v.egress),
         "ingress": direction(v.ingress),
     }
+
+
+# -- the whole port space (matrix --ports all, diff) -------------------------------------------
+def portset(ps: PortSet) -> dict[str, list[list[int]]]:
+    """The one port-set encoding: ``{"TCP": [[lo, hi], ...], "UDP": [...], "SCTP": [...]}``,
+    sorted merged inclusive intervals, only non-empty protocols (``{}``: nothing allowed)."""
+    return ps.to_json()
+
+
+def connection(src: str, dst: str, allowed: PortSet) -> dict[str, Any]:
+    """One entry of a ``ConnectivityList``."""
+    return {"from": src, "to": dst, "allowed": portset(allowed)}
+
+
+
+def diff_cause(c: Cause) -> dict[str, Any]:
+    """``{"policy": "ns/name", "rule": "ingress rule #1", "change": "added|removed|edited", "field": ...}``
+    (plus ``tier`` for cluster-wide policies, ``object`` for an endpoint or namespace change)."""
+    out: dict[str, Any] = {"policy": c.policy, "rule": c.rule, "change": c.change, "field": c.field}
+    if c.tier is not None:
+        out["tier"] = c.tier
+    if c.object is not None:
+        out["object"] = c.object
+    return out
+
+
+def diff_change(ch: PairChange) -> dict[str, Any]:
+    """One entry of a ``Diff`` document's ``changes``."""
+    return {
+        "change": ch.change,
+        "from": ch.src,
+        "to": ch.dst,
+        "before": portset(ch.before),
+        "after": portset(ch.after),
+        "causes": [diff_cause(c) for c in ch.causes],
+    }
+
+
+def diff_document(d: Diff) -> dict[str, Any]:
+    """``{"schema", "kind": "Diff", "by", "changes": [...], "summary": {...}}``."""
+    summary = {k.replace(" ", "_"): v for k, v in d.summary.items()}
+    return document("Diff", {"by": d.by, "changes": [diff_change(c) for c in d.changes], "summary": summary})

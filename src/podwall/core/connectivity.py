@@ -1,0 +1,193 @@
+"""The exact set of allowed connections between two endpoints, over the whole port space.
+
+For an ordered pair (source, destination) the answer is a :class:`~podwall.core.portsets.PortSet`:
+egress allowed at the source intersected with ingress allowed at the destination, where each
+direction is "everything" when the endpoint is not isolated for it (or is not governed by
+NetworkPolicy: an address outside the cluster, node traffic), and otherwise the union, over the
+rules of the policies that select it whose peers match the other end, of the rule's ports:
+
+* no ``ports``: every port of every protocol;
+* a ``port`` without ``endPort``: that port; with ``endPort``: the range ``port..endPort``;
+* no ``port``: every port of the entry's protocol;
+* a named ``port``: the numbers the *destination* declares under that name and protocol (none
+  for an address outside the cluster).
+
+A pod always reaches itself (every port). This module is the per-pair form, built on
+:class:`~podwall.core.evaluate.Engine` (its policy selection and peer matching); the class-based
+form that scales is :mod:`podwall.core.connmatrix`, tested against this one and against
+per-port :meth:`Engine.allowed`.
+
+Addresses outside the cluster are covered by :class:`AddressRange`\\ s: the address space split
+at every ``ipBlock`` boundary (cidr and except) of the policies, the pieces that every ipBlock
+contains alike grouped together, so each range is one row and one column of the answer.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from podwall.core.evaluate import Engine
+from podwall.core.model import Address, Cluster, Direction, Endpoint, IPBlock, PortSpec, Target
+from podwall.core.peers import is_node_traffic, peer_matches
+from podwall.core.portsets import PortSet
+
+_V4_END = 1 << 32
+_V6_END = 1 << 128
+
+
+def spec_ports(spec: PortSpec, dst: Target) -> PortSet:
+    """The connections one ``ports`` entry admits towards ``dst`` (named ports resolved on it)."""
+    if spec.port is None:
+        return PortSet.of(spec.protocol)
+    if isinstance(spec.port, str):
+        if not isinstance(dst, Endpoint):
+            return PortSet.none()
+        nums = [cp.port for cp in dst.ports if cp.name == spec.port and cp.protocol is spec.protocol]
+        return PortSet({spec.protocol: [(n, n) for n in nums]})
+    return PortSet.of(spec.protocol, spec.port, spec.end_port if spec.end_port is not None else spec.port)
+
+
+def rule_ports(specs: Sequence[PortSpec], dst: Target) -> PortSet:
+    """The connections a rule's ``ports`` list admits towards ``dst`` (empty list: all)."""
+    if not specs:
+        return PortSet.all()
+    out = PortSet.none()
+    for s in specs:
+        out = out | spec_ports(s, dst)
+    return out
+
+
+def direction_ports(engine: Engine, direction: Direction, subject: Target, other: Target, dst: Target) -> PortSet:
+    """What ``direction`` at ``subject`` allows for traffic with ``other`` (``dst`` owns the ports)."""
+    if isinstance(subject, Address) or is_node_traffic(subject, engine.options):
+        return PortSet.all()
+    pols = engine.selecting(subject, direction)
+    if not pols:
+        return PortSet.all()
+    ns_labels = engine.cluster.namespace_labels(other.namespace) if isinstance(other, Endpoint) else {}
+    out = PortSet.none()
+    for pol in pols:
+        for rule in pol.rules(direction):
+            if not rule.peers or any(
+                peer_matches(p, pol.namespace, other, ns_labels, engine.options) for p in rule.peers
+            ):
+                out = out | rule_ports(rule.ports, dst)
+    return out
+
+
+def connections(engine: Engine, src: Target, dst: Target) -> PortSet:
+    """Every connection ``src`` may open to ``dst`` (a pod always reaches itself)."""
+    if isinstance(src, Endpoint) and src is dst and src.is_pod:
+        return PortSet.all()
+    egress = direction_ports(engine, Direction.EGRESS, src, dst, dst)
+    if egress.is_empty:
+        return egress
+    return egress & direction_ports(engine, Direction.INGRESS, dst, src, dst)
+
+
+# -- addresses outside the cluster ---------------------------------------------------------------
+def _net_range(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[int, int]:
+    return int(net.network_address), int(net.broadcast_address)
+
+
+def _addr(version: int, value: int) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.IPv4Address(value) if version == 4 else ipaddress.IPv6Address(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddressRange:
+    """Addresses outside the cluster that every ipBlock of the input treats alike.
+
+    ``ranges`` are inclusive ``(first, last)`` address values of one IP family; the name joins
+    them, e.g. ``0.0.0.0-9.255.255.255,11.0.0.0-255.255.255.255``.
+    """
+
+    version: int
+    ranges: tuple[tuple[int, int], ...]
+
+    @property
+    def key(self) -> str:
+        parts = []
+        for lo, hi in self.ranges:
+            a, b = _addr(self.version, lo), _addr(self.version, hi)
+            parts.append(str(a) if lo == hi else f"{a}-{b}")
+        return ",".join(parts)
+
+    @property
+    def representative(self) -> Address:
+        """An address of the range (its first), for evaluating it like any address."""
+        return Address(ip=_addr(self.version, self.ranges[0][0]))
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def _blocks(clusters: Iterable[Cluster]) -> list[IPBlock]:
+    seen: dict[IPBlock, None] = {}
+    for c in clusters:
+        for pol in c.policies:
+            for rule in (*pol.ingress, *pol.egress):
+                for peer in rule.peers:
+                    if peer.ip_block is not None:
+                        seen[peer.ip_block] = None
+    return list(seen)
+
+
+def _uses_ipv6(clusters: Sequence[Cluster], blocks: Sequence[IPBlock]) -> bool:
+    if any(b.network.version == 6 for b in blocks):
+        return True
+    return any(":" in ip for c in clusters for e in c.endpoints for ip in e.ips)
+
+
+def address_ranges(clusters: Sequence[Cluster]) -> tuple[AddressRange, ...]:
+    """The address space split as the ipBlocks of ``clusters`` distinguish it.
+
+    IPv4 always; IPv6 only when the input uses it (an IPv6 ipBlock or pod address). Several
+    clusters (the two sides of a diff) share one split, so their ranges compare one to one.
+    """
+    blocks = _blocks(clusters)
+    versions = (4, 6) if _uses_ipv6(clusters, blocks) else (4,)
+    out: list[AddressRange] = []
+    for version in versions:
+        end = _V4_END if version == 4 else _V6_END
+        mine = [b for b in blocks if b.network.version == version]
+        bounds = {0, end}
+        for b in mine:
+            for net in (b.network, *b.except_networks):
+                if net.version != version:
+                    continue
+                lo, hi = _net_range(net)
+                bounds.update((lo, hi + 1))
+        starts = sorted(bounds)
+        groups: dict[tuple[bool, ...], list[tuple[int, int]]] = {}
+        for lo, nxt in itertools.pairwise(starts):
+            probe = _addr(version, lo)
+            sig = tuple(b.contains(probe) for b in mine)
+            spans = groups.setdefault(sig, [])
+            if spans and spans[-1][1] + 1 == lo:
+                spans[-1] = (spans[-1][0], nxt - 1)
+            else:
+                spans.append((lo, nxt - 1))
+        out.extend(AddressRange(version=version, ranges=tuple(spans)) for spans in groups.values())
+    out.sort(key=lambda r: (r.version, r.ranges[0][0]))
+    return tuple(out)
+
+
+def range_of(ranges: Sequence[AddressRange], address: Address) -> AddressRange | None:
+    """The range an address falls in."""
+    v = int(address.ip)
+    for r in ranges:
+        if r.version != address.ip.version:
+            continue
+        starts = [lo for lo, _ in r.ranges]
+        k = bisect.bisect_right(starts, v) - 1
+        if k >= 0 and r.ranges[k][0] <= v <= r.ranges[k][1]:
+            return r
+    return None
+
+
+__all__ = ["AddressRange", "address_ranges", "connections", "direction_ports", "range_of", "rule_ports", "spec_ports"]
