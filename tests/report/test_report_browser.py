@@ -94,10 +94,15 @@ class Page:
 
 
 def matrix_counts(*args: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Workloads and address ranges (nodes), and every pair with something allowed (edges), as
+    ``podwall matrix --ports all --by workload`` lists them."""
     code, out, err = run("matrix", *args, "--by", "workload", "-o", "json")
     assert code == 0, err
-    data = json.loads(out)
-    return data["groups"], [(c["from"], c["to"]) for c in data["cells"] if c["state"] in ("all", "some")]
+    groups = json.loads(out)["groups"]
+    code, out, err = run("matrix", *args, "--ports", "all", "--by", "workload", "-o", "json")
+    assert code == 0, err
+    pairs = [(c["from"], c["to"]) for c in json.loads(out)["connections"]]
+    return groups, pairs
 
 
 @pytest.fixture(scope="module")
@@ -109,9 +114,11 @@ def seed_page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def test_seed_opens_without_errors_and_counts_match_matrix(seed_page: tuple[Page, dict[str, Any]]) -> None:
-    page, _ = seed_page
+    page, doc = seed_page
     groups, cells = matrix_counts(SEED, "-n", "production")
-    assert page.graph_counts() == (len(groups), len(cells))
+    ranges = {x for pair in cells for x in pair} - set(groups)
+    assert ranges == {n["id"] for n in doc["externals"]}  # the seed has no ipBlock: one range, everywhere
+    assert page.graph_counts() == (len(groups) + len(ranges), len(cells))
     assert page.js("() => window.podwall.cy.nodes('.namespace').map((n) => n.data('ns')).sort()") == sorted(
         {g.split("/")[0] for g in groups}
     )
@@ -171,7 +178,7 @@ def test_clicking_an_edge_shows_podwall_explain(seed_page: tuple[Page, dict[str,
 def test_matrix_cells_filters_and_denied_explanation(seed_page: tuple[Page, dict[str, Any]]) -> None:
     page, doc = seed_page
     page.page.click("nav.tabs button[data-view=matrix]")
-    groups, cells = matrix_counts(SEED, "-n", "production")
+    groups, _ = matrix_counts(SEED, "-n", "production")
     tds = page.page.locator("#matrix-table td")
     assert tds.count() == len(groups) ** 2
     code, out, _ = run("matrix", SEED, "-n", "production", "--by", "workload", "-o", "json")
@@ -185,12 +192,8 @@ def test_matrix_cells_filters_and_denied_explanation(seed_page: tuple[Page, dict
     # port filter: only cells whose destination declares 5432
     page.page.fill("#mx-port", "5432")
     page.page.dispatch_event("#mx-port", "change")
-    # (the seed's workloads are its endpoints, so the per-endpoint matrix has every pair's ports)
-    code, out, _ = run("matrix", SEED, "-n", "production", "--by", "pod", "-o", "json")
-    want = {
-        (c["from"], c["to"]): ("n/a" if "TCP/5432" not in c["checked"] else "all" if "TCP/5432" in c["allowed"] else "none")
-        for c in json.loads(out)["cells"]
-    }
+    code, out, _ = run("matrix", SEED, "-n", "production", "--by", "workload", "--port", "5432", "-o", "json")
+    want = {(c["from"], c["to"]): c["state"] for c in json.loads(out)["cells"]}
     got = page.js("() => [...document.querySelectorAll('#matrix-table td')].map((td) => [td.dataset.from, td.dataset.to, td.dataset.state])")
     assert {(a, b): s for a, b, s in got} == want
     page.page.fill("#mx-port", "")
@@ -244,7 +247,8 @@ def test_diff_view_colours_changed_edges(browser: Any, tmp_path: Path) -> None:
         removed = page.js("() => window.podwall.cy.edges('.removed').map((e) => [e.source().id(), e.target().id(), e.style('line-color')])")
         assert removed == [["production/deployment/frontend", "production/deployment/backend", "rgb(220,38,38)"]]
         groups, cells = matrix_counts(old, "-n", "production")
-        assert page.graph_counts() == (len(groups), len(cells) + 1)  # the removed edge is drawn on top
+        ranges = {x for pair in cells for x in pair} - set(groups)
+        assert page.graph_counts() == (len(groups) + len(ranges), len(cells) + 1)  # the removed edge on top
         assert page.errors == []
     finally:
         page.close()
@@ -254,7 +258,8 @@ def test_generated_2000_pods_aggregates_and_expands(browser: Any, tmp_path: Path
     files = generate(tmp_path / "gen", 2000, 400, 1)
     path, doc = write_report(tmp_path, "gen2000", *files)
     groups, cells = matrix_counts(*files)
-    assert [n["id"] for n in doc["nodes"]] == groups and len(doc["edges"]) == len(cells)
+    inside = [c for c in cells if c[0] in set(groups) and c[1] in set(groups)]
+    assert [n["id"] for n in doc["nodes"]] == groups and len(doc["edges"]) == len(inside)
     assert len(groups) > 400 and doc["aggregated"]
     page = Page(browser, path, width=1600, height=1000)
     try:
@@ -266,7 +271,7 @@ def test_generated_2000_pods_aggregates_and_expands(browser: Any, tmp_path: Path
         # expand everything: every workload node and every connection (externals hidden) is drawn
         page.js("() => { window.__done = false; window.podwall.cy.one('layoutstop', () => { window.__done = true; }); document.querySelector('#btn-expand').click(); }")
         page.page.wait_for_function("window.__done === true", timeout=120_000)
-        assert page.graph_counts() == (len(groups), len(cells))
+        assert page.graph_counts() == (len(groups), len(inside))
         # click a workload node: its policies
         node = next(n for n in doc["nodes"] if n["policies"]["ingress"])
         # (at this size nodes may touch: show only this one while clicking it)

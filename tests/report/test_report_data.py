@@ -3,6 +3,7 @@ matrix, the per-pair oracle and ``podwall explain``; the diff; the dot, Mermaid 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -13,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import podwall
-from podwall.core.model import Address, Protocol
-from podwall.core.reachability import reference_matrix
+from podwall.core.model import Protocol
+from podwall.core.portsets import PortSet
 from podwall.report import portsets
 from podwall.report.document import group_key
 from podwall.report.html import extract_document, render_html
@@ -29,37 +30,63 @@ def matrix_by_workload(*args: str) -> tuple[list[str], dict[tuple[str, str], str
     return data["groups"], {(c["from"], c["to"]): c["state"] for c in data["cells"]}
 
 
+def connectivity_by_workload(*args: str) -> dict[tuple[str, str], dict]:
+    code, out, err = run("matrix", *args, "--ports", "all", "--by", "workload", "-o", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["kind"] == "ConnectivityList"
+    return {(c["from"], c["to"]): c["allowed"] for c in data["connections"]}
+
+
 @pytest.mark.parametrize("which", ["seed", "generated"])
 def test_nodes_and_edges_are_the_matrix_by_workload(which: str, generated: list[str], tmp_path: Path) -> None:
     args = [SEED, "-n", "production"] if which == "seed" else generated
     _, doc = write_report(tmp_path, which, *args)
-    groups, cells = matrix_by_workload(*args)
+    groups, states = matrix_by_workload(*args)
+    conns = connectivity_by_workload(*args)
     assert doc["schema"] == "podwall/v1" and doc["kind"] == "Report"
     assert [n["id"] for n in doc["nodes"]] == groups
-    expected = {k: s for k, s in cells.items() if s in ("all", "some")}
-    assert {(e["from"], e["to"]): e["state"] for e in doc["edges"]} == expected
-    assert doc["counts"]["nodes"] == len(groups) and doc["counts"]["edges"] == len(expected)
+    inside = {k: v for k, v in conns.items() if k[0] in groups and k[1] in groups}
+    outside = {k: v for k, v in conns.items() if k not in inside}
+    assert {(e["from"], e["to"]): e["allowed"] for e in doc["edges"]} == inside
+    assert {(e["from"], e["to"]): e["allowed"] for e in doc["external_edges"]} == outside
+    # the declared-port state of every edge is matrix's; a cell matrix calls all/some is an edge
+    assert all(e["state"] == states[(e["from"], e["to"])] for e in doc["edges"])
+    assert {k for k, st in states.items() if st in ("all", "some")} <= set(inside)
+    assert doc["counts"]["nodes"] == len(groups) and doc["counts"]["edges"] == len(inside)
     ns_of = {n["id"]: n["namespace"] for n in doc["nodes"]}
     assert all(ns_of[g] == g.split("/")[0] for g in groups)
+    ext = {n["id"] for n in doc["externals"]}
+    assert {x for k in outside for x in k if x not in groups} <= ext
 
 
 def test_edge_ports_are_the_union_over_endpoint_pairs(generated: list[str], tmp_path: Path) -> None:
-    """Each edge's ``allowed`` is what the per-pair oracle says some member pair may open."""
+    """Each edge's ``allowed`` is the union of what the per-pair oracle lets member pairs open."""
+    from podwall.core.connectivity import connections
+    from podwall.core.model import Address
+
     _, doc = write_report(tmp_path, "gen", *generated)
     loaded = podwall.load(generated)
-    ref = reference_matrix(loaded.engine)
-    union: dict[tuple[str, str], set[tuple[Protocol, int]]] = {}
-    for i, a in enumerate(ref.endpoints):
-        for j, b in enumerate(ref.endpoints):
-            if i == j and a.is_pod:
+    eps = loaded.cluster.endpoints
+    union: dict[tuple[str, str], PortSet] = {}
+
+    def add(a: str, b: str, ps: PortSet) -> None:
+        if not ps.is_empty:
+            union[(a, b)] = union.get((a, b), PortSet.none()) | ps
+
+    for a in eps:
+        for b in eps:
+            if a is b and a.is_pod:
                 continue  # a pod reaching itself is not an edge
-            got = ref.allowed(i, j)
-            if got:
-                union.setdefault((group_key(a, "workload"), group_key(b, "workload")), set()).update(got)
-    assert {(e["from"], e["to"]): e["allowed"] for e in doc["edges"]} == {
-        k: portsets.from_keys(v) for k, v in union.items()
-    }
-    assert any(len(e["allowed"].get("TCP", [])) > 1 or "UDP" in e["allowed"] for e in doc["edges"])
+            add(group_key(a, "workload"), group_key(b, "workload"), connections(loaded.engine, a, b))
+    for n in doc["externals"]:
+        addr = Address(ip=ipaddress.ip_address(n["address"]))
+        for e in eps:
+            add(group_key(e, "workload"), n["id"], connections(loaded.engine, e, addr))
+            add(n["id"], group_key(e, "workload"), connections(loaded.engine, addr, e))
+    got = {(e["from"], e["to"]): PortSet.from_json(e["allowed"]) for e in (*doc["edges"], *doc["external_edges"])}
+    assert got == union
+    assert any(not ps.is_all and ps.count() > 1 for ps in got.values())
 
 
 def test_seed_explanations_are_podwall_explain(tmp_path: Path) -> None:
@@ -91,33 +118,6 @@ def test_explanation_budget_is_kept_and_said(generated: list[str], tmp_path: Pat
     assert len(first) == 25 and all(doc["explanations"][k]["allowed"] for e in first for k in e["explain"].values())
     for x in doc["explanations"][:5]:
         assert explain_output(x["command"]) == x["text"]
-
-
-def test_external_edges_hold_for_the_representative_address(generated: list[str], tmp_path: Path) -> None:
-    _, doc = write_report(tmp_path, "gen", *generated)
-    loaded = podwall.load(generated)
-    by_key = {e.key: e for e in loaded.cluster.endpoints}
-    nodes = {n["id"]: n for n in doc["nodes"]}
-    addr = {n["id"]: Address(ip=__import__("ipaddress").ip_address(n["address"])) for n in doc["externals"]}
-    assert doc["externals"] and doc["external_edges"]
-    pod_ips = {ip for e in loaded.cluster.endpoints for ip in e.ips}
-    assert all(n["address"] not in pod_ips for n in doc["externals"])
-    for e in doc["external_edges"]:
-        if e["from"] in addr:
-            src, dsts = addr[e["from"]], [by_key[k] for k in nodes[e["to"]]["endpoints"]]
-        else:
-            src, dsts = None, [addr[e["to"]]]
-        for proto in e["allowed"]:
-            for lo, hi in e["allowed"][proto]:
-                for port in {lo, hi}:
-                    if src is None:
-                        s = by_key[nodes[e["from"]]["endpoints"][0]]
-                        assert loaded.engine.allowed(s, dsts[0], port, Protocol(proto)), (e, port)
-                    else:
-                        assert any(loaded.engine.allowed(src, d, port, Protocol(proto)) for d in dsts), (e, port)
-                if src is None and hi < 65535 and not portsets.contains(e["allowed"], proto, hi + 1):
-                    s = by_key[nodes[e["from"]]["endpoints"][0]]
-                    assert not loaded.engine.allowed(s, dsts[0], hi + 1, Protocol(proto)), (e, hi + 1)
 
 
 def test_node_policies_and_isolation(tmp_path: Path) -> None:
@@ -173,7 +173,7 @@ def test_embedded_json_cannot_close_its_script() -> None:
     assert extract_document(page) == doc
 
 
-def test_diff_against_old_and_base(tmp_path: Path) -> None:
+def test_diff_against_old_and_base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     old = seed_without(tmp_path, "allow-frontend-to-backend")
     _, doc = write_report(tmp_path, "diff", SEED, "-n", "production", "--old", old)
     changes = doc["diff"]["changes"]
@@ -202,12 +202,13 @@ def test_diff_against_old_and_base(tmp_path: Path) -> None:
     for cmd in (["init", "-q"], ["add", "."], ["commit", "-qm", "before"]):
         subprocess.run(["git", *cmd], cwd=repo, check=True, env=env)
     (repo / "policies.yaml").write_text((Path(SEED) / "policies.yaml").read_text())
-    _, based = write_report(tmp_path, "based", str(repo), "-n", "production", "--base", "HEAD")
+    monkeypatch.chdir(repo)  # --base reads the paths from the git repository they are in, as podwall diff
+    _, based = write_report(tmp_path, "based", ".", "-n", "production", "--base", "HEAD")
     assert [(x["from"], x["to"], x["change"], x["added"]) for x in based["diff"]["changes"]] == [
         (c["from"], c["to"], "added", c["added"])
     ]
     assert based["diff"]["base"] == "HEAD"
-    code, _, err = run("report", str(repo), "-n", "production", "--base", "no-such-rev", "-o", str(tmp_path / "x.html"))
+    code, _, err = run("report", ".", "-n", "production", "--base", "no-such-rev", "-o", str(tmp_path / "x.html"))
     assert code == 2 and len(err.strip().splitlines()) == 1 and "no-such-rev" in err
 
 
@@ -231,13 +232,16 @@ def test_graph_dot_and_mermaid(tmp_path: Path) -> None:
     _, doc = write_report(tmp_path, "seed", SEED, "-n", "production")
     code, dot, _ = run("graph", SEED, "-n", "production")
     assert code == 0
-    assert dot.count("subgraph cluster_") == len(doc["namespaces"])
+    assert len(re.findall(r"subgraph cluster_\d+ ", dot)) == len(doc["namespaces"])
+    assert dot.count("subgraph cluster_outside") == 1
     edges = re.findall(r'^  "([^"]+)" -> "([^"]+)" \[label="([^"]*)"', dot, re.MULTILINE)
-    assert {(a, b): lab for a, b, lab in edges} == {(e["from"], e["to"]): portsets.text(e["allowed"]) for e in doc["edges"]}
+    every = (*doc["edges"], *doc["external_edges"])
+    assert {(a, b): lab for a, b, lab in edges} == {(e["from"], e["to"]): portsets.text(e["allowed"]) for e in every}
     code, mer, _ = run("graph", SEED, "-n", "production", "-o", "mermaid")
     assert code == 0 and mer.startswith("flowchart LR\n")
-    assert mer.count("  subgraph ") == len(doc["namespaces"])
+    assert len(re.findall(r"^  subgraph ns\d+\[", mer, re.MULTILINE)) == len(doc["namespaces"])
     assert len(re.findall(r"^  n\d+ -->\|", mer, re.MULTILINE)) == len(doc["edges"])
+    assert len(re.findall(r"^  n\d+ -\.->\|", mer, re.MULTILINE)) == len(doc["external_edges"])
 
 
 def test_graph_svg_needs_dot(tmp_path: Path) -> None:
@@ -269,4 +273,5 @@ def test_portsets_encoding() -> None:
     assert portsets.from_specs(specs) == {"TCP": [[8000, 8100]], "UDP": [[1, 65535]]}
     assert portsets.difference({"TCP": [[1, 100]]}, {"TCP": [[10, 20], [50, 50]]}) == {"TCP": [[1, 9], [21, 49], [51, 100]]}
     assert portsets.text({"TCP": [[1, 65535]], "UDP": [[53, 53], [60, 70]]}) == "TCP all; UDP 53,60-70"
+    assert portsets.text({p: [[1, 65535]] for p in ("TCP", "UDP", "SCTP")}) == "all"
     assert portsets.text({}) == "none"

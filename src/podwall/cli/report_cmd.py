@@ -1,29 +1,28 @@
 """``podwall report`` (one self-contained HTML page) and ``podwall graph`` (dot, mermaid, svg).
 
-The data is computed by :mod:`podwall.report.document` from the same matrix ``podwall matrix``
-prints; this module loads the inputs (and the base for a diff: ``--old PATHS`` or ``--base REV``
-read through git), runs lint, and writes the file.
+The data is computed by :mod:`podwall.report.document` from the same matrices ``podwall matrix``
+prints; this module loads the inputs (and the base for a diff: ``--old PATHS`` or ``--base REV``,
+read as ``podwall diff`` reads them), runs lint and the diff, and writes the file.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 
-from podwall.api import LoadedCluster
-from podwall.cli.common import input_options, load_cluster
+from podwall.api import LoadedCluster, load_versions
+from podwall.cli.common import input_options, load_cluster, warn_diagnostics
 from podwall.cli.exitcodes import ExitCode
+from podwall.core.connectivity import AddressRange, address_ranges
+from podwall.core.diffmatrix import compute_diff
+from podwall.core.engine_options import options_from
 from podwall.core.lint import lint
 from podwall.core.reachability import matrix
-from podwall.errors import InputError, PodwallError
+from podwall.errors import ManifestError, PodwallError, Severity
 from podwall.report.document import ReportOptions, add_diff, build_report
 from podwall.report.graph import render_dot, render_mermaid
 from podwall.report.html import render_html
@@ -36,48 +35,17 @@ class ToolMissing(PodwallError):
 
 
 def _document(
-    loaded: LoadedCluster, paths: tuple[str, ...], namespace: str, options: dict[str, Any], with_lint: bool
+    loaded: LoadedCluster,
+    paths: tuple[str, ...],
+    namespace: str,
+    options: dict[str, Any],
+    with_lint: bool,
+    ranges: tuple[AddressRange, ...] | None = None,
 ) -> dict[str, Any]:
     m = matrix(loaded.engine)
     findings = lint(loaded.cluster, loaded.engine) if with_lint else []
     opts = ReportOptions(inputs=paths, namespace=namespace, lint_ran=with_lint, **options)
-    return build_report(loaded.engine, m, findings=findings, line_of=loaded.result.line_of, options=opts)
-
-
-def _git(args: list[str], cwd: str) -> bytes:
-    try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
-    except FileNotFoundError:
-        raise ToolMissing("--base needs git, which is not installed") from None
-    if done.returncode != 0:
-        raise InputError(f"git {' '.join(args)}: {done.stderr.decode(errors='replace').strip()}")
-    return done.stdout
-
-
-@contextmanager
-def paths_at_revision(rev: str, paths: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
-    """The manifests of ``paths`` as they were at git revision ``rev``, in a temporary directory."""
-    with tempfile.TemporaryDirectory(prefix="podwall-base-") as tmp:
-        out: list[str] = []
-        for path in paths:
-            if path == "-":
-                raise InputError("--base cannot read stdin ('-') at a revision")
-            absolute = os.path.abspath(path)
-            where = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
-            top = _git(["rev-parse", "--show-toplevel"], where).decode().strip()
-            rel = os.path.relpath(absolute, top)
-            names = _git(["ls-tree", "-r", "--name-only", rev, "--", rel], top).decode().splitlines()
-            if not names:
-                raise InputError(f"{path}: not in git revision {rev}")
-            for name in names:
-                if not name.endswith((".yaml", ".yml", ".json")):
-                    continue
-                target = os.path.join(tmp, name)
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                with open(target, "wb") as fh:
-                    fh.write(_git(["show", f"{rev}:{name}"], top))
-            out.append(os.path.join(tmp, rel))
-        yield tuple(out)
+    return build_report(loaded.engine, m, findings=findings, line_of=loaded.result.line_of, options=opts, ranges=ranges)
 
 
 @click.command("report")
@@ -123,21 +91,23 @@ def report(
     """
     if old and base:
         raise click.UsageError("use --old or --base, not both")
-    loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
     options = {"by": by, "services": services, "graph_limit": graph_limit, "explain_limit": explain_limit, "title": title}
-    doc = _document(loaded, paths, namespace, options, with_lint)
-    if old or base:
-        diff_options = dict(options, explain_limit=0)
-        if base:
-            with paths_at_revision(base, paths) as old_paths:
-                before = load_cluster(old_paths, namespace, ipblock_matches_pods, host_network)
-                old_doc = _document(before, old_paths, namespace, diff_options, False)
-            label = base
-        else:
-            before = load_cluster(old, namespace, ipblock_matches_pods, host_network)
-            old_doc = _document(before, old, namespace, diff_options, False)
-            label = " ".join(old)
-        doc = add_diff(doc, old_doc, loaded.engine, before.engine, base=label)
+    if not (old or base):
+        loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
+        doc = _document(loaded, paths, namespace, options, with_lint)
+    else:
+        opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
+        before, loaded = load_versions(old or None, paths, base=base, namespace=namespace, options=opts, strict=False)
+        diags = [*before.diagnostics, *loaded.diagnostics]
+        warn_diagnostics(diags)
+        if any(d.severity is Severity.ERROR for d in diags):
+            raise ManifestError(diags)
+        # one split of the outside for both versions, so that their address ranges compare
+        ranges = address_ranges([before.cluster, loaded.cluster])
+        doc = _document(loaded, paths, namespace, options, with_lint, ranges)
+        old_doc = _document(before, old or paths, namespace, dict(options, explain_limit=0), False, ranges)
+        changes = compute_diff(before.cluster, loaded.cluster, opts, by=by)
+        doc = add_diff(doc, old_doc, changes, loaded.engine, before.engine, base=base or " ".join(old))
     page = render_html(doc)
     if output == "-":
         sys.stdout.write(page)
@@ -200,4 +170,4 @@ def register(cli: click.Group) -> None:
     cli.add_command(graph)
 
 
-__all__ = ["paths_at_revision", "register"]
+__all__ = ["register"]

@@ -32,9 +32,13 @@ from typing import Any
 import numpy as np
 
 from podwall import __version__
+from podwall.core.connectivity import AddressRange
+from podwall.core.connmatrix import Grouped, compile_connectivity
+from podwall.core.diff import Diff
 from podwall.core.evaluate import Engine
 from podwall.core.lint import Finding
-from podwall.core.model import WORKLOAD_KINDS, Address, Direction, Endpoint, IPBlock, Policy, Protocol, Rule
+from podwall.core.model import WORKLOAD_KINDS, Address, Direction, Endpoint, Policy, Protocol, Rule, Target
+from podwall.core.portsets import PortSet
 from podwall.core.reachability import ClassMatrix, PortKey
 from podwall.errors import SourceSpan
 from podwall.report import portsets
@@ -50,7 +54,8 @@ _KIND_OF = {k.lower(): k for k in WORKLOAD_KINDS}
 _CODE_STATE = {0: "n/a", 1: "all", 2: "none"}
 _SYMBOL = {0: "-", 1: ".", 2: "X"}
 RULE_LINES_LIMIT = 400
-"""Rules get their line number (re-reading the YAML with positions) up to this many rules."""
+"""Objects and rules get their line numbers (re-reading the YAML with positions) up to this many
+nodes, and rules; above, the file only (the page stays as fast to build as the matrix)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,32 +155,23 @@ def _state(code: int) -> str:
     return _CODE_STATE.get(code, "some")
 
 
+ALL_PEERS = {Direction.INGRESS: "all sources", Direction.EGRESS: "all destinations"}
+
+
 def _rule_json(rule: Rule, direction: Direction, line_of: LineOf | None, pol: Policy, i: int) -> dict[str, Any]:
     field_name = "ingress" if direction is Direction.INGRESS else "egress"
     line = line_of(pol.span, "spec", field_name, i) if line_of is not None and pol.span is not None else 0
     return {
-        "peers": [str(p) for p in rule.peers] or ["all sources" if direction is Direction.INGRESS else "all destinations"],
+        "peers": [str(p) for p in rule.peers] or [ALL_PEERS[direction]],
         "ports": [str(s) for s in rule.ports] or ["all ports"],
         "line": line,
     }
 
 
-def _span_json(span: SourceSpan | None) -> dict[str, Any]:
+def _span_json(span: SourceSpan | None, line_of: LineOf | None = None) -> dict[str, Any]:
     if span is None:
         return {"file": "", "line": 0}
-    return {"file": span.file, "line": span.line}
-
-
-def _block_address(block: IPBlock, pod_ips: set[str]) -> Address | None:
-    """An address in ``block`` outside its excepts that no pod has (None if none is found)."""
-    net = block.network
-    tries = [net.network_address + k for k in range(min(net.num_addresses, 64))]
-    if net.num_addresses > 64:
-        tries += [net.network_address + net.num_addresses // 2 + k for k in range(16)]
-    for ip in tries:
-        if str(ip) not in pod_ips and block.contains(ip):
-            return Address(ip=ip)
-    return None
+    return {"file": span.file, "line": span.line or (line_of(span) if line_of is not None else 0)}
 
 
 class _Builder:
@@ -186,6 +182,7 @@ class _Builder:
         findings: Sequence[Finding],
         line_of: LineOf | None,
         options: ReportOptions,
+        ranges: tuple[AddressRange, ...] | None = None,
     ) -> None:
         self.engine = engine
         self.m = m
@@ -198,7 +195,23 @@ class _Builder:
         self.explain_budget = options.explain_limit
         self.skipped_explanations = 0
         self.node_ports: list[portsets.PortSetJSON] = []
-        self.members_of = [dict(cs) for cs in self.g.classes_of]
+        # a line number needs the YAML re-read with positions: worth it for inputs a person reads
+        self.object_lines = line_of if len(self.g.keys) <= RULE_LINES_LIMIT else None
+        self.cm = compile_connectivity(engine.cluster, engine.options, m.endpoints, ranges=ranges)
+        self.grouped = Grouped(m.endpoints, self.cm, options.by)
+        self.names = self.grouped.names
+        if self.names[: len(self.g.keys)] != self.g.keys:  # pragma: no cover - both group the same endpoints
+            raise AssertionError("connectivity groups differ from the matrix's")
+        # per group: (connectivity target, members) units; ranges are groups of one target
+        ccls = self.cm.classes.cls.tolist()
+        self.units: list[list[tuple[int, list[Target]]]] = []
+        for mem in self.g.members:
+            by_t: dict[int, list[Target]] = {}
+            for i in mem:
+                by_t.setdefault(ccls[i], []).append(m.endpoints[i])
+            self.units.append(list(by_t.items()))
+        for k, r in enumerate(self.cm.ranges):
+            self.units.append([(self.cm.n + k, [r.representative])])
         self.jobs: list[tuple[int, int, dict[str, int], Endpoint | Address, Endpoint | Address, str, int]] = []
         comp = m.compiled
         self.reps = comp.classes.reps
@@ -214,9 +227,7 @@ class _Builder:
             words += ["--protocol", protocol]
         return shlex.join(words)
 
-    def explain(
-        self, into: dict[str, int], src: Endpoint | Address, dst: Endpoint | Address, protocol: str, port: int, rank: int
-    ) -> None:
+    def explain(self, into: dict[str, int], src: Target, dst: Target, protocol: str, port: int, rank: int) -> None:
         """Queue an explanation of ``src -> dst`` for ``into[protocol/port]`` (lower rank first)."""
         self.jobs.append((rank, len(self.jobs), into, src, dst, protocol, port))
 
@@ -295,7 +306,7 @@ class _Builder:
             "host_network": any(eps[i].host_network for i in mem),
             "open_to_all": False,
             "lint": [],
-            **_span_json(first.span),
+            **_span_json(first.span, self.object_lines),
         }
 
     def open_to_all(self, g: int) -> bool:
@@ -312,53 +323,64 @@ class _Builder:
             if not self.engine.selecting(rep, Direction.INGRESS):
                 continue  # not isolated for ingress: everything may come in
             for proto, port in self.checked[c]:
-                for src in (WORLD, *self.reps):
+                sources: list[Target] = [WORLD, *self.reps]
+                for src in sources:
                     if not self.engine.direction(Direction.INGRESS, rep, src, rep, port, proto, explain=False).allowed:
                         return False
         return True
 
     # -- edges -----------------------------------------------------------------------------
-    def _pair_members(self, g: int, c: int, h: int, d: int) -> tuple[int, int] | None:
-        """A source and a destination endpoint (indices) of the class pair, not the same pod."""
-        src_m = self.members_of[g][c]
-        dst_m = self.members_of[h][d]
-        for i in src_m[:2]:
-            for j in dst_m[:2]:
-                if i != j or not self.m.endpoints[i].is_pod:
-                    return i, j
+    def _rep_pair(self, g: int, h: int, proto: Protocol, port: int) -> tuple[Target, Target] | None:
+        """A member pair of groups ``g -> h`` whose connections contain ``proto/port``."""
+        for ct, src_m in self.units[g]:
+            for dt, dst_m in self.units[h]:
+                if g == h and ct == dt and len(src_m) == 1 and isinstance(src_m[0], Endpoint) and src_m[0].is_pod:
+                    continue
+                if not self.cm.cell(ct, dt).contains(proto, port):
+                    continue
+                for a in src_m[:2]:
+                    for b in dst_m[:2]:
+                        if a is not b or (isinstance(a, Endpoint) and not a.is_pod):
+                            return a, b
         return None
 
-    def edge(self, g: int, h: int) -> dict[str, Any]:
-        comp = self.m.compiled
-        allowed: dict[PortKey, tuple[int, int]] = {}
-        eps = self.m.endpoints
-        for c, cm in self.g.classes_of[g]:
-            for d, _ in self.g.classes_of[h]:
-                if g == h and c == d and len(cm) == 1 and eps[cm[0]].is_pod:
-                    continue
-                ks = comp.allowed(c, d)
-                if not ks:
-                    continue
-                pair: tuple[int, int] | None = None
-                for pk in ks:
-                    if pk not in allowed:
-                        if pair is None:
-                            pair = self._pair_members(g, c, h, d)
-                            if pair is None:
-                                break
-                        allowed[pk] = pair
-        code = int(self.g.codes[g, h])
+    def edge(self, g: int, h: int, allowed: PortSet) -> dict[str, Any]:
+        n = len(self.g.keys)
+        external = g >= n or h >= n
+        checked = self.node_ports[h] if h < n else {}
+        declared = PortSet.from_json(checked) if checked else PortSet.none()
+        if h < n and g < n:
+            state = _state(int(self.g.codes[g, h]))
+        else:
+            hit = allowed & declared
+            state = "n/a" if declared.is_empty else "all" if hit == declared else "none" if hit.is_empty else "some"
         out: dict[str, Any] = {
-            "from": self.g.keys[g],
-            "to": self.g.keys[h],
-            "allowed": portsets.from_keys(allowed),
-            "checked": self.node_ports[h],
-            "state": _state(code),
+            "from": self.names[g],
+            "to": self.names[h],
+            "allowed": allowed.to_json(),
+            "checked": checked,
+            "state": state,
             "explain": {},
         }
-        for k, pk in enumerate(sorted(allowed, key=lambda k: (k[0].value, k[1]))[: self.opt.ports_per_cell]):
-            i, j = allowed[pk]
-            self.explain(out["explain"], eps[i], eps[j], pk[0].value, pk[1], 0 if k == 0 else 3)
+        if external:
+            out["external"] = True
+        wanted = portsets.first_ports((allowed & declared).to_json(), self.opt.ports_per_cell) or portsets.first_ports(
+            allowed.to_json(), 1
+        )
+        for k, (proto, port) in enumerate(wanted):
+            pair = self._rep_pair(g, h, Protocol(proto), port)
+            if pair is not None:
+                self.explain(out["explain"], pair[0], pair[1], proto, port, (1 if external else 0) if k == 0 else 3)
+        return out
+
+    def connections(self) -> list[tuple[int, int, PortSet]]:
+        """``(g, h, allowed)`` for every group pair with something allowed (as ``matrix --ports all``)."""
+        atoms = self.cm.atoms
+        out: list[tuple[int, int, PortSet]] = []
+        for g0, block in self.grouped.blocks():
+            rows, cols = np.nonzero(block.any(axis=2))
+            for r, h in zip(rows.tolist(), cols.tolist(), strict=True):
+                out.append((g0 + r, h, atoms.portset(atoms.from_words(block[r, h]))))
         return out
 
     def denied_cell(self, g: int, h: int, into: dict[str, int], allowed_ports: Iterable[str]) -> None:
@@ -385,35 +407,17 @@ class _Builder:
             k += 1
 
     # -- external addresses ---------------------------------------------------------------
-    def externals(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Nodes for the ipBlocks of the policies, and edges with the nodes isolated towards them.
-
-        An edge is drawn when the endpoint is isolated in that direction and a rule allows the
-        block's representative address (an address of the block, outside its excepts, that no
-        pod has). A direction that is not isolated reaches every address; the page shows that
-        on the node itself, not as edges.
-        """
-        blocks: dict[str, IPBlock] = {}
-        for pol in self.engine.cluster.policies:
-            for rule in (*pol.ingress, *pol.egress):
-                for peer in rule.peers:
-                    if peer.ip_block is not None:
-                        blocks.setdefault(str(peer.ip_block), peer.ip_block)
-        pod_ips = {ip for e in self.m.endpoints for ip in e.ips}
-        addrs: dict[str, Address] = {}
+    def externals(self) -> list[dict[str, Any]]:
+        """A node per address range (the address space as the policies' ipBlocks split it)."""
         nodes: list[dict[str, Any]] = []
-        for name, block in blocks.items():
-            a = _block_address(block, pod_ips)
-            if a is None:
-                continue
-            addrs[name] = a
+        for r in self.cm.ranges:
             nodes.append(
                 {
-                    "id": name,
+                    "id": r.key,
                     "namespace": None,
                     "kind": "External",
-                    "name": name,
-                    "address": a.key,
+                    "name": range_label(r),
+                    "address": r.representative.key,
                     "pods": 0,
                     "labels": {},
                     "ports": {},
@@ -425,76 +429,7 @@ class _Builder:
                     "line": 0,
                 }
             )
-        if not addrs:
-            return [], []
-        rule_hits: dict[Rule, list[str]] = {}
-        block_hits: dict[IPBlock, list[str]] = {}
-
-        def hits(rule: Rule, ns: str) -> list[str]:
-            got = rule_hits.get(rule)
-            if got is None:
-                # selectors never match an address outside the cluster: only ipBlock peers can
-                if not rule.peers:
-                    got = list(addrs)
-                else:
-                    found: dict[str, None] = {}
-                    for p in rule.peers:
-                        if p.ip_block is None:
-                            continue
-                        bh = block_hits.get(p.ip_block)
-                        if bh is None:
-                            blk = p.ip_block
-                            bh = block_hits[blk] = [n for n, a in addrs.items() if blk.contains(a.ip)]
-                        found.update(dict.fromkeys(bh))
-                    got = list(found)
-                rule_hits[rule] = got
-            return got
-
-        edges: list[dict[str, Any]] = []
-        eps = self.m.endpoints
-        for g in range(len(self.g.keys)):
-            out_sets: dict[str, list[portsets.PortSetJSON]] = {}
-            out_pair: dict[str, int] = {}
-            in_sets: dict[str, set[PortKey]] = {}
-            in_pair: dict[str, int] = {}
-            for c, cm in self.g.classes_of[g]:
-                rep = self.reps[c]
-                for pol in self.engine.selecting(rep, Direction.EGRESS):
-                    for rule in pol.egress:
-                        for n in hits(rule, pol.namespace):
-                            out_sets.setdefault(n, []).append(portsets.from_specs(rule.ports))
-                            out_pair.setdefault(n, cm[0])
-                ingress = self.engine.selecting(rep, Direction.INGRESS)
-                cand: dict[str, None] = {}
-                for pol in ingress:
-                    for rule in pol.ingress:
-                        for n in hits(rule, pol.namespace):
-                            cand[n] = None
-                for n in cand:
-                    for proto, port in self.checked[c]:
-                        if self.engine.allowed(addrs[n], rep, port, proto):
-                            in_sets.setdefault(n, set()).add((proto, port))
-                            in_pair.setdefault(n, cm[0])
-            for n, sets in out_sets.items():
-                allowed = portsets.union(*sets)
-                if not allowed:
-                    continue
-                e: dict[str, Any] = {
-                    "from": self.g.keys[g], "to": n, "allowed": allowed, "checked": {}, "state": "all",
-                    "external": True, "explain": {},
-                }
-                for proto, port in portsets.first_ports(allowed, 1):
-                    self.explain(e["explain"], eps[out_pair[n]], addrs[n], proto, port, 1)
-                edges.append(e)
-            for n, keys in in_sets.items():
-                e = {
-                    "from": n, "to": self.g.keys[g], "allowed": portsets.from_keys(keys), "checked": {},
-                    "state": "all", "external": True, "explain": {},
-                }
-                for k, pk in enumerate(sorted(keys, key=lambda k: (k[0].value, k[1]))[: self.opt.ports_per_cell]):
-                    self.explain(e["explain"], addrs[n], eps[in_pair[n]], pk[0].value, pk[1], 1 if k == 0 else 3)
-                edges.append(e)
-        return nodes, edges
+        return nodes
 
     # -- the rest ----------------------------------------------------------------------------
     def policies(self, nodes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -520,13 +455,14 @@ class _Builder:
                     "egress": [_rule_json(r, Direction.EGRESS, line_of, pol, i) for i, r in enumerate(pol.egress)],
                     "selects": selects.get(pol.key, {"ingress": [], "egress": []}),
                     "lint": [],
-                    **_span_json(pol.span),
+                    **_span_json(pol.span, line_of),
                 }
             )
         return out
 
     def services(self, index: dict[str, int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        nodes, links = [], []
+        nodes: list[dict[str, Any]] = []
+        links: list[dict[str, Any]] = []
         eps = self.m.endpoints
         for svc in self.engine.cluster.services:
             targets: dict[str, None] = {}
@@ -541,7 +477,7 @@ class _Builder:
                     "ports": portsets.from_keys((p.protocol, p.port) for p in svc.ports),
                     "isolation": {"ingress": "open", "egress": "open"},
                     "policies": {"ingress": [], "egress": []},
-                    "open_to_all": False, "lint": [], **_span_json(svc.span),
+                    "open_to_all": False, "lint": [], **_span_json(svc.span, self.object_lines),
                 }
             )
             links.extend({"from": svc.key, "to": t} for t in targets if t in index)
@@ -561,19 +497,17 @@ class _Builder:
         for g in range(n):
             nodes[g]["open_to_all"] = self.open_to_all(g)
             nodes[g]["self_state"] = _state(int(self.g.codes[g, g]))
-        gi, hi = np.nonzero(self.g.codes & 5)
-        pairs = sorted(zip(gi.tolist(), hi.tolist()))
-        edges = [self.edge(g, h) for g, h in pairs]
-        ext_nodes, ext_edges = self.externals()
+        all_edges = [self.edge(g, h, ps) for g, h, ps in self.connections()]
+        edges = [e for e in all_edges if not e.get("external")]
+        ext_edges = [e for e in all_edges if e.get("external")]
+        ext_nodes = self.externals()
         # denied cells (and the denied ports of partly open edges), while the budget lasts
         denied: list[dict[str, Any]] = []
         edge_at = {(e["from"], e["to"]): e for e in edges}
         dg, dh = np.nonzero(self.g.codes & 6)
-        queued = 0
-        for g, h in zip(dg.tolist(), dh.tolist()):
+        for queued, (g, h) in enumerate(zip(dg.tolist(), dh.tolist(), strict=True)):
             if queued >= opt.explain_limit:  # beyond the budget whatever the ranks: not queued at all
                 break
-            queued += 1
             e = edge_at.get((self.g.keys[g], self.g.keys[h]))
             if e is not None:
                 self.denied_cell(g, h, e["explain"], list(e["explain"]))
@@ -609,8 +543,9 @@ class _Builder:
                 "default_namespace": opt.namespace,
                 "lint_ran": opt.lint_ran,
                 "by": opt.by,
-                "ports": "declared",
-                "ports_note": "edges carry the destination's declared container ports that the source may reach",
+                "ports": "all",
+                "ports_note": "edges carry every connection allowed over the whole port space (as matrix --ports all); "
+                "state and checked are about the destination's declared container ports (as matrix)",
                 "aggregated": n > opt.graph_limit,
                 "limits": {
                     "graph_nodes": opt.graph_limit,
@@ -646,7 +581,7 @@ class _Builder:
     ) -> list[dict[str, Any]]:
         node_of_endpoint = {ep.key: self.g.keys[self.g.of[i]] for i, ep in enumerate(self.m.endpoints)}
         pol_index = {p["id"]: k for k, p in enumerate(policies)}
-        out = []
+        out: list[dict[str, Any]] = []
         for f in self.findings:
             file, line = f.line(self.line_of) if self.line_of is not None else ("", 0)
             node = node_of_endpoint.get(f.endpoint) if f.endpoint else None
@@ -683,9 +618,25 @@ def build_report(
     findings: Sequence[Finding] = (),
     line_of: LineOf | None = None,
     options: ReportOptions | None = None,
+    ranges: tuple[AddressRange, ...] | None = None,
 ) -> dict[str, Any]:
-    """The ``Report`` document for a loaded cluster and its matrix (``reachability.matrix``)."""
-    return _Builder(engine, m, findings, line_of, options or ReportOptions()).build()
+    """The ``Report`` document for a loaded cluster and its matrix (``reachability.matrix``).
+
+    ``ranges``: the address ranges to split the outside into (default: the cluster's own; a diff
+    passes those of both versions, :func:`podwall.core.connectivity.address_ranges`).
+    """
+    return _Builder(engine, m, findings, line_of, options or ReportOptions(), ranges).build()
+
+
+def range_label(r: AddressRange) -> str:
+    """A short name for an address range: its CIDRs (the first three, then how many more)."""
+    nets: list[str] = []
+    addr = ipaddress.IPv6Address if r.version == 6 else ipaddress.IPv4Address
+    for lo, hi in r.ranges:
+        nets.extend(str(n) for n in ipaddress.summarize_address_range(addr(lo), addr(hi)))
+    if len(nets) > 3:
+        return ", ".join(nets[:3]) + f" +{len(nets) - 3} more"
+    return ", ".join(nets)
 
 
 __all__ = ["KIND", "WORLD", "ReportOptions", "build_report", "group_key"]
@@ -706,18 +657,23 @@ def _resolve(key: str, eps: dict[str, Endpoint]) -> Endpoint | Address | None:
 
 
 def add_diff(
-    new: dict[str, Any], old: dict[str, Any], new_engine: Engine, old_engine: Engine, *, base: str, causes: int = 2
+    new: dict[str, Any],
+    old: dict[str, Any],
+    diff: Diff,
+    new_engine: Engine,
+    old_engine: Engine,
+    *,
+    base: str,
+    causes: int = 2,
 ) -> dict[str, Any]:
-    """``new`` with a ``diff`` section: the connections that differ from ``old`` (two ``Report`` s).
+    """``new`` with a ``diff`` section for the changes of ``diff`` (:func:`compute_diff` of the two).
 
-    A change is ``added`` (no connection before), ``removed`` (none now) or ``changed`` (other
-    ports); ``added``/``removed`` give the ports that appeared and disappeared. The causes are
-    the ``podwall explain`` texts of a representative pair on the first changed ports, before
-    and after. Removed connections and the nodes only in ``old`` are listed so the page can
-    draw them.
+    Each change keeps the diff's kind (``added``, ``removed``, ``changed``, ``new endpoint``,
+    ``removed endpoint``; ``class`` folds the last two into added/removed for the colours), the
+    port sets before and after, the policy-level causes, and, on its first changed ports, the
+    ``podwall explain`` text of a representative pair before and after. The nodes only in
+    ``old`` are listed so that the page can draw removed connections.
     """
-    def all_edges(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-        return {(e["from"], e["to"]): e for e in (*doc["edges"], *doc.get("external_edges", ()))}
 
     def rep(doc: dict[str, Any], node_id: str) -> str:
         for n in (*doc["nodes"], *doc.get("externals", ())):
@@ -725,24 +681,22 @@ def add_diff(
                 return str(n.get("address") or (n.get("endpoints") or [node_id])[0])
         return node_id
 
-    before, after = all_edges(old), all_edges(new)
+    new_ids = {n["id"] for n in (*new["nodes"], *new.get("externals", ()))}
+    in_cluster = {n["id"] for n in new["nodes"]} | {n["id"] for n in old["nodes"]}
     new_eps, old_eps = _targets(new_engine), _targets(old_engine)
     changes: list[dict[str, Any]] = []
-    for key in sorted(set(before) | set(after)):
-        b = before.get(key, {}).get("allowed", {})
-        a = after.get(key, {}).get("allowed", {})
-        if a == b:
-            continue
-        kind = "added" if key not in before else "removed" if key not in after else "changed"
-        plus, minus = portsets.difference(a, b), portsets.difference(b, a)
+    for c in diff.changes:
+        plus, minus = c.opened.to_json(), c.closed.to_json()
         ch: dict[str, Any] = {
-            "from": key[0], "to": key[1], "change": kind, "before": b, "after": a, "added": plus, "removed": minus,
-            "external": bool((after.get(key) or before.get(key) or {}).get("external")), "causes": [],
+            "from": c.src, "to": c.dst, "change": c.change,
+            "class": {"new endpoint": "added", "removed endpoint": "removed"}.get(c.change, c.change),
+            "before": c.before.to_json(), "after": c.after.to_json(), "added": plus, "removed": minus,
+            "external": c.src not in in_cluster or c.dst not in in_cluster,
+            "policy_causes": [str(x) for x in c.causes], "causes": [],
         }
-        src_key = rep(new if key in after else old, key[0])
-        dst_key = rep(new if key in after else old, key[1])
-        ports = portsets.first_ports(plus, causes) + portsets.first_ports(minus, causes)
-        for proto, port in ports[:causes]:
+        side = new if c.src in new_ids and c.dst in new_ids else old
+        src_key, dst_key = rep(side, c.src), rep(side, c.dst)
+        for proto, port in (portsets.first_ports(plus, causes) + portsets.first_ports(minus, causes))[:causes]:
             cause: dict[str, Any] = {"port": f"{proto}/{port}"}
             for word, engine, eps in (("before", old_engine, old_eps), ("after", new_engine, new_eps)):
                 s, d = _resolve(src_key, eps), _resolve(dst_key, eps)
@@ -759,9 +713,9 @@ def add_diff(
     new_ids = {n["id"] for n in (*new["nodes"], *new.get("externals", ()))}
     old_nodes = [n for n in (*old["nodes"], *old.get("externals", ())) if n["id"] not in new_ids]
     out = dict(new)
-    counts = {k: sum(1 for c in changes if c["change"] == k) for k in ("added", "removed", "changed")}
+    counts = {k: sum(1 for c in changes if c["class"] == k) for k in ("added", "removed", "changed")}
     out["diff"] = {"base": base, "counts": counts, "changes": changes, "old_nodes": old_nodes}
-    kind_of = {(c["from"], c["to"]): c["change"] for c in changes}
+    kind_of = {(c["from"], c["to"]): c["class"] for c in changes}
     for e in (*out["edges"], *out.get("external_edges", ())):
         k = kind_of.get((e["from"], e["to"]))
         if k is not None:

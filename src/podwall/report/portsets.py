@@ -92,7 +92,9 @@ def contains(s: Mapping[str, Sequence[Sequence[int]]], protocol: Protocol | str,
 
 
 def text(s: Mapping[str, Sequence[Sequence[int]]]) -> str:
-    """``TCP 80,8080-8090; UDP 53`` (``TCP all`` for the whole range); ``none`` when empty."""
+    """``TCP 80,8080-8090; UDP 53`` (``TCP all`` for the whole range; ``all`` for everything); ``none`` when empty."""
+    if all(len(s.get(p, ())) == 1 and tuple(s[p][0]) == ALL_PORTS for p in PROTOCOLS):
+        return "all"
     parts = []
     for proto in PROTOCOLS:
         ranges = s.get(proto)

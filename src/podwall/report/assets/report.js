@@ -36,7 +36,7 @@
   const changeAt = new Map();
   if (diff) for (const c of diff.changes) {
     changeAt.set(c.from + "\u0000" + c.to, c);
-    if (c.change === "removed") { const e = { from: c.from, to: c.to, allowed: c.before, state: "none", explain: {}, removed: true, external: !!c.external }; allEdges.push(e); }
+    if (c.class === "removed") { const e = { from: c.from, to: c.to, allowed: c.before, state: "none", explain: {}, removed: true, external: !!c.external }; allEdges.push(e); }
   }
   const deniedAt = new Map((DATA.denied || []).map((d) => [d.from + "\u0000" + d.to, d]));
   const nsNames = DATA.namespaces.map((n) => n.name);
@@ -51,6 +51,7 @@
     for (const p of PROTOS) {
       const r = (s || {})[p];
       if (!r || !r.length) continue;
+      if (PROTOS.every((q) => s[q] && s[q].length === 1 && s[q][0][0] === 1 && s[q][0][1] === 65535)) return "all";
       if (r.length === 1 && r[0][0] === 1 && r[0][1] === 65535) { parts.push(p + " all"); continue; }
       parts.push(p + " " + r.map(([a, b]) => (a === b ? a : a + "-" + b)).join(","));
     }
@@ -150,16 +151,17 @@
       for (const n of externals) els.push(nodeEl(n.id, "ext:", n.name, "external", 5.6));
     }
     const agg = new Map();
+    const have = new Set(els.filter((x) => x.group === "nodes").map((x) => x.data.id));
     for (const e of allEdges) {
       if (e.external && !state.externals) continue;
       const s = visible(e.from), t = visible(e.to);
-      if (!s || !t) continue;
+      if (!s || !t || !have.has(s) || !have.has(t)) continue;
       const key = s + "\u0000" + t;
       let a = agg.get(key);
       if (!a) { a = { s, t, list: [], allowed: {}, changes: new Set() }; agg.set(key, a); }
       a.list.push(e);
       if (!e.removed) a.allowed = psUnion(a.allowed, e.allowed);
-      const ch = e.removed ? "removed" : (changeAt.get(e.from + "\u0000" + e.to) || {}).change;
+      const ch = e.removed ? "removed" : (changeAt.get(e.from + "\u0000" + e.to) || {}).class;
       if (ch) a.changes.add(ch);
     }
     let k = 0;
@@ -294,7 +296,7 @@
     const ul = el("ul", { class: "conns" });
     for (const e of list.slice(0, 200)) {
       const other = dir === "out" ? e.to : e.from;
-      const ch = e.removed ? "removed" : (changeAt.get(e.from + "\u0000" + e.to) || {}).change;
+      const ch = e.removed ? "removed" : (changeAt.get(e.from + "\u0000" + e.to) || {}).class;
       ul.append(el("li", {}, ch ? el("span", { class: "badge " + ch, text: ch }) : "", el("span", { class: "link", text: (dir === "out" ? "\u2192 " : "\u2190 ") + other, onclick: () => showEdge(e) }), ` \u00b7 ${psText(e.allowed, 40)}`));
     }
     if (list.length > 200) ul.append(el("li", { text: `\u2026 and ${list.length - 200} more` }));
@@ -368,17 +370,19 @@
     const ch = e.removed ? changeAt.get(e.from + "\u0000" + e.to) : changeAt.get(e.from + "\u0000" + e.to);
     const out = [el("h2", {}, nodeLink(e.from), " \u2192 ", nodeLink(e.to)),
       el("div", { class: "sub" }, e.removed ? el("span", { class: "badge removed", text: "removed" }) : el("span", { class: "badge ok", text: "allowed" }), " ", psText(e.removed ? ch.before : e.allowed),
-        e.state === "some" ? " (some of the checked ports, or some of the pods)" : "", e.external ? " \u00b7 via an ipBlock rule" : "")];
-    if (!psEmpty(e.checked)) out.push(el("div", { class: "iso" }, el("span", { class: "k", text: "checked (declared) ports: " }), psText(e.checked)));
+        e.external ? " \u00b7 to or from outside the cluster" : "")];
+    if (!psEmpty(e.checked)) out.push(el("div", { class: "iso" }, el("span", { class: "k", text: "declared ports of the destination: " }), psText(e.checked),
+      ` \u2014 ${e.state === "all" ? "all reachable" : e.state === "some" ? "some reachable (some ports, or some of the pods)" : e.state === "none" ? "none reachable: only undeclared ports are open" : ""}`));
     if (ch) out.push(changeBlock(ch));
     if (!e.removed) { out.push(el("h3", { text: "Why (podwall explain)" }), explanationBlock("edge", e.from, e.to, e.explain, e.allowed)); }
     show(...out);
   }
   function changeBlock(ch) {
-    const box = el("div", { class: "card" }, el("div", { class: "title" }, el("span", { class: "badge " + ch.change, text: ch.change }), `compared with ${diff.base}`),
+    const box = el("div", { class: "card" }, el("div", { class: "title" }, el("span", { class: "badge " + ch.class, text: ch.change }), `compared with ${diff.base}`),
       el("div", { class: "rule" }, el("span", { class: "k", text: "before: " }), psText(ch.before), el("br"), el("span", { class: "k", text: "after: " }), psText(ch.after)));
     if (!psEmpty(ch.added)) box.append(el("div", { class: "rule" }, el("span", { class: "k", text: "added: " }), psText(ch.added)));
     if (!psEmpty(ch.removed)) box.append(el("div", { class: "rule" }, el("span", { class: "k", text: "removed: " }), psText(ch.removed)));
+    if ((ch.policy_causes || []).length) box.append(el("div", { class: "rule" }, el("span", { class: "k", text: "caused by: " }), ch.policy_causes.join("; ")));
     for (const cause of ch.causes || []) {
       box.append(el("h3", { text: `Cause on ${cause.port}` }));
       if (cause.summary) box.append(el("div", { class: "rule", text: cause.summary }));
@@ -485,22 +489,29 @@
   $("#mx-open").onchange = (e) => { mx.open = e.target.checked; renderMatrix(); };
   const SYM = { all: ".", none: "X", some: "~", "n/a": "-" };
   function filteredState(allowed, checked) {
-    // the state of a cell on the chosen port/protocol, from its allowed and checked port sets
-    if (mx.port) {
-      const protos = mx.proto ? [mx.proto] : PROTOS;
-      if (!protos.some((p) => psHas(checked, p, mx.port))) return "n/a";
-      return protos.some((p) => psHas(checked, p, mx.port) && psHas(allowed, p, mx.port)) ? "all" : "none";
-    }
+    // the state of a cell on the chosen port (as matrix --port: every destination is checked on it)
+    // or protocol (its declared ports of that protocol), from the cell's port sets
+    if (mx.port) return psHas(allowed, mx.proto || "TCP", mx.port) ? "all" : "none";
     if (mx.proto) {
       const ck = psCount(psProto(checked, mx.proto));
       if (!ck) return "n/a";
-      const al = psCount(psProto(allowed, mx.proto));
+      const al = psCount(psProto(psIntersect(allowed, checked), mx.proto));
       return al === 0 ? "none" : al >= ck ? "all" : "some";
     }
     return null;
   }
+  function psIntersect(a, b) {
+    const out = {};
+    for (const p of PROTOS) {
+      const r = [];
+      for (const [lo, hi] of (a || {})[p] || []) for (const [lo2, hi2] of (b || {})[p] || []) { const x = Math.max(lo, lo2), y = Math.min(hi, hi2); if (x <= y) r.push([x, y]); }
+      if (r.length) out[p] = r;
+    }
+    return out;
+  }
   function workloadCell(a, b) {
     const e = edgeAt.get(a.id + "\u0000" + b.id);
+    if (a.id === b.id && !e && a.self_state === "n/a" && a.kind === "Pod") return "n/a";  // a lone pod: no pair
     const f = filteredState(e ? e.allowed : {}, b.ports);
     if (f) return f;
     if (e) return e.state;
@@ -612,7 +623,7 @@
     const table = el("table", { class: "findings" }, el("thead", {}, el("tr", {}, ...["change", "from", "to", "before", "after"].map((h) => el("th", { text: h })))));
     const body = el("tbody");
     for (const ch of diff.changes) {
-      body.append(el("tr", {}, el("td", {}, el("span", { class: "badge " + ch.change, text: ch.change })),
+      body.append(el("tr", {}, el("td", {}, el("span", { class: "badge " + ch.class, text: ch.change })),
         el("td", {}, nodeLink(ch.from)), el("td", {}, nodeLink(ch.to)), el("td", { text: psText(ch.before, 60) }),
         el("td", {}, el("span", { class: "link", text: psText(ch.after, 60), onclick: () => { const e = edgeAt.get(ch.from + "\u0000" + ch.to); if (e) showEdge(e); else showEdge(allEdges.find((x) => x.removed && x.from === ch.from && x.to === ch.to)); } }))));
     }
