@@ -23,9 +23,19 @@ from .conftest import SEED, explain_output, generate, run, seed_without, write_r
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
+CELLS = (
+    "() => [...document.querySelectorAll('#matrix-table td')]"
+    ".map((td) => [td.dataset.from, td.dataset.to, td.dataset.state])"
+)
+EDGES = "(sel) => window.podwall.cy.edges(sel).map((e) => [e.source().id(), e.target().id(), e.style('line-color')])"
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ARTIFACTS = Path(os.environ.get("PODWALL_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
 
@@ -36,8 +46,10 @@ def browser() -> Iterator[Any]:
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing (scripts/test.sh installs the chromium package)")
         pytest.skip(f"{CHROMIUM} is not installed (bash scripts/test.sh installs it as root)")
-    sync_api = pytest.importorskip("playwright.sync_api") if not os.environ.get("CI") else __import__(
-        "playwright.sync_api", fromlist=["sync_playwright"]
+    sync_api = (
+        pytest.importorskip("playwright.sync_api")
+        if not os.environ.get("CI")
+        else __import__("playwright.sync_api", fromlist=["sync_playwright"])
     )
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -63,9 +75,8 @@ class Page:
         return self.page.evaluate(code, arg)
 
     def graph_counts(self) -> tuple[int, int]:
-        return tuple(self.js(
-            "() => [window.podwall.cy.nodes().not('.namespace,.outside,.collapsed').length, window.podwall.cy.edges().length]"
-        ))
+        cy = "window.podwall.cy"
+        return tuple(self.js(f"() => [{cy}.nodes().not('.namespace,.outside,.collapsed').length, {cy}.edges().length]"))
 
     def click_element(self, ele_id: str) -> None:
         """A real mouse click on a node (its centre) or an edge (its midpoint)."""
@@ -149,11 +160,12 @@ def test_clicking_a_node_shows_its_policies(seed_page: tuple[Page, dict[str, Any
 
 
 def test_clicking_an_edge_shows_podwall_explain(seed_page: tuple[Page, dict[str, Any]]) -> None:
-    page, doc = seed_page
+    page, _ = seed_page
     # the edge frontend -> backend; bring it to the middle so the click cannot hit another element
     eid = page.js(
         """() => { const cy = window.podwall.cy;
-             const e = cy.edges().filter((x) => x.source().id() === 'production/deployment/frontend' && x.target().id() === 'production/deployment/backend')[0];
+             const e = cy.edges().filter((x) => x.source().id() === 'production/deployment/frontend'
+                                             && x.target().id() === 'production/deployment/backend')[0];
              cy.elements().not(e).not(e.connectedNodes()).not(e.connectedNodes().parents()).style('display', 'none');
              cy.fit(e.connectedNodes(), 80); return e.id(); }"""
     )
@@ -171,7 +183,9 @@ def test_clicking_an_edge_shows_podwall_explain(seed_page: tuple[Page, dict[str,
         shown = page.page.inner_text("#details pre.explain")
         assert shown == explain_output(page.page.inner_text("#details code.cmd")) and "DENIED" in shown
     finally:
-        page.js("() => { window.podwall.cy.elements().style('display', 'element'); window.podwall.cy.fit(undefined, 24); }")
+        page.js(
+            "() => { window.podwall.cy.elements().style('display', 'element'); window.podwall.cy.fit(undefined, 24); }"
+        )
     assert page.errors == []
 
 
@@ -181,9 +195,9 @@ def test_matrix_cells_filters_and_denied_explanation(seed_page: tuple[Page, dict
     groups, _ = matrix_counts(SEED, "-n", "production")
     tds = page.page.locator("#matrix-table td")
     assert tds.count() == len(groups) ** 2
-    code, out, _ = run("matrix", SEED, "-n", "production", "--by", "workload", "-o", "json")
+    _, out, _ = run("matrix", SEED, "-n", "production", "--by", "workload", "-o", "json")
     states = {(c["from"], c["to"]): c["state"] for c in json.loads(out)["cells"]}
-    got = page.js("() => [...document.querySelectorAll('#matrix-table td')].map((td) => [td.dataset.from, td.dataset.to, td.dataset.state])")
+    got = page.js(CELLS)
     assert {(a, b): s for a, b, s in got} == states
     # a denied cell: ci-runner -> postgres
     page.page.click('#matrix-table td[data-from="ci/ci-runner"][data-to="production/statefulset/postgres"]')
@@ -192,15 +206,17 @@ def test_matrix_cells_filters_and_denied_explanation(seed_page: tuple[Page, dict
     # port filter: only cells whose destination declares 5432
     page.page.fill("#mx-port", "5432")
     page.page.dispatch_event("#mx-port", "change")
-    code, out, _ = run("matrix", SEED, "-n", "production", "--by", "workload", "--port", "5432", "-o", "json")
+    _, out, _ = run("matrix", SEED, "-n", "production", "--by", "workload", "--port", "5432", "-o", "json")
     want = {(c["from"], c["to"]): c["state"] for c in json.loads(out)["cells"]}
-    got = page.js("() => [...document.querySelectorAll('#matrix-table td')].map((td) => [td.dataset.from, td.dataset.to, td.dataset.state])")
+    got = page.js(CELLS)
     assert {(a, b): s for a, b, s in got} == want
     page.page.fill("#mx-port", "")
     page.page.dispatch_event("#mx-port", "change")
     # only denied: every visible non-blank cell is denied
     page.page.check("#mx-denied")
-    shown_states = page.js("() => [...document.querySelectorAll('#matrix-table td:not(.s-blank)')].map((td) => td.dataset.state)")
+    shown_states = page.js(
+        "() => [...document.querySelectorAll('#matrix-table td:not(.s-blank)')].map((td) => td.dataset.state)"
+    )
     assert shown_states and set(shown_states) <= {"none", "some"}
     page.page.uncheck("#mx-denied")
     # only open to everything: the columns are the nodes flagged open_to_all
@@ -211,9 +227,9 @@ def test_matrix_cells_filters_and_denied_explanation(seed_page: tuple[Page, dict
     page.page.uncheck("#mx-open")
     # by namespace: the cells of matrix --by namespace
     page.page.select_option("#mx-by", "namespace")
-    code, out, _ = run("matrix", SEED, "-n", "production", "--by", "namespace", "-o", "json")
+    _, out, _ = run("matrix", SEED, "-n", "production", "--by", "namespace", "-o", "json")
     want = {(c["from"], c["to"]): c["state"] for c in json.loads(out)["cells"]}
-    got = page.js("() => [...document.querySelectorAll('#matrix-table td')].map((td) => [td.dataset.from, td.dataset.to, td.dataset.state])")
+    got = page.js(CELLS)
     assert {(a, b): s for a, b, s in got} == want
     page.page.select_option("#mx-by", "workload")
     page.shot("report-seed-matrix.png")
@@ -225,10 +241,10 @@ def test_matrix_cells_filters_and_denied_explanation(seed_page: tuple[Page, dict
 
 def test_diff_view_colours_changed_edges(browser: Any, tmp_path: Path) -> None:
     old = seed_without(tmp_path, "allow-frontend-to-backend")
-    path, doc = write_report(tmp_path, "diff", SEED, "-n", "production", "--old", old)
+    path, _ = write_report(tmp_path, "diff", SEED, "-n", "production", "--old", old)
     page = Page(browser, path)
     try:
-        added = page.js("() => window.podwall.cy.edges('.added').map((e) => [e.source().id(), e.target().id(), e.style('line-color')])")
+        added = page.js(EDGES, ".added")
         assert added == [["production/deployment/frontend", "production/deployment/backend", "rgb(22,163,74)"]]
         assert page.js("() => window.podwall.cy.edges('.removed').length") == 0
         page.click_element(page.js("() => window.podwall.cy.edges('.added')[0].id()"))
@@ -241,10 +257,10 @@ def test_diff_view_colours_changed_edges(browser: Any, tmp_path: Path) -> None:
     finally:
         page.close()
     # and the other way round: a removed connection is drawn red
-    path, doc = write_report(tmp_path, "back", old, "-n", "production", "--old", SEED)
+    path, _ = write_report(tmp_path, "back", old, "-n", "production", "--old", SEED)
     page = Page(browser, path)
     try:
-        removed = page.js("() => window.podwall.cy.edges('.removed').map((e) => [e.source().id(), e.target().id(), e.style('line-color')])")
+        removed = page.js(EDGES, ".removed")
         assert removed == [["production/deployment/frontend", "production/deployment/backend", "rgb(220,38,38)"]]
         groups, cells = matrix_counts(old, "-n", "production")
         ranges = {x for pair in cells for x in pair} - set(groups)
@@ -269,13 +285,20 @@ def test_generated_2000_pods_aggregates_and_expands(browser: Any, tmp_path: Path
         first_layout = page.js("() => window.podwall.timing.first")
         page.shot("report-2000-collapsed.png")
         # expand everything: every workload node and every connection (externals hidden) is drawn
-        page.js("() => { window.__done = false; window.podwall.cy.one('layoutstop', () => { window.__done = true; }); document.querySelector('#btn-expand').click(); }")
+        page.js(
+            """() => { window.__done = false; window.podwall.cy.one('layoutstop', () => { window.__done = true; });
+                 document.querySelector('#btn-expand').click(); }"""
+        )
         page.page.wait_for_function("window.__done === true", timeout=120_000)
         assert page.graph_counts() == (len(groups), len(inside))
         # click a workload node: its policies
         node = next(n for n in doc["nodes"] if n["policies"]["ingress"])
         # (at this size nodes may touch: show only this one while clicking it)
-        page.js("(id) => { const cy = window.podwall.cy; const n = cy.getElementById(id); cy.elements().not(n).not(n.parents()).style('display', 'none'); }", node["id"])
+        page.js(
+            """(id) => { const cy = window.podwall.cy; const n = cy.getElementById(id);
+                 cy.elements().not(n).not(n.parents()).style('display', 'none'); }""",
+            node["id"],
+        )
         page.click_element(node["id"])
         page.js("() => window.podwall.cy.elements().style('display', 'element')")
         text = page.details()
@@ -284,7 +307,10 @@ def test_generated_2000_pods_aggregates_and_expands(browser: Any, tmp_path: Path
             assert pol in text
         # an explained edge shows podwall explain's text
         edge = next(e for e in doc["edges"] if e["explain"])
-        page.js("(e) => window.podwall.showEdge(window.podwall.data.edges.find((x) => x.from === e.from && x.to === e.to))", edge)
+        page.js(
+            "(e) => window.podwall.showEdge(window.podwall.data.edges.find((x) => x.from === e.from && x.to === e.to))",
+            edge,
+        )
         cmd = page.page.inner_text("#details code.cmd")
         assert page.page.inner_text("#details pre.explain") == explain_output(cmd)
         page.shot("report-2000-expanded.png")

@@ -134,7 +134,9 @@ def test_node_policies_and_isolation(tmp_path: Path) -> None:
     policies = {p["id"]: p for p in doc["policies"]}
     backend = policies["production/allow-frontend-to-backend"]
     assert backend["selects"]["ingress"] == ["production/deployment/backend"]
-    assert backend["ingress"][0]["peers"] == ["podSelector app=frontend"] and backend["ingress"][0]["ports"] == ["TCP/8080"]
+    assert backend["ingress"][0]["peers"] == ["podSelector app=frontend"] and backend["ingress"][0]["ports"] == [
+        "TCP/8080"
+    ]
     assert backend["line"] > 0 and backend["file"].endswith("policies.yaml")
 
 
@@ -183,7 +185,16 @@ def test_diff_against_old_and_base(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     c = changes[0]
     assert c["added"] == {"TCP": [[8080, 8080]]} and c["before"] == {}
     cause = c["causes"][0]
-    base = ["-n", "production", "--from", "production/deployment/frontend", "--to", "production/deployment/backend", "-p", "8080"]
+    base = [
+        "-n",
+        "production",
+        "--from",
+        "production/deployment/frontend",
+        "--to",
+        "production/deployment/backend",
+        "-p",
+        "8080",
+    ]
     assert cause["before"] == explain_output(shlex_join(["podwall", "explain", old, *base]))
     assert cause["after"] == explain_output(shlex_join(["podwall", "explain", SEED, *base]))
     edge = next(e for e in doc["edges"] if (e["from"], e["to"]) == (c["from"], c["to"]))
@@ -198,7 +209,13 @@ def test_diff_against_old_and_base(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     repo.mkdir()
     for name in ("cluster.yaml", "policies.yaml"):
         (repo / name).write_text((Path(old) / name).read_text())
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     for cmd in (["init", "-q"], ["add", "."], ["commit", "-qm", "before"]):
         subprocess.run(["git", *cmd], cwd=repo, check=True, env=env)
     (repo / "policies.yaml").write_text((Path(SEED) / "policies.yaml").read_text())
@@ -220,7 +237,9 @@ def shlex_join(words: list[str]) -> str:
 
 def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\nspec:\n  podSelector: 3\n")
+    bad.write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\nspec:\n  podSelector: 3\n"
+    )
     for cmd in (["report", str(bad), "-o", str(tmp_path / "r.html")], ["graph", str(bad)]):
         code, out, err = run(*cmd)
         assert code == 2, err
@@ -258,20 +277,28 @@ def test_graph_svg_needs_dot(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(cli, ["graph", SEED, "-n", "production", "-o", "svg"], env={"PATH": str(empty)})
     assert result.exit_code == 3
-    assert len(result.stderr.strip().splitlines()) == 1 and "dot" in result.stderr and "graphviz" in result.stderr.lower()
+    assert (
+        len(result.stderr.strip().splitlines()) == 1 and "dot" in result.stderr and "graphviz" in result.stderr.lower()
+    )
 
 
 def test_portsets_encoding() -> None:
     from podwall.core.model import PortSpec
 
     assert portsets.from_keys([(Protocol.TCP, 81), (Protocol.TCP, 80), (Protocol.UDP, 53), (Protocol.TCP, 443)]) == {
-        "TCP": [[80, 81], [443, 443]], "UDP": [[53, 53]]
+        "TCP": [[80, 81], [443, 443]],
+        "UDP": [[53, 53]],
     }
     assert portsets.from_specs(()) == {p: [[1, 65535]] for p in ("TCP", "UDP", "SCTP")}
-    specs = (PortSpec(protocol=Protocol.TCP, port=8000, end_port=8100), PortSpec(protocol=Protocol.TCP, port="http"),
-             PortSpec(protocol=Protocol.UDP, port=None))
+    specs = (
+        PortSpec(protocol=Protocol.TCP, port=8000, end_port=8100),
+        PortSpec(protocol=Protocol.TCP, port="http"),
+        PortSpec(protocol=Protocol.UDP, port=None),
+    )
     assert portsets.from_specs(specs) == {"TCP": [[8000, 8100]], "UDP": [[1, 65535]]}
-    assert portsets.difference({"TCP": [[1, 100]]}, {"TCP": [[10, 20], [50, 50]]}) == {"TCP": [[1, 9], [21, 49], [51, 100]]}
+    assert portsets.difference({"TCP": [[1, 100]]}, {"TCP": [[10, 20], [50, 50]]}) == {
+        "TCP": [[1, 9], [21, 49], [51, 100]]
+    }
     assert portsets.text({"TCP": [[1, 65535]], "UDP": [[53, 53], [60, 70]]}) == "TCP all; UDP 53,60-70"
     assert portsets.text({p: [[1, 65535]] for p in ("TCP", "UDP", "SCTP")}) == "all"
     assert portsets.text({}) == "none"

@@ -50,14 +50,46 @@ def _document(
 
 @click.command("report")
 @input_options
-@click.option("-o", "--output", "output", default="report.html", show_default=True, help="The HTML file to write ('-' for stdout).")
-@click.option("--old", "old", multiple=True, help="Show the changes against these manifests (repeat for several paths).")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    default="report.html",
+    show_default=True,
+    help="The HTML file to write ('-' for stdout).",
+)
+@click.option(
+    "--old", "old", multiple=True, help="Show the changes against these manifests (repeat for several paths)."
+)
 @click.option("--base", "base", help="Show the changes against the same PATHS at this git revision (e.g. origin/main).")
-@click.option("--by", type=click.Choice(["workload", "pod"]), default="workload", show_default=True, help="Nodes: workloads (as matrix --by workload) or every endpoint.")
-@click.option("--services/--no-services", default=False, show_default=True, help="Also draw Services, linked to the workloads they select.")
+@click.option(
+    "--by",
+    type=click.Choice(["workload", "pod"]),
+    default="workload",
+    show_default=True,
+    help="Nodes: workloads (as matrix --by workload) or every endpoint.",
+)
+@click.option(
+    "--services/--no-services",
+    default=False,
+    show_default=True,
+    help="Also draw Services, linked to the workloads they select.",
+)
 @click.option("--lint/--no-lint", "with_lint", default=True, show_default=True, help="Run lint and link its findings.")
-@click.option("--graph-limit", type=click.IntRange(1), default=400, show_default=True, help="Above this many nodes the graph opens with namespaces collapsed.")
-@click.option("--explain-limit", type=click.IntRange(0), default=1000, show_default=True, help="Precompute at most this many explanations (the rest: the page prints the podwall explain command).")
+@click.option(
+    "--graph-limit",
+    type=click.IntRange(1),
+    default=400,
+    show_default=True,
+    help="Above this many nodes the graph opens with namespaces collapsed.",
+)
+@click.option(
+    "--explain-limit",
+    type=click.IntRange(0),
+    default=1000,
+    show_default=True,
+    help="Precompute at most this many explanations (the rest: the page prints the podwall explain command).",
+)
 @click.option("--title", default="", help="The page title.")
 def report(
     paths: tuple[str, ...],
@@ -91,7 +123,13 @@ def report(
     """
     if old and base:
         raise click.UsageError("use --old or --base, not both")
-    options = {"by": by, "services": services, "graph_limit": graph_limit, "explain_limit": explain_limit, "title": title}
+    options = {
+        "by": by,
+        "services": services,
+        "graph_limit": graph_limit,
+        "explain_limit": explain_limit,
+        "title": title,
+    }
     if not (old or base):
         loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
         doc = _document(loaded, paths, namespace, options, with_lint)
@@ -158,7 +196,9 @@ def graph(
         return
     exe = shutil.which("dot")
     if exe is None:
-        raise ToolMissing("-o svg needs Graphviz's dot, which is not installed (apt-get install graphviz), or use -o dot")
+        raise ToolMissing(
+            "-o svg needs Graphviz's dot, which is not installed (apt-get install graphviz), or use -o dot"
+        )
     done = subprocess.run([exe, "-Tsvg"], input=dot.encode(), capture_output=True, check=False)
     if done.returncode != 0:
         raise ToolMissing(f"dot failed: {done.stderr.decode(errors='replace').strip()}")

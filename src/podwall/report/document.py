@@ -472,12 +472,18 @@ class _Builder:
                         targets[self.g.keys[self.g.of[i]]] = None
             nodes.append(
                 {
-                    "id": svc.key, "namespace": svc.namespace, "kind": "Service", "name": svc.name, "pods": 0,
+                    "id": svc.key,
+                    "namespace": svc.namespace,
+                    "kind": "Service",
+                    "name": svc.name,
+                    "pods": 0,
                     "labels": dict(svc.selector or {}),
                     "ports": portsets.from_keys((p.protocol, p.port) for p in svc.ports),
                     "isolation": {"ingress": "open", "egress": "open"},
                     "policies": {"ingress": [], "egress": []},
-                    "open_to_all": False, "lint": [], **_span_json(svc.span, self.object_lines),
+                    "open_to_all": False,
+                    "lint": [],
+                    **_span_json(svc.span, self.object_lines),
                 }
             )
             links.extend({"from": svc.key, "to": t} for t in targets if t in index)
@@ -688,11 +694,17 @@ def add_diff(
     for c in diff.changes:
         plus, minus = c.opened.to_json(), c.closed.to_json()
         ch: dict[str, Any] = {
-            "from": c.src, "to": c.dst, "change": c.change,
+            "from": c.src,
+            "to": c.dst,
+            "change": c.change,
             "class": {"new endpoint": "added", "removed endpoint": "removed"}.get(c.change, c.change),
-            "before": c.before.to_json(), "after": c.after.to_json(), "added": plus, "removed": minus,
+            "before": c.before.to_json(),
+            "after": c.after.to_json(),
+            "added": plus,
+            "removed": minus,
             "external": c.src not in in_cluster or c.dst not in in_cluster,
-            "policy_causes": [str(x) for x in c.causes], "causes": [],
+            "policy_causes": [str(x) for x in c.causes],
+            "causes": [],
         }
         side = new if c.src in new_ids and c.dst in new_ids else old
         src_key, dst_key = rep(side, c.src), rep(side, c.dst)

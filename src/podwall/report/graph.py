@@ -49,17 +49,21 @@ def render_dot(doc: dict[str, Any], *, externals: bool = True) -> str:
         by_ns.setdefault(n["namespace"], []).append(n)
     for k, (ns, members) in enumerate(by_ns.items()):
         lines.append(f"  subgraph cluster_{k} {{")
-        lines.append(f'    label={_q(ns)}; style="rounded,filled"; fillcolor="#eef2ff"; color="#a5b4fc"; fontcolor="#3730a3";')
+        lines.append(
+            f'    label={_q(ns)}; style="rounded,filled"; fillcolor="#eef2ff"; color="#a5b4fc"; fontcolor="#3730a3";'
+        )
         for n in members:
             color, style = _BORDER[n["isolation"]["egress"]]
             fill = _FILL[n["isolation"]["ingress"]]
-            lines.append(f'    {_q(n["id"])} [label={_q(_label(n))}, fillcolor="{fill}", color="{color}", style="rounded,filled{style}"];')
+            attrs = f'label={_q(_label(n))}, fillcolor="{fill}", color="{color}", style="rounded,filled{style}"'
+            lines.append(f"    {_q(n['id'])} [{attrs}];")
         lines.append("  }")
     if externals and doc.get("externals"):
         lines.append("  subgraph cluster_outside {")
         lines.append('    label="outside the cluster"; style="rounded,dashed"; color="#94a3b8"; fontcolor="#475569";')
         for n in doc["externals"]:
-            lines.append(f'    {_q(n["id"])} [label={_q(n["name"])}, shape=box, style="filled", fillcolor="#e2e8f0", color="#475569"];')
+            attrs = f'label={_q(n["name"])}, shape=box, style="filled", fillcolor="#e2e8f0", color="#475569"'
+            lines.append(f"    {_q(n['id'])} [{attrs}];")
         lines.append("  }")
     for e in _edges(doc, externals):
         attrs = f"label={_q(portsets.text(e['allowed']))}"
@@ -105,12 +109,12 @@ def render_mermaid(doc: dict[str, Any], *, externals: bool = True) -> str:
     for e in _edges(doc, externals):
         arrow = "-.->" if e.get("external") else "-->"
         lines.append(f"  {nid(e['from'])} {arrow}|{_m(portsets.text(e['allowed']))}| {nid(e['to'])}")
-    for cls, members in sorted(classes.items()):
+    for cls, members_ids in sorted(classes.items()):
         ingress, egress = cls[3:].split("_out_")
         stroke, style = _BORDER[egress]
         dash = ",stroke-dasharray: 4 3" if style else ""
         lines.append(f"  classDef {cls} fill:{_FILL[ingress]},stroke:{stroke},stroke-width:2px{dash}")
-        lines.append(f"  class {','.join(members)} {cls}")
+        lines.append(f"  class {','.join(members_ids)} {cls}")
     return "\n".join(lines) + "\n"
 
 

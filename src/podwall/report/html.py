@@ -79,10 +79,13 @@ PAGE = """<!doctype html>
         <div><span class="sw" style="background:#dcfce7"></span> ingress isolated</div>
         <div><span class="sw" style="background:#fee2e2"></span> ingress open (no policy selects it)</div>
         <div><span class="sw" style="background:#fff;border-color:#15803d"></span> egress isolated
-             <span class="sw" style="background:#fff;border-color:#b91c1c;border-style:dashed"></span> egress open</div>
-        <div><span class="sw" style="background:#fff;outline:3px solid #dc2626;outline-offset:1px"></span> open to everything</div>
+             <span class="sw" style="background:#fff;border-color:#b91c1c;border-style:dashed"></span>
+             egress open</div>
+        <div><span class="sw" style="background:#fff;outline:3px solid #dc2626;outline-offset:1px"></span>
+             open to everything</div>
         <div><span class="sw" style="background:#fde68a;border-color:#f59e0b"></span> has lint findings</div>
-        <div><span class="line" style="border-color:#94a3b8"></span> allowed (label: ports)</div>
+        <div><span class="line" style="border-color:#94a3b8"></span> allowed (label: ports)
+             <span class="line" style="border-color:#cbd5e1;border-top-width:1px"></span> every port</div>
         <div class="diff-only"><span class="line" style="border-color:#16a34a"></span> added
              <span class="line" style="border-color:#dc2626;border-top-style:dashed"></span> removed
              <span class="line" style="border-color:#d97706"></span> changed</div>
@@ -92,10 +95,12 @@ PAGE = """<!doctype html>
   </section>
   <section class="view" id="view-matrix">
     <div class="toolbar">
-      <label>rows and columns <select id="mx-by"><option value="workload">workloads</option><option value="namespace">namespaces</option></select></label>
+      <label>rows and columns <select id="mx-by"><option value="workload">workloads</option>
+        <option value="namespace">namespaces</option></select></label>
       <label>namespace <select id="mx-ns"><option value="">all</option></select></label>
       <label>port <input type="number" id="mx-port" min="1" max="65535" placeholder="any"></label>
-      <label>protocol <select id="mx-proto"><option value="">any</option><option>TCP</option><option>UDP</option><option>SCTP</option></select></label>
+      <label>protocol <select id="mx-proto"><option value="">any</option>
+        <option>TCP</option><option>UDP</option><option>SCTP</option></select></label>
       <label><input type="checkbox" id="mx-denied"> only denied</label>
       <label><input type="checkbox" id="mx-open"> only open to everything</label>
       <span class="sep"></span><span id="mx-count" class="k"></span>
@@ -108,7 +113,8 @@ PAGE = """<!doctype html>
   <aside id="details">
     <div class="placeholder">
       <p><b>Click a node</b> for the policies that select it and their rules.</p>
-      <p><b>Click a connection</b> (or a matrix cell) for the reasoning behind it, the same text as <code>podwall explain</code>.</p>
+      <p><b>Click a connection</b> (or a matrix cell) for the reasoning behind it, the same text as
+        <code>podwall explain</code>.</p>
       <p>Namespaces are the boxes; a collapsed namespace expands on click.</p>
     </div>
   </aside>

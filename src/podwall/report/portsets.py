@@ -46,8 +46,8 @@ def from_keys(keys: Iterable[PortKey]) -> PortSetJSON:
     for proto, port in keys:
         by.setdefault(proto.value, []).append(port)
     out: PortSetJSON = {}
-    for proto in PROTOCOLS:
-        ports = by.get(proto)
+    for name in PROTOCOLS:
+        ports = by.get(name)
         if not ports:
             continue
         ports.sort()
@@ -58,7 +58,7 @@ def from_keys(keys: Iterable[PortKey]) -> PortSetJSON:
                     ranges[-1][1] = p
             else:
                 ranges.append([p, p])
-        out[proto] = ranges
+        out[name] = ranges
     return out
 
 

@@ -172,6 +172,7 @@
       if (a.list.every((e) => e.external)) cls += " ext-edge";
       const label = one ? psText(a.list[0].allowed, 30) : `${a.list.length} connections`;
       if (a.s === a.t) cls += " loop";
+      if (!a.changes.size && a.list.every((e) => !e.removed && psText(e.allowed) === "all")) cls += " all-ports";
       els.push({ group: "edges", data: { id: "e" + k++, source: a.s, target: a.t, label, n: a.list.length }, classes: cls.trim(), scratch: { _list: a.list } });
     }
     return els;
@@ -203,6 +204,8 @@
     { selector: "edge.loop", style: { "curve-style": "bezier", "loop-direction": "0deg", "loop-sweep": "-50deg", "control-point-step-size": 46, "text-rotation": "none" } },
     { selector: "edge.bundle", style: { width: "mapData(n, 1, 60, 2, 7)", "line-color": "#a5b4fc", "target-arrow-color": "#818cf8" } },
     { selector: "edge.ext-edge", style: { "line-style": "dashed", "line-color": "#64748b", "target-arrow-color": "#64748b" } },
+    { selector: "edge.all-ports", style: { width: 1, "line-color": "#cbd5e1", "target-arrow-color": "#cbd5e1", label: "", "z-index": 0, opacity: 0.8 } },
+    { selector: "edge.all-ports.ext-edge", style: { "line-color": "#d1d5db", "target-arrow-color": "#d1d5db" } },
     { selector: "edge.added", style: { "line-color": "#16a34a", "target-arrow-color": "#16a34a", width: 3.2, color: "#14532d" } },
     { selector: "edge.removed", style: { "line-color": "#dc2626", "target-arrow-color": "#dc2626", width: 3.2, "line-style": "dashed", color: "#7f1d1d" } },
     { selector: "edge.changed", style: { "line-color": "#d97706", "target-arrow-color": "#d97706", width: 3.2, color: "#78350f" } },
