@@ -302,3 +302,21 @@ def test_portsets_encoding() -> None:
     assert portsets.text({"TCP": [[1, 65535]], "UDP": [[53, 53], [60, 70]]}) == "TCP all; UDP 53,60-70"
     assert portsets.text({p: [[1, 65535]] for p in ("TCP", "UDP", "SCTP")}) == "all"
     assert portsets.text({}) == "none"
+
+
+def test_services_are_linked_to_what_they_select(tmp_path: Path) -> None:
+    _, doc = write_report(tmp_path, "svc", SEED, "-n", "production", "--services")
+    loaded = podwall.load([SEED], namespace="production")
+    want = {}
+    for svc in loaded.cluster.services:
+        want[svc.key] = sorted(
+            e.key for e in loaded.cluster.endpoints
+            if svc.selector and e.namespace == svc.namespace and all(e.labels.get(k) == v for k, v in svc.selector.items())
+        )
+    got: dict[str, list[str]] = {n["id"]: [] for n in doc["services"]}
+    for link in doc["service_links"]:
+        got[link["from"]].append(link["to"])
+    assert {k: sorted(v) for k, v in got.items()} == want
+    assert want["production/service/backend-service"] == ["production/deployment/backend"]
+    _, plain = write_report(tmp_path, "nosvc", SEED, "-n", "production")
+    assert plain["services"] == [] and plain["service_links"] == []

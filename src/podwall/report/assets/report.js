@@ -95,7 +95,7 @@
   cytoscape.use(cytoscapeFcose);
   const state = {
     expanded: new Set(DATA.aggregated ? [] : nsNames),
-    externals: !DATA.aggregated, services: false, labels: true,
+    externals: !DATA.aggregated, services: services.length > 0 && !DATA.aggregated, labels: true,
   };
   const nsId = (ns) => "ns:" + ns;
   function visible(id) {
@@ -165,6 +165,10 @@
       if (ch) a.changes.add(ch);
     }
     let k = 0;
+    if (state.services) for (const l of DATA.service_links || []) {
+      const t = visible(l.to);
+      if (have.has(l.from) && t && have.has(t)) els.push({ group: "edges", data: { id: "s" + k++, source: l.from, target: t, label: "" }, classes: "svc-link" });
+    }
     for (const a of agg.values()) {
       const one = a.list.length === 1;
       let cls = one ? "" : "bundle";
@@ -209,6 +213,7 @@
     { selector: "edge.added", style: { "line-color": "#16a34a", "target-arrow-color": "#16a34a", width: 3.2, color: "#14532d" } },
     { selector: "edge.removed", style: { "line-color": "#dc2626", "target-arrow-color": "#dc2626", width: 3.2, "line-style": "dashed", color: "#7f1d1d" } },
     { selector: "edge.changed", style: { "line-color": "#d97706", "target-arrow-color": "#d97706", width: 3.2, color: "#78350f" } },
+    { selector: "edge.svc-link", style: { "line-style": "dotted", "line-color": "#7c3aed", "target-arrow-color": "#7c3aed", "target-arrow-shape": "vee", width: 1.5, label: "" } },
     { selector: ".nolabel", style: { label: "" } },
     { selector: ".faded", style: { opacity: 0.15 } },
     { selector: "node:selected", style: { "border-color": "#2563eb", "border-width": 3.5, "border-style": "solid" } },
@@ -435,12 +440,14 @@
   });
   cy.on("tap", "edge", (ev) => {
     const list = ev.target.scratch("_list");
+    if (!list) return showNode(ev.target.data("source"));
     if (list.length === 1) showEdge(list[0]); else showBundle(list, ev.target.data("source"), ev.target.data("target"));
   });
   cy.on("tap", (ev) => { if (ev.target === cy) { cy.elements().removeClass("faded"); } });
 
   // ---- toolbar --------------------------------------------------------------------------------
   $("#opt-externals").checked = state.externals;
+  $("#opt-services").checked = state.services;
   $("#opt-externals").disabled = !externals.length;
   $("#opt-services").disabled = !services.length;
   $("#opt-externals").onchange = (e) => { state.externals = e.target.checked; redraw(false); };
