@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from podwall import __version__
 from podwall.api import LoadedCluster, load_versions
 from podwall.cli.common import input_options, load_cluster, warn_diagnostics
 from podwall.cli.exitcodes import ExitCode
@@ -44,7 +45,9 @@ def _document(
 ) -> dict[str, Any]:
     m = matrix(loaded.engine)
     findings = lint(loaded.cluster, loaded.engine) if with_lint else []
-    opts = ReportOptions(inputs=paths, namespace=namespace, lint_ran=with_lint, **options)
+    opts = ReportOptions(
+        inputs=paths, namespace=namespace, lint_ran=with_lint, generator=f"podwall {__version__}", **options
+    )
     return build_report(loaded.engine, m, findings=findings, line_of=loaded.result.line_of, options=opts, ranges=ranges)
 
 

@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 
-from podwall import __version__
 from podwall.core.connectivity import AddressRange
 from podwall.core.connmatrix import Grouped, compile_connectivity
 from podwall.core.diff import Diff
@@ -78,6 +77,8 @@ class ReportOptions:
     title: str = ""
     lint_ran: bool = True
     """Whether the findings passed in are lint's (False: lint was not run)."""
+    generator: str = "podwall"
+    """Who wrote it (the CLI puts its version in)."""
 
 
 @dataclass
@@ -543,7 +544,7 @@ class _Builder:
         return document(
             KIND,
             {
-                "generator": f"podwall {__version__}",
+                "generator": opt.generator,
                 "title": opt.title or "podwall report",
                 "inputs": list(opt.inputs),
                 "default_namespace": opt.namespace,

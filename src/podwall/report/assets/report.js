@@ -84,7 +84,7 @@
     el("b", { text: c.edges }), " allowed connections \u00b7 ", el("b", { text: c.policies }), " policies",
     c.externals ? [" \u00b7 ", el("b", { text: c.externals }), " external CIDRs"] : "",
     " \u00b7 ", el("span", { title: inputs, text: shortInputs.length > 90 ? shortInputs.slice(0, 89) + "\u2026" : shortInputs })));
-  $("#count-findings").textContent = (DATA.lint || []).length;
+  $("#count-findings").textContent = DATA.lint_ran === false ? "off" : (DATA.lint || []).length;
   if (diff) { $("#tab-changes").hidden = false; $("#count-changes").textContent = diff.changes.length; }
   const notes = [];
   if (DATA.aggregated) notes.push(`This cluster has ${c.nodes} ${DATA.by === "pod" ? "endpoints" : "workloads"} (more than ${DATA.limits.graph_nodes}): the graph starts with each namespace collapsed into one node. Click a namespace to expand it, or search for a workload.`);
