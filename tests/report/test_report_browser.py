@@ -318,3 +318,26 @@ def test_generated_2000_pods_aggregates_and_expands(browser: Any, tmp_path: Path
         assert first_layout > 0
     finally:
         page.close()
+
+
+def test_services_and_findings_links(browser: Any, tmp_path: Path) -> None:
+    path, doc = write_report(tmp_path, "svc", SEED, "-n", "production", "--services")
+    page = Page(browser, path)
+    try:
+        links = {(x["from"], x["to"]) for x in doc["service_links"]}
+        drawn = page.js("() => window.podwall.cy.edges('.svc-link').map((e) => [e.source().id(), e.target().id()])")
+        assert {tuple(x) for x in drawn} == links and links
+        assert page.js("() => window.podwall.cy.nodes('.service').length") == len(doc["services"])
+        page.page.uncheck("#opt-services")
+        page.page.wait_for_timeout(300)
+        assert page.js("() => window.podwall.cy.nodes('.service').length") == 0
+        # a finding about a node: its link selects the node and shows its details
+        k, finding = next((k, f) for k, f in enumerate(doc["lint"]) if f["node"])
+        page.page.click("nav.tabs button[data-view=findings]")
+        page.page.locator("table.findings tbody tr").nth(k).locator(".link").first.click()
+        page.page.wait_for_timeout(400)
+        assert page.details().startswith(finding["node"]) and finding["message"] in page.details()
+        assert page.js("() => window.podwall.cy.$(':selected').map((n) => n.id())") == [finding["node"]]
+        assert page.errors == []
+    finally:
+        page.close()

@@ -309,9 +309,11 @@ def test_services_are_linked_to_what_they_select(tmp_path: Path) -> None:
     loaded = podwall.load([SEED], namespace="production")
     want = {}
     for svc in loaded.cluster.services:
+        sel = svc.selector or {}
         want[svc.key] = sorted(
-            e.key for e in loaded.cluster.endpoints
-            if svc.selector and e.namespace == svc.namespace and all(e.labels.get(k) == v for k, v in svc.selector.items())
+            e.key
+            for e in loaded.cluster.endpoints
+            if sel and e.namespace == svc.namespace and all(e.labels.get(k) == v for k, v in sel.items())
         )
     got: dict[str, list[str]] = {n["id"]: [] for n in doc["services"]}
     for link in doc["service_links"]:
