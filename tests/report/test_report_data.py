@@ -322,3 +322,22 @@ def test_services_are_linked_to_what_they_select(tmp_path: Path) -> None:
     assert want["production/service/backend-service"] == ["production/deployment/backend"]
     _, plain = write_report(tmp_path, "nosvc", SEED, "-n", "production")
     assert plain["services"] == [] and plain["service_links"] == []
+
+
+def test_by_pod_and_stdout(generated: list[str], tmp_path: Path) -> None:
+    _, doc = write_report(tmp_path, "pods", *generated, "--by", "pod")
+    code, out, _ = run("matrix", *generated, "--by", "pod", "-o", "json")
+    endpoints = json.loads(out)["endpoints"]
+    assert [n["id"] for n in doc["nodes"]] == endpoints
+    conns = connectivity_by_workload(*generated)  # sanity: the workload view groups these pods
+    assert len({g for g, _ in conns}) < len(endpoints)
+    code, out, _ = run("matrix", *generated, "--ports", "all", "--by", "pod", "-o", "json")
+    pods = {n["id"] for n in doc["nodes"] if n["kind"] == "Pod"}
+    want = {
+        (c["from"], c["to"]): c["allowed"]
+        for c in json.loads(out)["connections"]
+        if c["from"] in set(endpoints) and c["to"] in set(endpoints) and not (c["from"] == c["to"] and c["from"] in pods)
+    }
+    assert {(e["from"], e["to"]): e["allowed"] for e in doc["edges"]} == want  # a pod reaching itself is no edge
+    code, page, _ = run("report", SEED, "-n", "production", "-o", "-")
+    assert code == 0 and page.startswith("<!doctype html>") and extract_document(page)["kind"] == "Report"
