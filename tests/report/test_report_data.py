@@ -333,10 +333,11 @@ def test_by_pod_and_stdout(generated: list[str], tmp_path: Path) -> None:
     assert len({g for g, _ in conns}) < len(endpoints)
     code, out, _ = run("matrix", *generated, "--ports", "all", "--by", "pod", "-o", "json")
     pods = {n["id"] for n in doc["nodes"] if n["kind"] == "Pod"}
+    inside = set(endpoints)
     want = {
         (c["from"], c["to"]): c["allowed"]
         for c in json.loads(out)["connections"]
-        if c["from"] in set(endpoints) and c["to"] in set(endpoints) and not (c["from"] == c["to"] and c["from"] in pods)
+        if c["from"] in inside and c["to"] in inside and not (c["from"] == c["to"] and c["from"] in pods)
     }
     assert {(e["from"], e["to"]): e["allowed"] for e in doc["edges"]} == want  # a pod reaching itself is no edge
     code, page, _ = run("report", SEED, "-n", "production", "-o", "-")
