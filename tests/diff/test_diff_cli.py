@@ -299,9 +299,13 @@ def test_bad_manifest_is_one_line_exit_2(tmp_path: Path) -> None:
     for fmt in ("text", "json"):
         result = CliRunner().invoke(cli, ["diff", CLUSTER, str(bad), "-o", fmt])
         assert result.exit_code == 2
+        assert "Traceback" not in result.output
+        if fmt == "json":  # the output contract: an Error document on stdout
+            doc = json.loads(result.stdout)
+            assert doc["kind"] == "Error" and doc["error"]["diagnostics"][0]["line"] == 8, result.output
+            continue
         err = [x for x in result.output.splitlines() if x.startswith("error:")]
         assert err and f"{bad}:8" in err[0], result.output
-        assert "Traceback" not in result.output
 
 
 def test_python_api() -> None:

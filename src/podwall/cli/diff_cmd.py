@@ -18,7 +18,7 @@ from podwall.api import LoadedCluster, diff_clusters, load_versions
 from podwall.cli.common import warn_diagnostics
 from podwall.cli.exitcodes import ExitCode
 from podwall.core.diff import Diff
-from podwall.core.engine_options import options_from
+from podwall.core.model import HostNetworkMode, Options
 from podwall.errors import ManifestError, Severity
 from podwall.report import serialize
 from podwall.report.diffreport import diff_csv, diff_markdown, diff_text
@@ -33,7 +33,7 @@ def _load(
     host_network: str,
 ) -> tuple[LoadedCluster, LoadedCluster]:
     """Both versions; any error in either is fatal (exit 2), warnings go to stderr."""
-    opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
+    opts = Options(ipblock_matches_pods=ipblock_matches_pods, host_network=HostNetworkMode(host_network))
     a, b = load_versions(old, new, base=base, namespace=namespace, options=opts, strict=False)
     diags = [*a.diagnostics, *b.diagnostics]
     warn_diagnostics(diags)
@@ -101,7 +101,7 @@ def diff_command(
     by: str,
     output: str,
     fail_on: str | None,
-) -> None:
+) -> ExitCode:
     """What a change opens and closes: allowed connections before and after, per pair, and why.
 
     \b
@@ -139,7 +139,8 @@ def diff_command(
     _write(result, output)
     if fail_on is not None and _fails(result, fail_on):
         sys.stdout.flush()
-        click.get_current_context().exit(ExitCode.NO)
+        return ExitCode.NO
+    return ExitCode.OK
 
 
 def _fails(d: Diff, fail_on: str) -> bool:

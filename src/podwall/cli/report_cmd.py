@@ -16,11 +16,10 @@ import click
 
 from podwall import __version__
 from podwall.api import LoadedCluster, load_versions
-from podwall.cli.common import input_options, load_cluster, warn_diagnostics
+from podwall.cli.common import Inputs, exit_codes, input_options, warn_diagnostics
 from podwall.cli.exitcodes import ExitCode
 from podwall.core.connectivity import AddressRange, address_ranges
 from podwall.core.diffmatrix import compute_diff
-from podwall.core.engine_options import options_from
 from podwall.core.lint import lint
 from podwall.core.reachability import matrix
 from podwall.errors import ManifestError, PodwallError, Severity
@@ -51,6 +50,7 @@ def _document(
     return build_report(loaded.engine, m, findings=findings, line_of=loaded.result.line_of, options=opts, ranges=ranges)
 
 
+@exit_codes(OK="the page was written")
 @click.command("report")
 @input_options
 @click.option(
@@ -95,10 +95,7 @@ def _document(
 )
 @click.option("--title", default="", help="The page title.")
 def report(
-    paths: tuple[str, ...],
-    namespace: str,
-    ipblock_matches_pods: bool,
-    host_network: str,
+    inputs: Inputs,
     output: str,
     old: tuple[str, ...],
     base: str | None,
@@ -108,7 +105,7 @@ def report(
     graph_limit: int,
     explain_limit: int,
     title: str,
-) -> None:
+) -> ExitCode:
     """Write one self-contained HTML page: who can reach whom, why, and what a change does.
 
     \b
@@ -133,11 +130,11 @@ def report(
         "explain_limit": explain_limit,
         "title": title,
     }
+    paths, namespace, opts = inputs.paths, inputs.namespace, inputs.options
     if not (old or base):
-        loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
+        loaded = inputs.load()
         doc = _document(loaded, paths, namespace, options, with_lint)
     else:
-        opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
         before, loaded = load_versions(old or None, paths, base=base, namespace=namespace, options=opts, strict=False)
         diags = [*before.diagnostics, *loaded.diagnostics]
         warn_diagnostics(diags)
@@ -152,7 +149,7 @@ def report(
     page = render_html(doc)
     if output == "-":
         sys.stdout.write(page)
-        return
+        return ExitCode.OK
     with open(output, "w", encoding="utf-8") as fh:
         fh.write(page)
     counts = doc["counts"]
@@ -163,40 +160,34 @@ def report(
     if doc["aggregated"]:
         what += f" (graph opens by namespace: more than {graph_limit} nodes)"
     click.echo(f"wrote {output}: {what}", err=True)
+    return ExitCode.OK
 
 
+@exit_codes(OK="the graph was printed", ENVIRONMENT="-o svg without Graphviz's dot")
 @click.command("graph")
 @input_options
 @click.option("-o", "--output", type=click.Choice(["dot", "mermaid", "svg"]), default="dot", show_default=True)
 @click.option("--by", type=click.Choice(["workload", "pod"]), default="workload", show_default=True)
 @click.option("--externals/--no-externals", default=True, show_default=True, help="Draw external CIDRs (ipBlocks).")
-def graph(
-    paths: tuple[str, ...],
-    namespace: str,
-    ipblock_matches_pods: bool,
-    host_network: str,
-    output: str,
-    by: str,
-    externals: bool,
-) -> None:
+def graph(inputs: Inputs, output: str, by: str, externals: bool) -> ExitCode:
     """Print the allowed connections as a Graphviz (dot) or Mermaid graph, or SVG (needs dot).
 
     Namespaces are clusters (subgraphs), workloads and bare pods nodes, edges labelled with the
     ports allowed (the destination's declared ports the source may reach), as in podwall report.
     """
-    loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
+    loaded = inputs.load()
     doc = build_report(
         loaded.engine,
         matrix(loaded.engine),
-        options=ReportOptions(inputs=paths, namespace=namespace, by=by, explain_limit=0, lint_ran=False),
+        options=ReportOptions(inputs=inputs.paths, namespace=inputs.namespace, by=by, explain_limit=0, lint_ran=False),
     )
     if output == "mermaid":
         click.echo(render_mermaid(doc, externals=externals), nl=False)
-        return
+        return ExitCode.OK
     dot = render_dot(doc, externals=externals)
     if output == "dot":
         click.echo(dot, nl=False)
-        return
+        return ExitCode.OK
     exe = shutil.which("dot")
     if exe is None:
         raise ToolMissing(
@@ -206,6 +197,7 @@ def graph(
     if done.returncode != 0:
         raise ToolMissing(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
     sys.stdout.write(done.stdout.decode())
+    return ExitCode.OK
 
 
 def register(cli: click.Group) -> None:

@@ -58,10 +58,7 @@ def ifname_for(key: str) -> str:
 
 
 def netns_for(lab: str, ep: Endpoint) -> str:
-    if ep.is_pod:
-        tail = f"{ep.namespace}.{ep.name}"
-    else:
-        tail = f"{ep.namespace}.{ep.kind.lower()}:{ep.name}"
+    tail = f"{ep.namespace}.{ep.name}" if ep.is_pod else f"{ep.namespace}.{ep.kind.lower()}:{ep.name}"
     return lab_prefix(lab) + "pod-" + tail
 
 
