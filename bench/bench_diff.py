@@ -25,9 +25,11 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,30 @@ import gen_cluster  # noqa: E402
 from run_bench import ensure_nca, fmt_s, run  # noqa: E402
 
 FILES = ("namespaces.yaml", "pods.yaml", "policies.yaml")
+
+
+def run_to_files(cmd: list[str], out: Path, err: Path, timeout: float) -> dict[str, Any]:
+    """Run ``cmd`` with stdout and stderr in files (NCA floods them: a pipe would fill and block it)."""
+    t0 = time.perf_counter()
+    with open(out, "w") as fo, open(err, "w") as fe:
+        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL)
+        timed_out = False
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - t0 > timeout:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                timed_out = True
+                break
+            time.sleep(0.05)
+    return {
+        "wall_s": time.perf_counter() - t0,
+        "peak_mib": usage.ru_maxrss / 1024,
+        "rc": os.waitstatus_to_exitcode(status),
+        "timed_out": timed_out,
+    }
 
 
 def mutate(policies: list[dict[str, Any]], fraction: float, seed: int) -> tuple[list[dict[str, Any]], list[str]]:
@@ -78,7 +104,10 @@ def mutate(policies: list[dict[str, Any]], fraction: float, seed: int) -> tuple[
                 for key in ("from", "to"):
                     for peer in r.get(key, []):
                         if "namespaceSelector" in peer and "podSelector" in peer:
-                            r[key] = [{"namespaceSelector": peer["namespaceSelector"]}, {"podSelector": peer["podSelector"]}]
+                            r[key] = [
+                                {"namespaceSelector": peer["namespaceSelector"]},
+                                {"podSelector": peer["podSelector"]},
+                            ]
                             notes.append(f"{name}: stray '-' (AND peer split into OR)")
                             break
             if not notes or not notes[-1].startswith(name):
@@ -103,7 +132,11 @@ def mutate(policies: list[dict[str, Any]], fraction: float, seed: int) -> tuple[
         else:
             new = copy.deepcopy(pol)
             new["metadata"]["name"] += "-extra"
-            new["spec"] = {"podSelector": spec["podSelector"], "policyTypes": ["Ingress"], "ingress": [{"ports": [{"protocol": "TCP", "port": 22}]}]}
+            new["spec"] = {
+                "podSelector": spec["podSelector"],
+                "policyTypes": ["Ingress"],
+                "ingress": [{"ports": [{"protocol": "TCP", "port": 22}]}],
+            }
             out.append(new)
             notes.append(f"{name}-extra: added (TCP 22 from anywhere)")
     for i in sorted(removed, reverse=True):
@@ -159,8 +192,18 @@ def main() -> None:
         d, counts = ensure(workdir, pods, pols, a.seed, a.mutate)
         old = [str(d / f) for f in FILES]
         new = [str(d / "namespaces.yaml"), str(d / "pods.yaml"), str(d / f"policies-v2-{a.mutate:g}.yaml")]
-        print(f"== {counts['pods']} pods, {counts['policies']} policies, {len(counts['mutations'])} mutated ({d})", file=sys.stderr)
-        diff_cmd = [*podwall_cli, "diff", *[x for f in old for x in ("--old", f)], *[x for f in new for x in ("--new", f)], "-o", "json"]
+        print(
+            f"== {counts['pods']} pods, {counts['policies']} policies, {len(counts['mutations'])} mutated ({d})",
+            file=sys.stderr,
+        )
+        diff_cmd = [
+            *podwall_cli,
+            "diff",
+            *[x for f in old for x in ("--old", f)],
+            *[x for f in new for x in ("--new", f)],
+            "-o",
+            "json",
+        ]
         runs: dict[str, list[dict[str, Any]]] = {"matrix": [], "diff": []}
         for _ in range(a.repeat):
             runs["matrix"].append(run([py, child, "matrix", *old]))
@@ -190,7 +233,8 @@ def main() -> None:
         }
         print(
             f"   matrix {m['wall_s']:.2f} s (load {info['load_s']:.2f} s, connectivity {info['matrix_s']:.2f} s, "
-            f"{info['classes']} classes), {m['peak_mib']:.0f} MiB | diff {df['wall_s']:.2f} s, {df['peak_mib']:.0f} MiB | "
+            f"{info['classes']} classes), {m['peak_mib']:.0f} MiB | "
+            f"diff {df['wall_s']:.2f} s, {df['peak_mib']:.0f} MiB | "
             f"diff / matrix = {row['ratio']:.2f} | changes: {summary}",
             file=sys.stderr,
         )
@@ -199,22 +243,33 @@ def main() -> None:
             if nca is None:
                 row["nca_note"] = note
             else:
-                cmd = [nca, "--semantic_diff", *[x for f in new[::-1] for x in ("-r", f)], *[x for f in old[::-1] for x in ("-rb", f)]]
-                with open(d / "nca-semantic-diff.txt", "w") as fh:
-                    r = run(cmd, timeout=a.nca_timeout, stdout=fh)
+                cmd = [
+                    nca,
+                    "--semantic_diff",
+                    *[x for f in new[::-1] for x in ("-r", f)],
+                    *[x for f in old[::-1] for x in ("-rb", f)],
+                ]
+                r = run_to_files(cmd, d / "nca-semantic-diff.txt", d / "nca-semantic-diff.err", a.nca_timeout)
                 row["nca_s"] = None if r["timed_out"] else r["wall_s"]
                 row["nca_peak_mib"] = r["peak_mib"]
                 row["nca_rc"] = r["rc"]
                 row["nca_note"] = f"killed after {a.nca_timeout:.0f} s" if r["timed_out"] else ""
-                print(f"   nca --semantic_diff {r['wall_s']:.1f} s, {r['peak_mib']:.0f} MiB, exit {r['rc']}", file=sys.stderr)
+                print(
+                    f"   nca --semantic_diff {r['wall_s']:.1f} s, {r['peak_mib']:.0f} MiB, exit {r['rc']}",
+                    file=sys.stderr,
+                )
         results[str(pods)] = row
-    print("| pods | policies | mutated | one full matrix (load + all pairs, all ports) | `podwall diff` | diff / matrix | NCA `--semantic_diff` | NCA / podwall diff |")
+    print(
+        "| pods | policies | mutated | one full matrix (load + all pairs, all ports) | `podwall diff` "
+        "| diff / matrix | NCA `--semantic_diff` | NCA / podwall diff |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in results.values():
         nca = fmt_s(row["nca_s"]) if row.get("nca_s") else (row.get("nca_note") or "not run")
         ratio = f"{row['nca_s'] / row['diff_s']:.0f}x" if row.get("nca_s") else "-"
         print(
-            f"| {row['pods']:,} | {row['policies']:,} | {row['mutated']} | {fmt_s(row['matrix_s'])} | {fmt_s(row['diff_s'])} "
+            f"| {row['pods']:,} | {row['policies']:,} | {row['mutated']} | {fmt_s(row['matrix_s'])} "
+            f"| {fmt_s(row['diff_s'])} "
             f"| {row['ratio']:.2f} | {nca} | {ratio} |"
         )
     if a.json:

@@ -42,8 +42,19 @@ def main() -> None:
         pairs += int((w * nonzero).sum())
     pairs += sum(1 for e in eps if e.is_pod)  # ... and each pod with itself
     t2 = time.perf_counter()
-    print(json.dumps({"endpoints": len(eps), "load_s": t1 - t0, "matrix_s": t2 - t1, "classes": comp.n, "atoms": comp.atoms.n,
-                      "ranges": len(comp.ranges), "pairs_with_connections": pairs}))
+    print(
+        json.dumps(
+            {
+                "endpoints": len(eps),
+                "load_s": t1 - t0,
+                "matrix_s": t2 - t1,
+                "classes": comp.n,
+                "atoms": comp.atoms.n,
+                "ranges": len(comp.ranges),
+                "pairs_with_connections": pairs,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

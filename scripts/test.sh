@@ -15,6 +15,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   command -v nft >/dev/null 2>&1 || missing="$missing nftables"
   command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
   command -v conntrack >/dev/null 2>&1 || missing="$missing conntrack"
+  command -v git >/dev/null 2>&1 || missing="$missing git"  # podwall diff --base tests
   # report tests (marker "browser"): Debian's chromium driven by Playwright, fonts for its
   # screenshots, and Graphviz for `podwall graph -o svg`
   [ -x /usr/bin/chromium ] || missing="$missing chromium"

@@ -70,21 +70,24 @@ def test_removing_allow_backend_to_db_changes_nothing_because_database_policy_al
 
 def test_removing_both_database_policies_closes_backend_to_postgres() -> None:
     got = changes("remove-both-db-policies")
+    closes = {"TCP": [[5432, 5432]]}
     assert got == [
         {
             "change": "removed",
             "from": "production/deployment/backend",
             "to": "production/statefulset/postgres",
-            "before": {"TCP": [[5432, 5432]]},
+            "before": closes,
             "after": {},
             "causes": [
                 {
-                    "policy": "production/allow-backend-to-db",
+                    "policy": f"production/{name}",
                     "rule": "ingress rule #1",
                     "change": "removed",
                     "field": None,
-                },
-                {"policy": "production/database-policy", "rule": "ingress rule #1", "change": "removed", "field": None},
+                    "opens": {},
+                    "closes": closes,
+                }
+                for name in ("allow-backend-to-db", "database-policy")
             ],
         }
     ]
@@ -110,6 +113,8 @@ def test_stray_dash_lists_every_connection_it_opens() -> None:
                 "rule": "ingress rule #1",
                 "change": "edited",
                 "field": "from[0].podSelector, from[1]",
+                "opens": {"TCP": [[8080, 8080]]},
+                "closes": {},
             }
         ]
     # the same pairs, pod by pod, equal the per-pair difference
@@ -154,6 +159,8 @@ def test_removed_except_opens_the_private_range() -> None:
                     "rule": "egress rule #2",
                     "change": "edited",
                     "field": "to[0].ipBlock.except",
+                    "opens": {"TCP": [[443, 443]]},
+                    "closes": {},
                 }
             ],
         }
@@ -192,7 +199,8 @@ def test_csv() -> None:
     assert out == [
         "change,from,to,before,after,causes",
         "removed,production/deployment/backend,production/statefulset/postgres,TCP 5432,none,"
-        "production/allow-backend-to-db ingress rule #1 removed; production/database-policy ingress rule #1 removed",
+        "production/allow-backend-to-db ingress rule #1 removed: closes TCP 5432; "
+        "production/database-policy ingress rule #1 removed: closes TCP 5432",
     ]
 
 
@@ -341,3 +349,23 @@ def test_shared_texts_are_parsed_once_and_decode_alike(tmp_path: Path) -> None:
     )
     a, b = load_versions([str(bad)], [str(bad)], strict=False)
     assert a.diagnostics and [d.render() for d in a.diagnostics] == [d.render() for d in b.diagnostics]
+
+
+def test_nca_seed_v2_same_changes_as_nca_reports() -> None:
+    """NCA's --semantic_diff on its v2 of the seed reports: monitoring -> production TCP 9100 added
+    and TCP 9090 removed (all pods), backend -> kube-system TCP 53 removed (python-peers.md)."""
+    got = {
+        (c["from"], c["to"], str(PortSet.from_json(c["before"])), str(PortSet.from_json(c["after"])))
+        for c in changes("nca-policies-v2")
+    }
+    production = [
+        "deny-test",
+        "test-pod",
+        "deployment/frontend",
+        "deployment/backend",
+        "statefulset/postgres",
+        "deployment/my-app",
+    ]
+    want = {("monitoring/deployment/prometheus", f"production/{p}", "TCP 9090", "TCP 9100") for p in production}
+    want.add(("production/deployment/backend", "kube-system/deployment/coredns", "TCP 53; UDP 53", "UDP 53"))
+    assert got == want

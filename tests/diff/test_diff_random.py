@@ -83,6 +83,13 @@ def test_diff_is_the_difference_of_the_matrices(data: st.DataObject, a: Cluster,
     for c in d.changes:
         if c.change in ("added", "removed", "changed"):
             assert c.causes, c  # every change of a persistent pair is explained
+            opens = closes = PortSet.none()
+            for cause in c.causes:
+                assert cause.opens.issubset(c.opened) and cause.closes.issubset(c.closed), (c, cause)
+                opens, closes = opens | cause.opens, closes | cause.closes
+            if all(cause.policy is not None for cause in c.causes):
+                # policy changes alone account for every opened and closed connection
+                assert opens == c.opened and closes == c.closed, c
     assert d.summary["added"] + d.summary["removed"] + d.summary["changed"] == sum(
         1 for c in d.changes if c.change in ("added", "removed", "changed")
     )

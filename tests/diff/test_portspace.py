@@ -30,6 +30,7 @@ def members(ps: PortSet, ports: list[int]) -> set[tuple[Protocol, int]]:
     return {(p, n) for p in PROTOCOLS for n in ports if ps.contains(p, n)}
 
 
+@settings(deadline=None)
 @given(portsets, portsets, st.lists(st.integers(1, 65535), max_size=20))
 def test_algebra_is_set_algebra(a: PortSet, b: PortSet, extra: list[int]) -> None:
     ports = sorted(

@@ -342,3 +342,25 @@ def test_by_pod_and_stdout(generated: list[str], tmp_path: Path) -> None:
     assert {(e["from"], e["to"]): e["allowed"] for e in doc["edges"]} == want  # a pod reaching itself is no edge
     code, page, _ = run("report", SEED, "-n", "production", "-o", "-")
     assert code == 0 and page.startswith("<!doctype html>") and extract_document(page)["kind"] == "Report"
+
+
+def test_json_output_is_the_report_document_valid_against_its_schema(tmp_path: Path) -> None:
+    import jsonschema
+
+    schema = json.loads((Path(SEED).parents[2] / "docs" / "schemas" / "Report.json").read_text())
+    _, page_doc = write_report(tmp_path, "seed", SEED, "-n", "production")
+    code, out, _ = run("report", SEED, "-n", "production", "-o", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc == page_doc  # the same document the page embeds
+    jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
+    old = seed_without(tmp_path, "allow-frontend-to-backend")
+    code, out, _ = run("report", SEED, "-n", "production", "--old", old, "-o", "json")
+    jsonschema.validate(json.loads(out), schema, cls=jsonschema.Draft202012Validator)
+    code, out, _ = run("graph", SEED, "-n", "production", "-o", "json")
+    graph_doc = json.loads(out)
+    jsonschema.validate(graph_doc, schema, cls=jsonschema.Draft202012Validator)
+    assert graph_doc["edges"] == [dict(e, explain={}) for e in doc["edges"]]
+    bad = dict(doc, edges=[dict(doc["edges"][0], allowed={"TCP": [[0, 80]]})])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema, cls=jsonschema.Draft202012Validator)

@@ -15,7 +15,7 @@ import sys
 import click
 
 from podwall.api import LoadedCluster, diff_clusters, load_versions
-from podwall.cli.common import warn_diagnostics
+from podwall.cli.common import exit_codes, warn_diagnostics
 from podwall.cli.exitcodes import ExitCode
 from podwall.core.diff import Diff
 from podwall.core.model import HostNetworkMode, Options
@@ -42,6 +42,7 @@ def _load(
     return a, b
 
 
+@exit_codes(OK="no --fail-on, or no change reached it", NO="a change reached --fail-on")
 @click.command("diff")
 @click.argument("paths", nargs=-1, type=str)
 @click.option(
@@ -115,9 +116,6 @@ def diff_command(
     changed pair names its causes: the policies and rules added, removed or edited (with the
     field that changed). Pairs with an end in one version only are 'new endpoint' / 'removed
     endpoint' (they never count for --fail-on).
-
-    \b
-    Exit codes: 0 (no --fail-on, or no such change), 1 a change reached --fail-on, 2 bad input or usage.
     """
     if base is not None:
         if old_paths or new_paths:
@@ -135,6 +133,8 @@ def diff_command(
         if len(paths) != 2:
             raise click.UsageError("give OLD NEW (two paths), --old/--new PATH..., or --base REV PATHS...")
         old, new = _load(paths[:1], paths[1:], None, namespace, ipblock_matches_pods, host_network)
+    if not old.cluster.endpoints and not new.cluster.endpoints:
+        click.echo("note: neither version has pods or workloads: only address ranges are compared", err=True)
     result = diff_clusters(old, new, by=by)
     _write(result, output)
     if fail_on is not None and _fails(result, fail_on):

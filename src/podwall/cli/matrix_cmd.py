@@ -19,7 +19,6 @@ from typing import IO, Any
 
 import click
 
-from podwall.cli import connlist
 from podwall.cli.common import Inputs, exit_codes, input_options, output_option, parse_protocol, protocol_option
 from podwall.cli.exitcodes import ExitCode
 from podwall.core.evaluate import Engine
@@ -224,6 +223,8 @@ def matrix_command(
         click.echo("note: the input has no pods or workloads: the matrix is empty", err=True)
     # a closed pipe (``| head``) ends here as BrokenPipeError; cli/main.py stops quietly
     if ports_mode == "all":
+        from podwall.cli import connlist  # numpy only when a matrix is computed
+
         if port is not None:
             raise click.UsageError("--port and --ports all exclude each other")
         with _Bar(enabled=sys.stderr.isatty()) as bar:

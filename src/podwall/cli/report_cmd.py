@@ -26,6 +26,24 @@ from podwall.errors import ManifestError, PodwallError, Severity
 from podwall.report.document import ReportOptions, add_diff, build_report
 from podwall.report.graph import render_dot, render_mermaid
 from podwall.report.html import render_html
+from podwall.report.serialize import dumps
+
+
+class _Target(click.Choice[str]):
+    """``-o`` of ``podwall report``: a file name, or ``-`` (the page on stdout), or ``json`` (the
+    document on stdout, as every command's ``-o json``). The choices are the two special values;
+    anything else is a path."""
+
+    name = "target"
+
+    def __init__(self) -> None:
+        super().__init__(["json", "-"])
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "FILE|-|json"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return str(value)
 
 
 class ToolMissing(PodwallError):
@@ -57,9 +75,10 @@ def _document(
     "-o",
     "--output",
     "output",
+    type=_Target(),
     default="report.html",
     show_default=True,
-    help="The HTML file to write ('-' for stdout).",
+    help="The HTML file to write ('-': the page on stdout; 'json': the Report document on stdout).",
 )
 @click.option(
     "--old", "old", multiple=True, help="Show the changes against these manifests (repeat for several paths)."
@@ -146,6 +165,9 @@ def report(
         old_doc = _document(before, old or paths, namespace, dict(options, explain_limit=0), False, ranges)
         changes = compute_diff(before.cluster, loaded.cluster, opts, by=by)
         doc = add_diff(doc, old_doc, changes, loaded.engine, before.engine, base=base or " ".join(old))
+    if output == "json":
+        click.echo(dumps(doc))
+        return ExitCode.OK
     page = render_html(doc)
     if output == "-":
         sys.stdout.write(page)
@@ -166,7 +188,14 @@ def report(
 @exit_codes(OK="the graph was printed", ENVIRONMENT="-o svg without Graphviz's dot")
 @click.command("graph")
 @input_options
-@click.option("-o", "--output", type=click.Choice(["dot", "mermaid", "svg"]), default="dot", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["dot", "mermaid", "svg", "json"]),
+    default="dot",
+    show_default=True,
+    help="json: the Report document (nodes, edges with port sets), as podwall report -o json without explanations.",
+)
 @click.option("--by", type=click.Choice(["workload", "pod"]), default="workload", show_default=True)
 @click.option("--externals/--no-externals", default=True, show_default=True, help="Draw external CIDRs (ipBlocks).")
 def graph(inputs: Inputs, output: str, by: str, externals: bool) -> ExitCode:
@@ -181,6 +210,9 @@ def graph(inputs: Inputs, output: str, by: str, externals: bool) -> ExitCode:
         matrix(loaded.engine),
         options=ReportOptions(inputs=inputs.paths, namespace=inputs.namespace, by=by, explain_limit=0, lint_ran=False),
     )
+    if output == "json":
+        click.echo(dumps(doc))
+        return ExitCode.OK
     if output == "mermaid":
         click.echo(render_mermaid(doc, externals=externals), nl=False)
         return ExitCode.OK

@@ -32,7 +32,18 @@ import numpy.typing as npt
 
 from podwall.core.classes import Classes
 from podwall.core.connectivity import AddressRange, address_ranges, rule_ports
-from podwall.core.model import Cluster, ContainerPort, Direction, Endpoint, Options, Policy, PortSpec, Protocol, Rule
+from podwall.core.model import (
+    Cluster,
+    ContainerPort,
+    Direction,
+    Endpoint,
+    IPBlock,
+    Options,
+    Policy,
+    PortSpec,
+    Protocol,
+    Rule,
+)
 from podwall.core.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet
 
 Words = npt.NDArray[np.uint64]
@@ -228,6 +239,19 @@ class ConnMatrix:
             out[np.ix_(~s_cls, d_cls)] = self.ingress[self.icol[db][None, :], sg[:, None]]
         return out
 
+    def pair_cells(self, src: npt.NDArray[np.int64], dst: npt.NDArray[np.int64]) -> Words:
+        """``(k, W)``: the cells of the target pairs ``(src[i], dst[i])`` (range to range is empty)."""
+        n = self.n
+        out = np.zeros((len(src), self.atoms.words), dtype=np.uint64)
+        s_cls, d_cls = src < n, dst < n
+        both = s_cls & d_cls
+        out[both] = self.egress[self.esig[src[both]], dst[both]] & self.ingress[self.icol[dst[both]], src[both]]
+        s_only = s_cls & ~d_cls
+        out[s_only] = self.egress[self.esig[src[s_only]], dst[s_only]]
+        d_only = ~s_cls & d_cls
+        out[d_only] = self.ingress[self.icol[dst[d_only]], src[d_only]]
+        return out
+
     def cell(self, a: int, b: int) -> PortSet:
         """Allowed connections from target ``a`` to target ``b`` (class level: no self rule)."""
         block = self.rows_block(np.asarray([a], dtype=np.int64), np.asarray([b], dtype=np.int64))
@@ -281,6 +305,14 @@ def compile_connectivity(
     # peers over targets: classes (Classes' vectors) then ranges (ipBlock containment)
     range_reps = [r.representative for r in ranges]
     peer_cache: dict[tuple[object, ...], BoolVec] = {}
+    block_cache: dict[IPBlock, BoolVec] = {}
+
+    def block_ranges(block: IPBlock) -> BoolVec:
+        """The address ranges an ipBlock contains (each range is inside or outside every block)."""
+        hit = block_cache.get(block)
+        if hit is None:
+            hit = block_cache[block] = np.asarray([block.contains(a.ip) for a in range_reps], dtype=np.bool_)
+        return hit
 
     def peers_vec(rule: Rule, ns: str) -> BoolVec:
         key = (rule.peers, ns if any(p.namespace_selector is None and p.ip_block is None for p in rule.peers) else "")
@@ -291,8 +323,9 @@ def compile_connectivity(
                 v[:] = True
             else:
                 v[:n] = cl.rule_peers(rule, ns)
-                for k, addr in enumerate(range_reps):
-                    v[n + k] = any(p.ip_block is not None and p.ip_block.contains(addr.ip) for p in rule.peers)
+                for p in rule.peers:
+                    if p.ip_block is not None:
+                        v[n:] |= block_ranges(p.ip_block)
             peer_cache[key] = v
         return v
 

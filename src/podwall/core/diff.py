@@ -26,7 +26,8 @@ all-pairs comparison is :func:`podwall.core.diffmatrix.compute_diff`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from dataclasses import field as _field
 
 from podwall.core.model import Direction, Endpoint, Peer, Policy, PortSpec, Rule
 from podwall.core.portsets import PortSet
@@ -37,7 +38,7 @@ CHANGE_ORDER = (CHANGED, ADDED, REMOVED, NEW_ENDPOINT, REMOVED_ENDPOINT)
 """The order changes are listed in (as netpol-analyzer does: changed, added, removed)."""
 
 
-@dataclass(frozen=True, kw_only=True, order=True)
+@dataclass(frozen=True, kw_only=True)
 class Cause:
     """A policy change (or an endpoint change) that makes a pair's connections differ."""
 
@@ -56,14 +57,35 @@ class Cause:
     object: str | None = None
     """When no policy explains the change: the endpoint (``ns/kind/name``) or ``namespace
     NAME`` whose labels, ports or addresses changed."""
+    opens: PortSet = _field(default_factory=PortSet.none)
+    """The part of the pair's opened connections this change accounts for."""
+    closes: PortSet = _field(default_factory=PortSet.none)
+    """The part of the pair's closed connections this change accounts for."""
+
+    @property
+    def base(self) -> tuple[str, ...]:
+        """Everything but the ports: what :func:`merge_causes` merges on."""
+        return (self.policy or "", self.rule or "", self.change, self.field or "", self.tier or "", self.object or "")
 
     def __str__(self) -> str:
         if self.policy is None:
-            return f"{self.object} {self.change}" + (f" ({self.field})" if self.field else "")
-        head = f"{self.policy} {self.rule} {self.change}"
-        if self.tier:
-            head = f"[{self.tier}] {head}"
-        return head + (f" ({self.field})" if self.field else "")
+            head = f"{self.object} {self.change}" + (f" ({self.field})" if self.field else "")
+        else:
+            head = f"{self.policy} {self.rule} {self.change}"
+            if self.tier:
+                head = f"[{self.tier}] {head}"
+            head += f" ({self.field})" if self.field else ""
+        effects = [f"{word} {ps}" for word, ps in (("opens", self.opens), ("closes", self.closes)) if ps]
+        return head + (": " + ", ".join(effects) if effects else "")
+
+
+def merge_causes(causes: Sequence[Cause]) -> tuple[Cause, ...]:
+    """One cause per policy rule and change (their ports united), sorted."""
+    by: dict[tuple[str, ...], Cause] = {}
+    for c in causes:
+        prev = by.get(c.base)
+        by[c.base] = c if prev is None else replace(prev, opens=prev.opens | c.opens, closes=prev.closes | c.closes)
+    return tuple(by[k] for k in sorted(by))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,18 +154,8 @@ def mirror(d: Diff) -> Diff:
             dst=c.dst,
             before=c.after,
             after=c.before,
-            causes=tuple(
-                sorted(
-                    Cause(
-                        policy=x.policy,
-                        rule=x.rule,
-                        change=flip.get(x.change, x.change),
-                        field=x.field,
-                        tier=x.tier,
-                        object=x.object,
-                    )
-                    for x in c.causes
-                )
+            causes=merge_causes(
+                [replace(x, change=flip.get(x.change, x.change), opens=x.closes, closes=x.opens) for x in c.causes]
             ),
         )
         for c in d.changes
@@ -286,6 +298,7 @@ __all__ = [
     "change_kind",
     "endpoint_fields",
     "isolation_label",
+    "merge_causes",
     "mirror",
     "policy_changes",
     "policy_fields",

@@ -14,6 +14,7 @@ those of the joint-class pairs inside it that differ.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +31,7 @@ from podwall.core.diff import (
     change_kind,
     endpoint_fields,
     isolation_label,
+    merge_causes,
     policy_changes,
     policy_fields,
     rule_fields,
@@ -97,7 +99,8 @@ class _Explainer:
         o, n = self.old.comp, self.new.comp
         before, after = cells
         opened, closed = after & ~before, before & ~after
-        out: set[Cause] = set()
+        opens: dict[Cause, int] = {}
+        closes: dict[Cause, int] = {}
         unexplained = False
         for d in (Direction.EGRESS, Direction.INGRESS):
             subj_o, other_o = (so, to) if d is Direction.EGRESS else (to, so)
@@ -105,19 +108,23 @@ class _Explainer:
             a_o = o.direction_mask(d, so, to)
             a_n = n.direction_mask(d, sn, tn)
             op, cl = opened & ~a_o, closed & ~a_n
-            if op:
-                found = self._why(self.new, self.old, d, subj_n, other_n, tn, subj_o, op, gained=True)
-                out.update(found)
-                unexplained |= not found
-            if cl:
-                found = self._why(self.old, self.new, d, subj_o, other_o, to, subj_n, cl, gained=False)
-                out.update(found)
-                unexplained |= not found
+            for delta, acc, args in (
+                (op, opens, (self.new, self.old, d, subj_n, other_n, tn, subj_o, op, True)),
+                (cl, closes, (self.old, self.new, d, subj_o, other_o, to, subj_n, cl, False)),
+            ):
+                if not delta:
+                    continue
+                found = self._why(*args)
+                covered = 0
+                for c, mask in found.items():
+                    acc[c] = acc.get(c, 0) | mask
+                    covered |= mask
+                unexplained |= bool(delta & ~covered)
+        ps = self.atoms.portset
+        out = [replace(c, opens=ps(opens.get(c, 0)), closes=ps(closes.get(c, 0))) for c in {*opens, *closes}]
         if unexplained or not out:
-            out.update(self._endpoint_causes(reps()))
-        result = tuple(
-            sorted(out, key=lambda c: (c.policy or "", c.rule or "", c.change, c.field or "", c.object or ""))
-        )
+            out.extend(self._endpoint_causes(reps()))
+        result = merge_causes(out)
         self._cache[key] = result
         return result
 
@@ -132,15 +139,20 @@ class _Explainer:
         subj_other_side: int,
         delta: int,
         gained: bool,
-    ) -> set[Cause]:
+    ) -> dict[Cause, int]:
         """Why ``side`` allows (``gained``) or stopped allowing ``delta`` in direction ``d``, compared
-        with ``other_side``: causes are changes seen from ``side`` (added when gained, removed when lost)."""
+        with ``other_side``: causes are changes seen from ``side`` (added when gained, removed when lost),
+        each with the part of ``delta`` it accounts for."""
         verb = "added" if gained else "removed"
         rules = side.rules
         sel = rules.selected_by(subj, d)
         sel_other = other_side.rules.selected_by(subj_other_side, d)
         other_keys = {other_side.rules.policies[k].key for k in sel_other}
-        out: set[Cause] = set()
+        out: dict[Cause, int] = {}
+
+        def add(c: Cause, mask: int) -> None:
+            out[c] = out.get(c, 0) | mask
+
         if not sel:
             # ``side`` does not isolate the endpoint, ``other_side`` did: the policies that isolated it there
             for k in sel_other:
@@ -149,11 +161,10 @@ class _Explainer:
                     continue
                 mine = self._policy(side, pol.key)
                 if mine is None:
-                    out.add(Cause(policy=pol.key, rule=isolation_label(d), change="removed" if gained else "added"))
+                    add(Cause(policy=pol.key, rule=isolation_label(d), change="removed" if gained else "added"), delta)
                 else:
-                    out.add(
-                        Cause(policy=pol.key, rule=isolation_label(d), change="edited", field=policy_fields(pol, mine))
-                    )
+                    field = policy_fields(pol, mine)
+                    add(Cause(policy=pol.key, rule=isolation_label(d), change="edited", field=field), delta)
             return out
         for k in sel:
             pol = rules.policies[k]
@@ -162,27 +173,24 @@ class _Explainer:
             theirs = self._policy(other_side, pol.key)
             rs = pol.rules(d)
             for i, rule in enumerate(rs):
-                if not rules.rule_matches(k, d, i, other) or not (rules.rule_mask(k, d, i, dst) & delta):
+                if not rules.rule_matches(k, d, i, other):
+                    continue
+                part = rules.rule_mask(k, d, i, dst) & delta
+                if not part:
                     continue
                 label = rule_label(d, i)
                 if theirs is None:
-                    out.add(Cause(policy=pol.key, rule=label, change=verb))
+                    add(Cause(policy=pol.key, rule=label, change=verb), part)
                 elif pol.key not in other_keys:
-                    out.add(
-                        Cause(
-                            policy=pol.key,
-                            rule=label,
-                            change="edited",
-                            field=policy_fields(theirs, pol) if gained else policy_fields(pol, theirs),
-                        )
-                    )
+                    field = policy_fields(theirs, pol) if gained else policy_fields(pol, theirs)
+                    add(Cause(policy=pol.key, rule=label, change="edited", field=field), part)
                 elif rule in theirs.rules(d):
                     continue
                 elif i < len(theirs.rules(d)):
                     old_r, new_r = (theirs.rules(d)[i], rule) if gained else (rule, theirs.rules(d)[i])
-                    out.add(Cause(policy=pol.key, rule=label, change="edited", field=rule_fields(old_r, new_r, d)))
+                    add(Cause(policy=pol.key, rule=label, change="edited", field=rule_fields(old_r, new_r, d)), part)
                 else:
-                    out.add(Cause(policy=pol.key, rule=label, change=verb))
+                    add(Cause(policy=pol.key, rule=label, change=verb), part)
         return out
 
     def _policy(self, side: _Side, key: str) -> Policy | None:
@@ -190,6 +198,7 @@ class _Explainer:
         return None if k is None else side.rules.policies[k]
 
     def _endpoint_causes(self, reps: list[tuple[Endpoint | None, Endpoint | None]]) -> set[Cause]:
+        """What else changed about the pair's ends (when no policy change accounts for it)."""
         out: set[Cause] = set()
         for old_ep, new_ep in reps:
             if old_ep is None or new_ep is None:
@@ -238,13 +247,12 @@ def compute_diff(
     ex = _Explainer(so, sn, pc)
     ps = atoms.portset
     # joint classes of persistent endpoints, then one per address range
+    # (endpoints are matched by key; a key met twice in one version counts once, its first object)
     persistent = [
         (so.by_key[e.key], i) for i, e in enumerate(new.endpoints) if e.key in so.by_key and sn.by_key[e.key] == i
     ]
-    persistent = [(io, jn) for io, jn in persistent if so.by_key[old.endpoints[io].key] == io]
     joint: dict[Pair, int] = {}
     members: list[list[Pair]] = []
-    ep_joint: dict[str, int] = {}
     for io, jn in persistent:
         key = (so.cls[io], sn.cls[jn])
         p = joint.get(key)
@@ -252,7 +260,6 @@ def compute_diff(
             p = joint[key] = len(members)
             members.append([])
         members[p].append((io, jn))
-        ep_joint[new.endpoints[jn].key] = p
     n_jc = len(members)
     jo = np.asarray([k[0] for k in joint] + [so.range_target(g) for g in range(len(ranges))], dtype=np.int64)
     jn_ = np.asarray([k[1] for k in joint] + [sn.range_target(g) for g in range(len(ranges))], dtype=np.int64)
@@ -371,14 +378,12 @@ def _grouped_changes(
     explain: Callable[[int, int], tuple[Cause, ...]],
     ps: Callable[[int], PortSet],
 ) -> int:
-    """Compare the group tables of both sides; returns the number of group pairs on both sides."""
-    go = Grouped(so.eps, so.comp, by)
-    gn = Grouped(sn.eps, sn.comp, by)
-    to, tn = go.table(), gn.table()
+    """Compare group-to-group connections of both sides; returns the number of group pairs on both sides.
+
+    When every group has the same members on both sides (the common case: policies changed,
+    workloads did not), only the group pairs holding a changed joint-class pair can differ, and
+    only their unions are computed. Otherwise both sides' whole group tables are compared."""
     atoms = so.comp.atoms
-    common = [name for name in gn.names if name in go.index]
-    io = np.asarray([go.index[x] for x in common], dtype=np.int64)
-    in_ = np.asarray([gn.index[x] for x in common], dtype=np.int64)
     # joint-class pairs that differ, by the groups their members belong to
     jc_groups: list[set[str]] = [{group_key(sn.eps[jn], by) for _, jn in m} for m in members]
     range_names = [r.key for r in so.comp.ranges]
@@ -390,37 +395,47 @@ def _grouped_changes(
             for b in gq:
                 by_group_pair.setdefault((a, b), []).append((p, q))
     n_ranges = len(range_names)
-    total = 0
-    if len(common):
-        co = to[io][:, io]
-        cn = tn[in_][:, in_]
-        is_range = np.asarray([x in set(range_names) for x in common], dtype=np.bool_)
-        total = len(common) ** 2 - n_ranges**2
-        diff = (co != cn).any(axis=2) & ~(is_range[:, None] & is_range[None, :])
-        for a, b in zip(*np.nonzero(diff), strict=True):
-            before, after = ps(atoms.from_words(co[a, b])), ps(atoms.from_words(cn[a, b]))
-            src, dst = common[int(a)], common[int(b)]
-            causes: set[Cause] = set()
-            for p, q in by_group_pair.get((src, dst), ()):
-                causes.update(explain(p, q))
-            if not causes:
-                causes.add(
-                    Cause(policy=None, rule=None, change="edited", field="members", object=src if src != dst else dst)
-                )
-            kind = change_kind(before, after)
-            changes.append(
-                PairChange(
-                    change=kind,
-                    src=src,
-                    dst=dst,
-                    before=before,
-                    after=after,
-                    causes=tuple(sorted(causes, key=lambda c: (c.policy or "", c.rule or "", c.change, c.field or ""))),
-                )
+    same_members = _memberships(so, by) == _memberships(sn, by)
+    if same_members:
+        groups = {group_key(e, by) for e in sn.eps}
+        total = (len(groups) + n_ranges) ** 2 - n_ranges**2
+        differing = _candidate_unions(so, sn, by, members, n_jc, range_names, list(by_group_pair))
+        go = gn = None
+    else:
+        go = Grouped(so.eps, so.comp, by)
+        gn = Grouped(sn.eps, sn.comp, by)
+        differing, total = _table_unions(go, gn, range_names)
+    for src, dst, before_mask, after_mask in differing:
+        before, after = ps(before_mask), ps(after_mask)
+        causes: list[Cause] = []
+        opened, closed = after - before, before - after
+        for p, q in by_group_pair.get((src, dst), ()):
+            for c in explain(p, q):
+                # a member pair's change may be hidden in the group's union by another member
+                c = replace(c, opens=c.opens & opened, closes=c.closes & closed)
+                if c.policy is None or c.opens or c.closes:
+                    causes.append(c)
+        if not causes:
+            causes.append(
+                Cause(policy=None, rule=None, change="edited", field="members", object=src if src != dst else dst)
             )
-            counts[kind] += 1
+        kind = change_kind(before, after)
+        changes.append(
+            PairChange(
+                change=kind,
+                src=src,
+                dst=dst,
+                before=before,
+                after=after,
+                causes=merge_causes(causes),
+            )
+        )
+        counts[kind] += 1
+    if go is None or gn is None:
+        return total
     # groups on one side only: their connections, before or after
     none = PortSet.none()
+    to, tn = go.table(), gn.table()
     for side_g, table, other_g, kind, after_side in (
         (gn, tn, go, NEW_ENDPOINT, True),
         (go, to, gn, REMOVED_ENDPOINT, False),
@@ -443,6 +458,97 @@ def _grouped_changes(
                     )
                 )
     return total
+
+
+def _memberships(side: _Side, by: str) -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for e in side.eps:
+        out.setdefault(group_key(e, by), set()).add(e.key)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _candidate_unions(
+    so: _Side,
+    sn: _Side,
+    by: str,
+    members: list[list[Pair]],
+    n_jc: int,
+    range_names: list[str],
+    candidates: list[tuple[str, str]],
+) -> list[tuple[str, str, int, int]]:
+    """``(src, dst, before, after)`` for the candidate group pairs whose unions differ.
+
+    A group's *units* are its members of one joint class; a pod alone in its unit is left out
+    of the unit's pair with itself (a pod's pair with itself is not counted)."""
+    units: dict[str, dict[int, list[int]]] = {}  # group -> joint class -> [count, pods]
+    for p, m in enumerate(members):
+        for _, jn in m:
+            e = sn.eps[jn]
+            u = units.setdefault(group_key(e, by), {}).setdefault(p, [0, 0])
+            u[0] += 1
+            u[1] += e.is_pod
+    for gi, name in enumerate(range_names):
+        units[name] = {n_jc + gi: [1, 0]}
+    jo_all = [int(so.range_target(p - n_jc)) if p >= n_jc else -1 for p in range(n_jc + len(range_names))]
+    jn_all = [int(sn.range_target(p - n_jc)) if p >= n_jc else -1 for p in range(n_jc + len(range_names))]
+    for p, m in enumerate(members):
+        io, jn = m[0]
+        jo_all[p], jn_all[p] = so.cls[io], sn.cls[jn]
+    s_o: list[int] = []
+    d_o: list[int] = []
+    s_n: list[int] = []
+    d_n: list[int] = []
+    starts: list[int] = []
+    kept: list[tuple[str, str]] = []
+    for g, h in candidates:
+        first = len(s_o)
+        for p, (cp, pods_p) in units.get(g, {}).items():
+            for q in units.get(h, {}):
+                if g == h and p == q and cp == 1 and pods_p == 1:
+                    continue
+                s_o.append(jo_all[p])
+                d_o.append(jo_all[q])
+                s_n.append(jn_all[p])
+                d_n.append(jn_all[q])
+        if len(s_o) > first:
+            starts.append(first)
+            kept.append((g, h))
+    if not kept:
+        return []
+
+    def unions(comp: ConnMatrix, s: list[int], d: list[int]) -> npt.NDArray[np.uint64]:
+        cells = comp.pair_cells(np.asarray(s, dtype=np.int64), np.asarray(d, dtype=np.int64))
+        out: npt.NDArray[np.uint64] = np.bitwise_or.reduceat(cells, np.asarray(starts, dtype=np.int64), axis=0)
+        return out
+
+    uo, un = unions(so.comp, s_o, d_o), unions(sn.comp, s_n, d_n)
+    atoms = so.comp.atoms
+    out = []
+    for k in np.flatnonzero((uo != un).any(axis=1)).tolist():
+        g, h = kept[k]
+        out.append((g, h, atoms.from_words(uo[k]), atoms.from_words(un[k])))
+    return out
+
+
+def _table_unions(go: Grouped, gn: Grouped, range_names: list[str]) -> tuple[list[tuple[str, str, int, int]], int]:
+    """Group pairs present on both sides whose unions differ, from both whole group tables."""
+    to, tn = go.table(), gn.table()
+    atoms = go.compiled.atoms
+    common = [name for name in gn.names if name in go.index]
+    if not common:
+        return [], 0
+    io = np.asarray([go.index[x] for x in common], dtype=np.int64)
+    in_ = np.asarray([gn.index[x] for x in common], dtype=np.int64)
+    co = to[io][:, io]
+    cn = tn[in_][:, in_]
+    ranges = set(range_names)
+    is_range = np.asarray([x in ranges for x in common], dtype=np.bool_)
+    total = len(common) ** 2 - len(range_names) ** 2
+    diff = (co != cn).any(axis=2) & ~(is_range[:, None] & is_range[None, :])
+    out = []
+    for a, b in zip(*np.nonzero(diff), strict=True):
+        out.append((common[int(a)], common[int(b)], atoms.from_words(co[a, b]), atoms.from_words(cn[a, b])))
+    return out, total
 
 
 __all__ = ["compute_diff"]

@@ -28,7 +28,7 @@ def _ports_line(c: PairChange) -> str:
 def diff_text(d: Diff) -> str:
     """One line per changed pair (``change  src => dst : before -> after``), its causes below."""
     if not d.changes:
-        return f"no difference in allowed connections ({summary_line(d)})\n"
+        return f"no difference in allowed connections: {d.summary.get('unchanged', 0)} pairs compared (by {d.by})\n"
     lines = []
     for c in d.changes:
         lines.append(f"{c.change:<{WIDTH}} {c.src} => {c.dst} : {_ports_line(c)}")

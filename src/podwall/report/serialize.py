@@ -39,6 +39,7 @@ KINDS: dict[str, str] = {
     "LabProbe": "podwall lab probe: one real connection attempt",
     "LabStatus": "podwall lab status: the lab and its health",
     "LabDown": "podwall lab down: what was removed",
+    "Report": "podwall report / graph -o json: nodes, edges with port sets, policies, explanations, findings, diff",
     "Error": "any command in JSON mode: the error, with the exit code",
 }
 """Every kind of JSON document, with the command that prints it."""
@@ -164,9 +165,14 @@ def connection(src: str, dst: str, allowed: PortSet) -> dict[str, Any]:
 
 
 def diff_cause(c: Cause) -> dict[str, Any]:
-    """``{"policy": "ns/name", "rule": "ingress rule #1", "change": "added|removed|edited", "field": ...}``
-    (plus ``tier`` for cluster-wide policies, ``object`` for an endpoint or namespace change)."""
+    """``{"policy": "ns/name", "rule": "ingress rule #1", "change": "added|removed|edited", "field": ...,
+    "opens": PORTSET, "closes": PORTSET}`` (the pair's opened and closed connections this cause
+    accounts for), plus ``tier`` for cluster-wide policies; for an endpoint or namespace change
+    ``policy`` is null and ``object`` names it."""
     out: dict[str, Any] = {"policy": c.policy, "rule": c.rule, "change": c.change, "field": c.field}
+    if c.policy is not None:
+        out["opens"] = portset(c.opens)
+        out["closes"] = portset(c.closes)
     if c.tier is not None:
         out["tier"] = c.tier
     if c.object is not None:
