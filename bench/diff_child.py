@@ -2,7 +2,7 @@
 
     python bench/diff_child.py matrix FILE...
 
-Load + :func:`podwall.core.connmatrix.compile_connectivity` over every endpoint and address
+Load + :func:`podwall.core.matrix_ports.compile_connectivity` over every endpoint and address
 range: the class tables from which any pair's allowed port set is read. To show the pod-level
 answer is there, it also counts the ordered endpoint pairs with something allowed (a pod with
 itself included), from the class-pair cells weighted by class sizes.
@@ -22,7 +22,7 @@ def main() -> None:
     import numpy as np
 
     import podwall
-    from podwall.core.connmatrix import compile_connectivity
+    from podwall.core.matrix_ports import compile_connectivity
 
     loaded = podwall.load(files, strict=False)
     t1 = time.perf_counter()

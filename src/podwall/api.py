@@ -278,7 +278,7 @@ class LoadedCluster:
         ``by``: ``pod`` (each endpoint), ``workload`` or ``namespace`` (unions over members).
         Addresses outside the cluster appear as the ranges the policies' ipBlocks distinguish.
         """
-        from podwall.core.connmatrix import connection_list
+        from podwall.core.matrix_ports import connection_list
 
         return connection_list(self.cluster, self.engine.options, by=by)
 
@@ -387,7 +387,7 @@ def diff_clusters(old: LoadedCluster, new: LoadedCluster, *, by: str = "workload
     """What changes from ``old`` to ``new``: every pair (``by`` pod, workload or namespace) whose
     allowed connections differ, before and after, with the policy changes that cause it.
     The semantics options are ``new``'s."""
-    from podwall.core.diffmatrix import compute_diff
+    from podwall.core.matrix_diff import compute_diff
 
     return compute_diff(old.cluster, new.cluster, new.engine.options, by=by)
 

@@ -304,16 +304,18 @@ def test_bad_manifest_is_one_line_exit_2(tmp_path: Path) -> None:
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\n"
         "spec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - port: 0\n"
     )
-    for fmt in ("text", "json"):
-        result = CliRunner().invoke(cli, ["diff", CLUSTER, str(bad), "-o", fmt])
-        assert result.exit_code == 2
-        assert "Traceback" not in result.output
-        if fmt == "json":  # the output contract: an Error document on stdout
-            doc = json.loads(result.stdout)
-            assert doc["kind"] == "Error" and doc["error"]["diagnostics"][0]["line"] == 8, result.output
-            continue
-        err = [x for x in result.output.splitlines() if x.startswith("error:")]
-        assert err and f"{bad}:8" in err[0], result.output
+    result = CliRunner().invoke(cli, ["diff", CLUSTER, str(bad)])
+    assert result.exit_code == 2
+    err = [x for x in result.output.splitlines() if x.startswith("error:")]
+    assert len(err) == 1 and f"{bad}:8" in err[0], result.output
+    assert "Traceback" not in result.output
+    # in JSON mode the error is an Error document with the diagnostic's file, line and field
+    result = CliRunner().invoke(cli, ["diff", CLUSTER, str(bad), "-o", "json"])
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    assert doc["kind"] == "Error" and "Traceback" not in result.output
+    d = doc["error"]["diagnostics"][0]
+    assert (d["file"], d["line"], d["field"]) == (str(bad), 8, "spec.ingress[0].ports[0].port")
 
 
 def test_python_api() -> None:
@@ -369,3 +371,77 @@ def test_nca_seed_v2_same_changes_as_nca_reports() -> None:
     want = {("monitoring/deployment/prometheus", f"production/{p}", "TCP 9090", "TCP 9100") for p in production}
     want.add(("production/deployment/backend", "kube-system/deployment/coredns", "TCP 53; UDP 53", "UDP 53"))
     assert got == want
+
+
+@pytest.mark.parametrize(
+    ("args", "kind"),
+    [
+        (["matrix", str(SEED), "-n", "production", "--ports", "all"], "ConnectivityList"),
+        (["matrix", str(SEED), "-n", "production", "--ports", "all", "--by", "namespace"], "ConnectivityList"),
+        (
+            [
+                "diff",
+                "-n",
+                "production",
+                "--old",
+                CLUSTER,
+                "--old",
+                str(SCENARIOS / "port-edited" / "before"),
+                "--new",
+                CLUSTER,
+                "--new",
+                str(SCENARIOS / "port-edited" / "after"),
+            ],
+            "Diff",
+        ),
+        (
+            [
+                "diff",
+                "-n",
+                "production",
+                "--by",
+                "pod",
+                "--old",
+                CLUSTER,
+                "--old",
+                str(SCENARIOS / "new-workload" / "before"),
+                "--new",
+                CLUSTER,
+                "--new",
+                str(SCENARIOS / "new-workload" / "after"),
+            ],
+            "Diff",
+        ),
+        (
+            [
+                "diff",
+                "-n",
+                "production",
+                "--old",
+                CLUSTER,
+                "--old",
+                str(SCENARIOS / "renamed" / "before"),
+                "--new",
+                CLUSTER,
+                "--new",
+                str(SCENARIOS / "renamed" / "after"),
+            ],
+            "Diff",
+        ),
+    ],
+)
+def test_json_is_valid_against_its_schema(args: list[str], kind: str) -> None:
+    from tests.cli.test_contract import validate_doc
+
+    result = CliRunner().invoke(cli, [*args, "-o", "json"])
+    assert result.exit_code == 0, result.output
+    validate_doc(result.stdout, kind)
+
+
+def test_json_errors_are_error_documents(tmp_path: Path) -> None:
+    from tests.cli.test_contract import validate_doc
+
+    result = CliRunner().invoke(cli, ["diff", "only-one", "-o", "json"])
+    assert result.exit_code == 2
+    doc = validate_doc(result.stdout, "Error")
+    assert doc["error"]["code"] == 2

@@ -9,8 +9,8 @@ from tests.diff.strategies import clusters, mutated, options_st
 
 from podwall.core.connectivity import address_ranges, connections
 from podwall.core.diff import Diff, mirror
-from podwall.core.diffmatrix import compute_diff
 from podwall.core.evaluate import Engine
+from podwall.core.matrix_diff import compute_diff
 from podwall.core.model import Cluster, Options
 from podwall.core.portsets import PortSet
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from tests.diff.strategies import OUTSIDE_IPS, clusters, options_st, probe_ports
 
 from podwall.core.connectivity import address_ranges, connections, range_of
-from podwall.core.connmatrix import connectivity
 from podwall.core.evaluate import Engine
+from podwall.core.matrix_ports import connectivity
 from podwall.core.model import Address, Cluster, Options, Protocol
 from podwall.core.portsets import PROTOCOLS, PortSet
 

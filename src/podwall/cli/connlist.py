@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import IO
 
-from podwall.core.connmatrix import Progress, connection_list
 from podwall.core.evaluate import Engine
+from podwall.core.matrix_ports import Progress, connection_list
 from podwall.report import serialize
 from podwall.report.connections import CSV_HEAD, MD_HEAD, connection_line, connection_md_row, csv_row
 

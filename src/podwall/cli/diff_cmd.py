@@ -9,13 +9,10 @@ Three ways to name the two versions::
 
 from __future__ import annotations
 
-import json
-import sys
-
 import click
 
 from podwall.api import LoadedCluster, diff_clusters, load_versions
-from podwall.cli.common import exit_codes, warn_diagnostics
+from podwall.cli.common import echo_json, exit_codes, output_option, warn_diagnostics
 from podwall.cli.exitcodes import ExitCode
 from podwall.core.diff import Diff
 from podwall.core.model import HostNetworkMode, Options
@@ -42,7 +39,7 @@ def _load(
     return a, b
 
 
-@exit_codes(OK="no --fail-on, or no change reached it", NO="a change reached --fail-on")
+@exit_codes(OK="no change reached --fail-on (or no --fail-on)", NO="a change reached --fail-on")
 @click.command("diff")
 @click.argument("paths", nargs=-1, type=str)
 @click.option(
@@ -77,14 +74,7 @@ def _load(
     show_default=True,
     help="What a pair's ends are: workloads (pods grouped by owner), each pod, or namespaces.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["text", "json", "md", "csv"]),
-    default="text",
-    show_default=True,
-    help="md: a summary line and a table, to paste as a pull-request comment.",
-)
+@output_option("text", "json", "md", "csv")
 @click.option(
     "--fail-on",
     type=click.Choice(["opened", "closed", "any"]),
@@ -115,7 +105,8 @@ def diff_command(
     port space. Reformatting, reordering, renaming or splitting policies reports nothing. Each
     changed pair names its causes: the policies and rules added, removed or edited (with the
     field that changed). Pairs with an end in one version only are 'new endpoint' / 'removed
-    endpoint' (they never count for --fail-on).
+    endpoint' (they never count for --fail-on). -o md is a summary line and a table, to paste
+    as a pull-request comment.
     """
     if base is not None:
         if old_paths or new_paths:
@@ -137,10 +128,7 @@ def diff_command(
         click.echo("note: neither version has pods or workloads: only address ranges are compared", err=True)
     result = diff_clusters(old, new, by=by)
     _write(result, output)
-    if fail_on is not None and _fails(result, fail_on):
-        sys.stdout.flush()
-        return ExitCode.NO
-    return ExitCode.OK
+    return ExitCode.NO if fail_on is not None and _fails(result, fail_on) else ExitCode.OK
 
 
 def _fails(d: Diff, fail_on: str) -> bool:
@@ -153,15 +141,7 @@ def _fails(d: Diff, fail_on: str) -> bool:
 
 def _write(d: Diff, output: str) -> None:
     if output == "json":
-        # one change per line: readable, and diffable itself
-        doc = serialize.diff_document(d)
-        changes = doc.pop("changes")
-        summary = doc.pop("summary")
-        head = json.dumps(doc)[:-1]
-        body = ",\n".join("  " + json.dumps(c) for c in changes)
-        click.echo(
-            f'{head}, "changes": [' + (f"\n{body}\n" if changes else "") + f'], "summary": {json.dumps(summary)}}}'
-        )
+        echo_json(serialize.diff_document(d))
     elif output == "md":
         click.echo(diff_markdown(d), nl=False)
     elif output == "csv":

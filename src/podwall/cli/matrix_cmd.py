@@ -221,7 +221,6 @@ def matrix_command(
     loaded = inputs.load()
     if not loaded.cluster.endpoints:
         click.echo("note: the input has no pods or workloads: the matrix is empty", err=True)
-    # a closed pipe (``| head``) ends here as BrokenPipeError; cli/main.py stops quietly
     if ports_mode == "all":
         from podwall.cli import connlist  # numpy only when a matrix is computed
 
@@ -230,6 +229,7 @@ def matrix_command(
         with _Bar(enabled=sys.stderr.isatty()) as bar:
             connlist.write(sys.stdout, loaded.engine, by, output, progress=bar)
         return ExitCode.OK
+    # a closed pipe (``| head``) ends here as BrokenPipeError; cli/main.py stops quietly
     _run(sys.stdout, loaded.engine, port, parse_protocol(protocol), by, output)
     return ExitCode.OK
 

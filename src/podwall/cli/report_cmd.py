@@ -19,8 +19,8 @@ from podwall.api import LoadedCluster, load_versions
 from podwall.cli.common import Inputs, exit_codes, input_options, warn_diagnostics
 from podwall.cli.exitcodes import ExitCode
 from podwall.core.connectivity import AddressRange, address_ranges
-from podwall.core.diffmatrix import compute_diff
 from podwall.core.lint import lint
+from podwall.core.matrix_diff import compute_diff
 from podwall.core.reachability import matrix
 from podwall.errors import ManifestError, PodwallError, Severity
 from podwall.report.document import ReportOptions, add_diff, build_report

@@ -14,7 +14,7 @@ rules of the policies that select it whose peers match the other end, of the rul
 
 A pod always reaches itself (every port). This module is the per-pair form, built on
 :class:`~podwall.core.evaluate.Engine` (its policy selection and peer matching); the class-based
-form that scales is :mod:`podwall.core.connmatrix`, tested against this one and against
+form that scales is :mod:`podwall.core.matrix_ports`, tested against this one and against
 per-port :meth:`Engine.allowed`.
 
 Addresses outside the cluster are covered by :class:`AddressRange`\\ s: the address space split

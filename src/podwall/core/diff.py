@@ -1,7 +1,7 @@
 """A semantic diff of two versions of a cluster: what connections open and close, and why.
 
 The diff is *semantic*: it compares the allowed connections of every pair of endpoints (over
-the whole port space, :mod:`podwall.core.connmatrix`), never the YAML. Reformatting, reordering,
+the whole port space, :mod:`podwall.core.matrix_ports`), never the YAML. Reformatting, reordering,
 renaming a policy with the same content, or splitting a policy into equivalent ones changes no
 connection, so it reports nothing. Only then are *causes* attributed to the pairs that changed:
 
@@ -20,7 +20,7 @@ Causes name a *policy key* and a *rule label* (``ingress rule #1``, ``egress iso
 that other policy kinds (cluster-wide tiers) fit the same shape with a ``tier``.
 
 This module holds the result types and the policy-level analysis (pure, stdlib only); the
-all-pairs comparison is :func:`podwall.core.diffmatrix.compute_diff`.
+all-pairs comparison is :func:`podwall.core.matrix_diff.compute_diff`.
 """
 
 from __future__ import annotations

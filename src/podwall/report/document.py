@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 
 from podwall.core.connectivity import AddressRange
-from podwall.core.connmatrix import Grouped, compile_connectivity
 from podwall.core.diff import Diff
 from podwall.core.evaluate import Engine
 from podwall.core.lint import Finding
+from podwall.core.matrix_ports import Grouped, compile_connectivity
 from podwall.core.model import WORKLOAD_KINDS, Address, Direction, Endpoint, Policy, Protocol, Rule, Target
 from podwall.core.portsets import PortSet
 from podwall.core.reachability import ClassMatrix, PortKey

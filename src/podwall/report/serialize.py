@@ -39,8 +39,10 @@ KINDS: dict[str, str] = {
     "LabProbe": "podwall lab probe: one real connection attempt",
     "LabStatus": "podwall lab status: the lab and its health",
     "LabDown": "podwall lab down: what was removed",
-    "Report": "podwall report / graph -o json: nodes, edges with port sets, policies, explanations, findings, diff",
     "Error": "any command in JSON mode: the error, with the exit code",
+    "ConnectivityList": "podwall matrix --ports all: every pair's allowed connections over the whole port space",
+    "Diff": "podwall diff: what a change opens and closes, per pair, with causes",
+    "Report": "podwall report / graph -o json: nodes, edges with port sets, policies, explanations, findings, diff",
 }
 """Every kind of JSON document, with the command that prints it."""
 
@@ -149,53 +151,6 @@ def _pod_verdict(v: Verdict) -> dict[str, Any]:
         "egress": direction(v.egress),
         "ingress": direction(v.ingress),
     }
-
-
-# -- the whole port space (matrix --ports all, diff) -------------------------------------------
-def portset(ps: PortSet) -> dict[str, list[list[int]]]:
-    """The one port-set encoding: ``{"TCP": [[lo, hi], ...], "UDP": [...], "SCTP": [...]}``,
-    sorted merged inclusive intervals, only non-empty protocols (``{}``: nothing allowed)."""
-    return ps.to_json()
-
-
-def connection(src: str, dst: str, allowed: PortSet) -> dict[str, Any]:
-    """One entry of a ``ConnectivityList``."""
-    return {"from": src, "to": dst, "allowed": portset(allowed)}
-
-
-
-def diff_cause(c: Cause) -> dict[str, Any]:
-    """``{"policy": "ns/name", "rule": "ingress rule #1", "change": "added|removed|edited", "field": ...,
-    "opens": PORTSET, "closes": PORTSET}`` (the pair's opened and closed connections this cause
-    accounts for), plus ``tier`` for cluster-wide policies; for an endpoint or namespace change
-    ``policy`` is null and ``object`` names it."""
-    out: dict[str, Any] = {"policy": c.policy, "rule": c.rule, "change": c.change, "field": c.field}
-    if c.policy is not None:
-        out["opens"] = portset(c.opens)
-        out["closes"] = portset(c.closes)
-    if c.tier is not None:
-        out["tier"] = c.tier
-    if c.object is not None:
-        out["object"] = c.object
-    return out
-
-
-def diff_change(ch: PairChange) -> dict[str, Any]:
-    """One entry of a ``Diff`` document's ``changes``."""
-    return {
-        "change": ch.change,
-        "from": ch.src,
-        "to": ch.dst,
-        "before": portset(ch.before),
-        "after": portset(ch.after),
-        "causes": [diff_cause(c) for c in ch.causes],
-    }
-
-
-def diff_document(d: Diff) -> dict[str, Any]:
-    """``{"schema", "kind": "Diff", "by", "changes": [...], "summary": {...}}``."""
-    summary = {k.replace(" ", "_"): v for k, v in d.summary.items()}
-    return document("Diff", {"by": d.by, "changes": [diff_change(c) for c in d.changes], "summary": summary})
 
 
 def verdict(v: Verdict | ServiceVerdict) -> dict[str, Any]:
@@ -544,3 +499,49 @@ def lab_status_doc(status: Mapping[str, Any], *, healthy: bool) -> dict[str, Any
 
 def lab_down_doc(*, lab: str, removed: Sequence[str]) -> dict[str, Any]:
     return document("LabDown", {"lab": lab, "removed": list(removed)})
+
+
+# -- the whole port space (matrix --ports all, diff) -------------------------------------------
+def portset(ps: PortSet) -> dict[str, list[list[int]]]:
+    """The one port-set encoding: ``{"TCP": [[lo, hi], ...], "UDP": [...], "SCTP": [...]}``,
+    sorted merged inclusive intervals, only non-empty protocols (``{}``: nothing allowed)."""
+    return ps.to_json()
+
+
+def connection(src: str, dst: str, allowed: PortSet) -> dict[str, Any]:
+    """One entry of a ``ConnectivityList``."""
+    return {"from": src, "to": dst, "allowed": portset(allowed)}
+
+
+def diff_cause(c: Cause) -> dict[str, Any]:
+    """``{"policy": "ns/name", "rule": "ingress rule #1", "change": "added|removed|edited", "field": ...,
+    "opens": PORTSET, "closes": PORTSET}`` (the pair's opened and closed connections this cause
+    accounts for), plus ``tier`` for cluster-wide policies; for an endpoint or namespace change
+    ``policy`` is null and ``object`` names it."""
+    out: dict[str, Any] = {"policy": c.policy, "rule": c.rule, "change": c.change, "field": c.field}
+    if c.policy is not None:
+        out["opens"] = portset(c.opens)
+        out["closes"] = portset(c.closes)
+    if c.tier is not None:
+        out["tier"] = c.tier
+    if c.object is not None:
+        out["object"] = c.object
+    return out
+
+
+def diff_change(ch: PairChange) -> dict[str, Any]:
+    """One entry of a ``Diff`` document's ``changes``."""
+    return {
+        "change": ch.change,
+        "from": ch.src,
+        "to": ch.dst,
+        "before": portset(ch.before),
+        "after": portset(ch.after),
+        "causes": [diff_cause(c) for c in ch.causes],
+    }
+
+
+def diff_document(d: Diff) -> dict[str, Any]:
+    """``{"schema", "kind": "Diff", "by", "changes": [...], "summary": {...}}``."""
+    summary = {k.replace(" ", "_"): v for k, v in d.summary.items()}
+    return document("Diff", {"by": d.by, "changes": [diff_change(c) for c in d.changes], "summary": summary})

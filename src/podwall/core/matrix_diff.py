@@ -1,13 +1,13 @@
 """The all-pairs comparison behind ``podwall diff`` (see :mod:`podwall.core.diff` for the rules).
 
 Both versions are compiled with one set of port atoms and address ranges
-(:mod:`podwall.core.connmatrix`), so their cells compare as bit masks. Endpoints are matched by
+(:mod:`podwall.core.matrix_ports`), so their cells compare as bit masks. Endpoints are matched by
 key (``ns/pod``, ``ns/kind/name``); a persistent endpoint has a class on each side, and the
 pair of classes is its *joint class*. Cells are compared per joint-class pair (vectorised, in
 row blocks), never per endpoint pair; only the pairs that differ are expanded and explained.
 
 At workload or namespace granularity, each side's group-to-group table (unions over members,
-:class:`~podwall.core.connmatrix.Grouped`) is compared instead, and a group pair's causes are
+:class:`~podwall.core.matrix_ports.Grouped`) is compared instead, and a group pair's causes are
 those of the joint-class pairs inside it that differ.
 """
 
@@ -20,7 +20,6 @@ import numpy as np
 import numpy.typing as npt
 
 from podwall.core.connectivity import address_ranges
-from podwall.core.connmatrix import ConnMatrix, Grouped, PortAtoms, Progress, RuleIndex, compile_connectivity, group_key
 from podwall.core.diff import (
     NEW_ENDPOINT,
     REMOVED_ENDPOINT,
@@ -37,6 +36,15 @@ from podwall.core.diff import (
     rule_fields,
     rule_label,
     sort_changes,
+)
+from podwall.core.matrix_ports import (
+    ConnMatrix,
+    Grouped,
+    PortAtoms,
+    Progress,
+    RuleIndex,
+    compile_connectivity,
+    group_key,
 )
 from podwall.core.model import Cluster, Direction, Endpoint, Options, Policy
 from podwall.core.portsets import PortSet
