@@ -283,25 +283,18 @@ def test_graph_svg_needs_dot(tmp_path: Path) -> None:
 
 
 def test_portsets_encoding() -> None:
-    from podwall.core.model import PortSpec
-
-    assert portsets.from_keys([(Protocol.TCP, 81), (Protocol.TCP, 80), (Protocol.UDP, 53), (Protocol.TCP, 443)]) == {
-        "TCP": [[80, 81], [443, 443]],
-        "UDP": [[53, 53]],
-    }
-    assert portsets.from_specs(()) == {p: [[1, 65535]] for p in ("TCP", "UDP", "SCTP")}
-    specs = (
-        PortSpec(protocol=Protocol.TCP, port=8000, end_port=8100),
-        PortSpec(protocol=Protocol.TCP, port="http"),
-        PortSpec(protocol=Protocol.UDP, port=None),
-    )
-    assert portsets.from_specs(specs) == {"TCP": [[8000, 8100]], "UDP": [[1, 65535]]}
-    assert portsets.difference({"TCP": [[1, 100]]}, {"TCP": [[10, 20], [50, 50]]}) == {
-        "TCP": [[1, 9], [21, 49], [51, 100]]
-    }
+    keys = [(Protocol.TCP, 81), (Protocol.TCP, 80), (Protocol.UDP, 53), (Protocol.TCP, 443), (Protocol.TCP, 80)]
+    assert portsets.from_keys(keys) == {"TCP": [[80, 81], [443, 443]], "UDP": [[53, 53]]}
+    assert portsets.from_keys(keys) == PortSet({Protocol.TCP: [(p, p) for _, p in keys[:2] + keys[3:]],
+                                                Protocol.UDP: [(53, 53)]}).to_json()
+    assert portsets.from_keys([]) == {} == PortSet.none().to_json()
     assert portsets.text({"TCP": [[1, 65535]], "UDP": [[53, 53], [60, 70]]}) == "TCP all; UDP 53,60-70"
-    assert portsets.text({p: [[1, 65535]] for p in ("TCP", "UDP", "SCTP")}) == "all"
+    assert portsets.text(PortSet.all().to_json()) == "all"
     assert portsets.text({}) == "none"
+    assert portsets.first_ports({"TCP": [[80, 81], [443, 443]], "UDP": [[53, 53]]}, 3) == [
+        ("TCP", 80), ("TCP", 81), ("TCP", 443)
+    ]
+    assert portsets.contains({"UDP": [[50, 60]]}, "UDP", 53) and not portsets.contains({"UDP": [[50, 60]]}, "TCP", 53)
 
 
 def test_services_are_linked_to_what_they_select(tmp_path: Path) -> None:
