@@ -9,8 +9,10 @@ only place that exits.
 from __future__ import annotations
 
 import functools
+import ipaddress
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import click
@@ -51,17 +53,51 @@ class Inputs:
         return loaded
 
 
+def _domain_addresses(
+    ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    """``--domain-address NAME=IP[,IP...]`` (repeatable) as a name -> addresses map: what
+    ``domainNames`` peers of cluster-wide policies resolve to (podwall never resolves names)."""
+    out: dict[str, tuple[str, ...]] = {}
+    hint = "'--domain-address'"
+    for value in values:
+        name, sep, addrs = value.partition("=")
+        name = name.strip().lower().rstrip(".")
+        ips = tuple(a.strip() for a in addrs.split(",") if a.strip())
+        if not sep or not name or not ips:
+            raise click.BadParameter(f"{value!r}: write NAME=IP[,IP...]", ctx=ctx, param_hint=hint)
+        for ip in ips:
+            try:
+                ipaddress.ip_address(ip)
+            except ValueError:
+                raise click.BadParameter(f"{ip!r} is not an IP address", ctx=ctx, param_hint=hint) from None
+        out[name] = out.get(name, ()) + ips
+    return out
+
+
 def input_options(func: F) -> F:
     """PATHS... plus --namespace and the implementation-defined semantics options, passed to the
     command as one ``inputs: Inputs`` parameter."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, paths: tuple[str, ...], namespace: str, ipblock_matches_pods: bool,
-                host_network: str, **kwargs: Any) -> Any:
-        opts = Options(ipblock_matches_pods=ipblock_matches_pods, host_network=HostNetworkMode(host_network))
+                host_network: str, domain_address: Mapping[str, tuple[str, ...]], **kwargs: Any) -> Any:
+        opts = Options(
+            ipblock_matches_pods=ipblock_matches_pods,
+            host_network=HostNetworkMode(host_network),
+            domain_addresses=MappingProxyType(dict(domain_address)),
+        )
         return func(*args, inputs=Inputs(paths=paths, namespace=namespace, options=opts), **kwargs)
 
     cmd: Any = wrapper
+    cmd = click.option(
+        "--domain-address",
+        multiple=True,
+        metavar="NAME=IP[,IP...]",
+        callback=_domain_addresses,
+        help="Addresses a DNS name resolves to, for domainNames peers of cluster-wide policies "
+        "(repeatable; without it such rules cannot be decided offline and match nothing).",
+    )(cmd)
     cmd = click.option(
         "--host-network",
         type=click.Choice([m.value for m in HostNetworkMode]),

@@ -21,6 +21,7 @@ from podwall.core.model import Protocol
 from podwall.core.portsets import PortSet
 from podwall.core.reachability import ALL, NA, NONE, SOME, ClassMatrix, Matrix, PortKey
 from podwall.core.services import ServiceVerdict
+from podwall.core.tiers import TierRuleRef
 from podwall.errors import Diagnostic, SourceSpan
 
 SCHEMA = "podwall/v1"
@@ -72,6 +73,17 @@ def diagnostic(d: Diagnostic) -> dict[str, Any]:
     return out
 
 
+def tier_rule(r: TierRuleRef) -> dict[str, Any]:
+    return {
+        "tier": r.tier.value,
+        "policy": r.policy,
+        "priority": r.priority,
+        "rule": r.rule,
+        "rule_name": r.rule_name,
+        "action": r.action.value,
+    }
+
+
 def summary(*, total: int, passed: int, failed: int, advisory: int, not_run: int) -> dict[str, int]:
     """The summary of ``test`` and ``lab test`` alike: ``total = passed + failed + advisory + not_run``
     (advisory probes are counted only as advisory, whatever their result)."""
@@ -111,6 +123,16 @@ def validation_doc(
 
 # -- can / explain ------------------------------------------------------------------------------
 def direction(d: DirectionVerdict) -> dict[str, Any]:
+    out = _np_direction(d)
+    if d.decided_by:  # only with cluster-wide policies present: other documents keep their shape
+        out["decided_by"] = d.decided_by
+        out["tier_rule"] = tier_rule(d.tier_rule) if d.tier_rule is not None else None
+        out["passed"] = [tier_rule(p) for p in d.passed]
+        out["tier_notes"] = list(d.tier_notes)
+    return out
+
+
+def _np_direction(d: DirectionVerdict) -> dict[str, Any]:
     return {
         "direction": d.direction.value,
         "endpoint": d.endpoint,
