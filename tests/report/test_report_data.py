@@ -357,3 +357,37 @@ def test_json_output_is_the_report_document_valid_against_its_schema(tmp_path: P
     bad = dict(doc, edges=[dict(doc["edges"][0], allowed={"TCP": [[0, 80]]})])
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_tier_policies_are_shown_and_edges_follow_them(tmp_path: Path) -> None:
+    """With cluster-wide policies (examples/tiers) the edges are matrix's tier-aware cells, and a
+    node lists the tier policies whose subject selects it, in evaluation order."""
+    tiers = str(Path(SEED).parents[1] / "tiers" / "policies.yaml")
+    args = [SEED, tiers, "-n", "production"]
+    _, doc = write_report(tmp_path, "tiers", *args)
+    assert doc["ports"] == "declared" and doc["externals"] == [] and doc["external_edges"] == []
+    groups, states = matrix_by_workload(*args)
+    assert [n["id"] for n in doc["nodes"]] == groups
+    assert {(e["from"], e["to"]): e["state"] for e in doc["edges"]} == {
+        k: v for k, v in states.items() if v in ("all", "some")
+    }
+    loaded = podwall.load([SEED, tiers], namespace="production")
+    by_key = {e.key: e for e in loaded.cluster.endpoints}
+    for e in doc["edges"]:
+        for name, k in e["explain"].items():
+            x = doc["explanations"][k]
+            proto, port = _split(name)
+            ok = loaded.engine.allowed(by_key[x["from"]], by_key[x["to"]], port, Protocol(proto))
+            assert x["allowed"] == ok == portsets.contains(e["allowed"], proto, port)
+    # ci is a tenant (isolate-ci): nothing from production reaches it, whatever NetworkPolicies say
+    assert not any(e["to"] == "ci/ci-runner" and e["from"].startswith("production/") for e in doc["edges"])
+    node = next(n for n in doc["nodes"] if n["id"] == "production/deployment/backend")
+    names = {tp.key for tp in loaded.cluster.tier_policies}
+    assert set(node["tier_policies"]) <= names and "ClusterNetworkPolicy/isolate-production" in node["tier_policies"]
+    policies = {p["id"]: p for p in doc["policies"]}
+    iso = policies["ClusterNetworkPolicy/isolate-production"]
+    assert iso["tier"] == "Admin" and iso["priority"] == 30
+    assert [r["action"] for r in iso["ingress"]] == ["Pass", "Deny"]
+    assert "production/deployment/backend" in iso["selects"]["ingress"]
+    for x in doc["explanations"][:10]:
+        assert explain_output(x["command"]) == x["text"]

@@ -36,7 +36,19 @@ from podwall.core.diff import Diff
 from podwall.core.evaluate import Engine
 from podwall.core.lint import Finding
 from podwall.core.matrix_ports import Grouped, compile_connectivity
-from podwall.core.model import WORKLOAD_KINDS, Address, Direction, Endpoint, Policy, Protocol, Rule, Target
+from podwall.core.model import (
+    WORKLOAD_KINDS,
+    Address,
+    Direction,
+    Endpoint,
+    Policy,
+    Protocol,
+    Rule,
+    Target,
+    Tier,
+    TierPolicy,
+    TierRule,
+)
 from podwall.core.portsets import PortSet
 from podwall.core.reachability import ClassMatrix, PortKey
 from podwall.errors import SourceSpan
@@ -159,6 +171,16 @@ def _state(code: int) -> str:
 ALL_PEERS = {Direction.INGRESS: "all sources", Direction.EGRESS: "all destinations"}
 
 
+def _tier_rule_json(rule: TierRule) -> dict[str, Any]:
+    return {
+        "name": rule.name,
+        "action": rule.action.value,
+        "peers": [str(p) for p in rule.peers],
+        "ports": [str(p) for p in rule.ports] if rule.ports is not None else ["all ports"],
+        "line": rule.span.line if rule.span is not None else 0,
+    }
+
+
 def _rule_json(rule: Rule, direction: Direction, line_of: LineOf | None, pol: Policy, i: int) -> dict[str, Any]:
     field_name = "ingress" if direction is Direction.INGRESS else "egress"
     line = line_of(pol.span, "spec", field_name, i) if line_of is not None and pol.span is not None else 0
@@ -196,6 +218,7 @@ class _Builder:
         self.explain_budget = options.explain_limit
         self.skipped_explanations = 0
         self.node_ports: list[portsets.PortSetJSON] = []
+        self.tiered = bool(engine.cluster.tier_policies)
         # a line number needs the YAML re-read with positions: worth it for inputs a person reads
         self.object_lines = line_of if len(self.g.keys) <= RULE_LINES_LIMIT else None
         self.cm = compile_connectivity(engine.cluster, engine.options, m.endpoints, ranges=ranges)
@@ -281,6 +304,7 @@ class _Builder:
         iso: dict[str, set[bool]] = {"ingress": set(), "egress": set()}
         pols: dict[str, dict[str, None]] = {"ingress": {}, "egress": {}}
         ports: set[PortKey] = set()
+        tiered: dict[str, None] = {}
         for c, _ in self.g.classes_of[g]:
             rep = self.reps[c]
             ports.update(self.checked[c])
@@ -289,6 +313,9 @@ class _Builder:
                 iso[word].add(bool(sel))
                 for p in sel:
                     pols[word][p.key] = None
+            for tier in Tier:  # cluster-wide policies whose subject selects it, in evaluation order
+                for tp in self.engine.tiers.subject_of(rep, tier):
+                    tiered[tp.key] = None
         labels = dict(sorted(first.labels.items()))
         return {
             "id": key,
@@ -304,6 +331,7 @@ class _Builder:
                 w: ("isolated" if s == {True} else "open" if s == {False} else "mixed") for w, s in iso.items()
             },
             "policies": {w: list(p) for w, p in pols.items()},
+            "tier_policies": list(tiered),
             "host_network": any(eps[i].host_network for i in mem),
             "open_to_all": False,
             "lint": [],
@@ -369,7 +397,10 @@ class _Builder:
             allowed.to_json(), 1
         )
         for k, (proto, port) in enumerate(wanted):
-            pair = self._rep_pair(g, h, Protocol(proto), port)
+            if self.tiered:
+                pair = self._declared_pair(g, h, Protocol(proto), port)
+            else:
+                pair = self._rep_pair(g, h, Protocol(proto), port)
             if pair is not None:
                 self.explain(out["explain"], pair[0], pair[1], proto, port, (1 if external else 0) if k == 0 else 3)
         return out
@@ -383,6 +414,37 @@ class _Builder:
             for r, h in zip(rows.tolist(), cols.tolist(), strict=True):
                 out.append((g0 + r, h, atoms.portset(atoms.from_words(block[r, h]))))
         return out
+
+    def declared_connections(self) -> list[tuple[int, int, PortSet]]:
+        """``(g, h, allowed)`` on the destinations' declared ports, from the class matrix (which
+        evaluates every tier): the edges when cluster-wide policies are present."""
+        comp = self.m.compiled
+        eps = self.m.endpoints
+        out: list[tuple[int, int, PortSet]] = []
+        gi, hi = np.nonzero(self.g.codes & 5)
+        for g, h in zip(gi.tolist(), hi.tolist(), strict=True):
+            keys: set[PortKey] = set()
+            for c, cm in self.g.classes_of[g]:
+                for d, _ in self.g.classes_of[h]:
+                    if g == h and c == d and len(cm) == 1 and eps[cm[0]].is_pod:
+                        continue
+                    keys.update(comp.allowed(c, d))
+            if keys:
+                out.append((g, h, PortSet.from_json(portsets.from_keys(keys))))
+        return out
+
+    def _declared_pair(self, g: int, h: int, proto: Protocol, port: int) -> tuple[Target, Target] | None:
+        comp = self.m.compiled
+        eps = self.m.endpoints
+        for c, cm in self.g.classes_of[g]:
+            for d, dm in self.g.classes_of[h]:
+                if (proto, port) not in comp.allowed(c, d):
+                    continue
+                for i in cm[:2]:
+                    for j in dm[:2]:
+                        if i != j or not eps[i].is_pod:
+                            return eps[i], eps[j]
+        return None
 
     def denied_cell(self, g: int, h: int, into: dict[str, int], allowed_ports: Iterable[str]) -> None:
         """Queue explanations of the checked ports of ``g -> h`` that no edge allows (first ports)."""
@@ -439,7 +501,29 @@ class _Builder:
             for word in ("ingress", "egress"):
                 for p in n["policies"][word]:
                     selects.setdefault(p, {"ingress": [], "egress": []})[word].append(n["id"])
-        out = []
+        out: list[dict[str, Any]] = []
+        tier_selects: dict[str, list[str]] = {}
+        for n in nodes:
+            for key in n.get("tier_policies", ()):
+                tier_selects.setdefault(key, []).append(n["id"])
+        for tp in sorted(self.engine.cluster.tier_policies, key=TierPolicy.sort_key):
+            out.append(
+                {
+                    "id": tp.key,
+                    "tier": tp.tier.value,
+                    "priority": tp.priority,
+                    "kind": tp.api_kind,
+                    "namespace": None,
+                    "name": tp.name,
+                    "types": [t for t, rules in (("Ingress", tp.ingress), ("Egress", tp.egress)) if rules],
+                    "pod_selector": str(tp.subject),
+                    "ingress": [_tier_rule_json(r) for r in tp.ingress],
+                    "egress": [_tier_rule_json(r) for r in tp.egress],
+                    "selects": {"ingress": tier_selects.get(tp.key, []), "egress": tier_selects.get(tp.key, [])},
+                    "lint": [],
+                    **_span_json(tp.span, self.object_lines),
+                }
+            )
         # a rule's line needs the YAML re-read with positions: worth it for what a person reads
         n_rules = sum(len(p.ingress) + len(p.egress) for p in self.engine.cluster.policies)
         line_of = self.line_of if n_rules <= RULE_LINES_LIMIT else None
@@ -504,10 +588,11 @@ class _Builder:
         for g in range(n):
             nodes[g]["open_to_all"] = self.open_to_all(g)
             nodes[g]["self_state"] = _state(int(self.g.codes[g, g]))
-        all_edges = [self.edge(g, h, ps) for g, h, ps in self.connections()]
+        conns = self.declared_connections() if self.tiered else self.connections()
+        all_edges = [self.edge(g, h, ps) for g, h, ps in conns]
         edges = [e for e in all_edges if not e.get("external")]
         ext_edges = [e for e in all_edges if e.get("external")]
-        ext_nodes = self.externals()
+        ext_nodes = [] if self.tiered else self.externals()
         # denied cells (and the denied ports of partly open edges), while the budget lasts
         denied: list[dict[str, Any]] = []
         edge_at = {(e["from"], e["to"]): e for e in edges}
@@ -550,9 +635,15 @@ class _Builder:
                 "default_namespace": opt.namespace,
                 "lint_ran": opt.lint_ran,
                 "by": opt.by,
-                "ports": "all",
-                "ports_note": "edges carry every connection allowed over the whole port space (as matrix --ports all); "
-                "state and checked are about the destination's declared container ports (as matrix)",
+                "ports": "declared" if self.tiered else "all",
+                "ports_note": (
+                    "cluster-wide (tier) policies are present, which the whole-port-space matrix does not evaluate: "
+                    "edges carry the destination's declared container ports that the source may reach (as matrix), "
+                    "and addresses outside the cluster are not drawn"
+                    if self.tiered
+                    else "edges carry every connection allowed over the whole port space (as matrix --ports all); "
+                    "state and checked are about the destination's declared container ports (as matrix)"
+                ),
                 "aggregated": n > opt.graph_limit,
                 "limits": {
                     "graph_nodes": opt.graph_limit,

@@ -87,6 +87,7 @@
   $("#count-findings").textContent = DATA.lint_ran === false ? "off" : (DATA.lint || []).length;
   if (diff) { $("#tab-changes").hidden = false; $("#count-changes").textContent = diff.changes.length; }
   const notes = [];
+  if (DATA.ports === "declared") notes.push("Cluster-wide (tier) policies are present: edges show the declared container ports a source may reach (as podwall matrix); outside addresses are not drawn.");
   if (DATA.aggregated) notes.push(`This cluster has ${c.nodes} ${DATA.by === "pod" ? "endpoints" : "workloads"} (more than ${DATA.limits.graph_nodes}): the graph starts with each namespace collapsed into one node. Click a namespace to expand it, or search for a workload.`);
   if (DATA.limits.not_explained) notes.push(`Explanations are embedded for ${DATA.limits.explained} connections (--explain-limit ${DATA.limits.explanations}); for the others the page shows the podwall explain command to run.`);
   if (notes.length) { $("#banner").hidden = false; $("#banner").textContent = notes.join(" "); }
@@ -281,10 +282,19 @@
     return el("div", { class: "iso" }, el("span", { class: "badge bad", text: word + " open" }), word === "ingress" ? " no policy selects it for Ingress: every source may connect" : " no policy selects it for Egress: it may connect anywhere");
   }
   function policyCard(p, dirs) {
+    const tiered = p.tier !== "NetworkPolicy";
     const card = el("div", { class: "card" },
-      el("div", { class: "title" }, el("span", { class: "badge tier", text: p.tier }), p.id, dirs ? " " : "", dirs ? el("span", { class: "badge", text: dirs }) : ""),
-      el("div", { class: "where", text: `${where(p)} \u00b7 podSelector ${p.pod_selector} \u00b7 policyTypes ${p.types.join(", ")}` }));
+      el("div", { class: "title" }, el("span", { class: "badge tier", text: tiered ? `${p.tier} ${p.priority}` : p.tier }), p.id, dirs ? " " : "", dirs ? el("span", { class: "badge", text: dirs }) : ""),
+      el("div", { class: "where", text: tiered ? `${where(p)} \u00b7 subject ${p.pod_selector}` : `${where(p)} \u00b7 podSelector ${p.pod_selector} \u00b7 policyTypes ${p.types.join(", ")}` }));
     for (const word of ["ingress", "egress"]) {
+      if (tiered) {
+        p[word].forEach((r, i) => card.append(el("div", { class: "rule" },
+          el("span", { class: `badge ${r.action === "Deny" ? "bad" : r.action === "Accept" ? "ok" : "warn"}`, text: r.action }),
+          el("span", { class: "k", text: `${word} rule #${i + 1}${r.name ? " (" + r.name + ")" : ""}${r.line ? " (line " + r.line + ")" : ""}: ` }),
+          el("span", { text: (word === "ingress" ? "from " : "to ") + r.peers.join(" OR ") }), el("br"),
+          el("span", { class: "k", text: "ports: " }), r.ports.join(", "))));
+        continue;
+      }
       if (!p.types.includes(word[0].toUpperCase() + word.slice(1))) continue;
       if (!p[word].length) card.append(el("div", { class: "rule" }, el("span", { class: "k", text: `${word}: ` }), "no rules: it only isolates (denies all " + word + ")"));
       p[word].forEach((r, i) => card.append(el("div", { class: "rule" },
@@ -329,9 +339,14 @@
     if ((n.lint || []).length) { out.push(el("h3", { text: `Lint findings (${n.lint.length})` })); for (const k of n.lint) out.push(findingLine(DATA.lint[k])); }
     const pols = new Map();
     for (const word of ["ingress", "egress"]) for (const p of n.policies[word]) pols.set(p, (pols.get(p) ? pols.get(p) + " + " : "") + word);
+    for (const p of n.tier_policies || []) pols.set(p, "subject");
+    // in evaluation order: the Admin tier, then NetworkPolicies, then the Baseline tier
+    const rank = (p) => (p.tier === "Admin" ? 0 : p.tier === "Baseline" ? 2 : 1);
+    const cards = [...pols].map(([pid, dirs]) => [policyById.get(pid), dirs]).filter(([p]) => p)
+      .sort((a, b) => rank(a[0]) - rank(b[0]) || (a[0].priority || 0) - (b[0].priority || 0));
     out.push(el("h3", { text: `Policies that select it (${pols.size})` }));
     if (!pols.size) out.push(el("div", { class: "placeholder", text: "No policy selects it." }));
-    for (const [pid, dirs] of pols) { const p = policyById.get(pid); if (p) out.push(policyCard(p, dirs)); }
+    for (const [p, dirs] of cards) out.push(policyCard(p, dirs));
     out.push(el("h3", { text: "Connections in" }), connList(id, "in"), el("h3", { text: "Connections out" }), connList(id, "out"));
     show(...out);
   }
