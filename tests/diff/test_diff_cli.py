@@ -445,3 +445,20 @@ def test_json_errors_are_error_documents(tmp_path: Path) -> None:
     assert result.exit_code == 2
     doc = validate_doc(result.stdout, "Error")
     assert doc["error"]["code"] == 2
+
+
+def test_cluster_wide_policies_are_refused_not_ignored() -> None:
+    """The port-space path does not evaluate tiers yet: it says so (exit 2) instead of answering
+    as if the ClusterNetworkPolicies were not there."""
+    tiers = str(HERE.parents[1] / "examples" / "tiers" / "policies.yaml")
+    for args in (
+        ["diff", "-n", "production", "--old", CLUSTER, "--new", CLUSTER, "--new", tiers],
+        ["matrix", CLUSTER, tiers, "-n", "production", "--ports", "all"],
+    ):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2, result.output
+        assert "does not evaluate cluster-wide policies yet" in result.output
+    with pytest.raises(podwall.QueryError):
+        podwall.load([CLUSTER, tiers], namespace="production").allowed_ports(
+            "production/frontend", "production/backend"
+        )

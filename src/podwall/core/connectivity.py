@@ -34,6 +34,7 @@ from podwall.core.evaluate import Engine
 from podwall.core.model import Address, Cluster, Direction, Endpoint, IPBlock, PortSpec, Target
 from podwall.core.peers import is_node_traffic, peer_matches
 from podwall.core.portsets import PortSet
+from podwall.errors import QueryError
 
 _V4_END = 1 << 32
 _V6_END = 1 << 128
@@ -79,8 +80,20 @@ def direction_ports(engine: Engine, direction: Direction, subject: Target, other
     return out
 
 
+def refuse_tiers(cluster: Cluster, what: str) -> None:
+    """The whole-port-space computations do not evaluate cluster-wide policies yet: say so
+    instead of answering as if they were not there."""
+    if cluster.tier_policies:
+        n = len(cluster.tier_policies)
+        raise QueryError(
+            f"{what} does not evaluate cluster-wide policies yet (AdminNetworkPolicy, "
+            f"BaselineAdminNetworkPolicy, ClusterNetworkPolicy): the input has {n}"
+        )
+
+
 def connections(engine: Engine, src: Target, dst: Target) -> PortSet:
     """Every connection ``src`` may open to ``dst`` (a pod always reaches itself)."""
+    refuse_tiers(engine.cluster, "the port-space computation")
     if isinstance(src, Endpoint) and src is dst and src.is_pod:
         return PortSet.all()
     egress = direction_ports(engine, Direction.EGRESS, src, dst, dst)

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from podwall.core.classes import Classes
-from podwall.core.connectivity import AddressRange, address_ranges, rule_ports
+from podwall.core.connectivity import AddressRange, address_ranges, refuse_tiers, rule_ports
 from podwall.core.model import (
     Cluster,
     ContainerPort,
@@ -272,6 +272,7 @@ def compile_connectivity(
     ``atoms`` and ``ranges`` default to those of ``cluster``; a diff passes the ones of both
     sides so that the two results compare one to one.
     """
+    refuse_tiers(cluster, "matrix --ports all / diff")
     atoms = atoms or PortAtoms.for_clusters([cluster])
     ranges = address_ranges([cluster]) if ranges is None else ranges
     cl = Classes(cluster, options, endpoints)
