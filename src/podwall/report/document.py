@@ -35,7 +35,7 @@ from podwall.core.connectivity import AddressRange
 from podwall.core.diff import Diff
 from podwall.core.evaluate import Engine
 from podwall.core.lint import Finding
-from podwall.core.matrix_ports import Grouped, compile_connectivity
+from podwall.core.matrix_ports import ConnMatrix, Grouped, compile_connectivity
 from podwall.core.model import (
     WORKLOAD_KINDS,
     Address,
@@ -53,6 +53,7 @@ from podwall.core.portsets import PortSet
 from podwall.core.reachability import ClassMatrix, PortKey
 from podwall.errors import SourceSpan
 from podwall.report import portsets
+from podwall.report.fixes import fix_yaml
 from podwall.report.render import explain_text
 from podwall.report.serialize import document
 
@@ -221,21 +222,25 @@ class _Builder:
         self.tiered = bool(engine.cluster.tier_policies)
         # a line number needs the YAML re-read with positions: worth it for inputs a person reads
         self.object_lines = line_of if len(self.g.keys) <= RULE_LINES_LIMIT else None
-        self.cm = compile_connectivity(engine.cluster, engine.options, m.endpoints, ranges=ranges)
-        self.grouped = Grouped(m.endpoints, self.cm, options.by)
-        self.names = self.grouped.names
-        if self.names[: len(self.g.keys)] != self.g.keys:  # pragma: no cover - both group the same endpoints
-            raise AssertionError("connectivity groups differ from the matrix's")
         # per group: (connectivity target, members) units; ranges are groups of one target
-        ccls = self.cm.classes.cls.tolist()
         self.units: list[list[tuple[int, list[Target]]]] = []
-        for mem in self.g.members:
-            by_t: dict[int, list[Target]] = {}
-            for i in mem:
-                by_t.setdefault(ccls[i], []).append(m.endpoints[i])
-            self.units.append(list(by_t.items()))
-        for k, r in enumerate(self.cm.ranges):
-            self.units.append([(self.cm.n + k, [r.representative])])
+        self.names: list[str] = list(self.g.keys)
+        self.cm: ConnMatrix | None = None
+        self.grouped: Grouped | None = None
+        if not self.tiered:  # the whole-port-space matrix does not evaluate tiers (yet)
+            cm = self.cm = compile_connectivity(engine.cluster, engine.options, m.endpoints, ranges=ranges)
+            self.grouped = Grouped(m.endpoints, cm, options.by)
+            self.names = self.grouped.names
+            if self.names[: len(self.g.keys)] != self.g.keys:  # pragma: no cover - both group the same endpoints
+                raise AssertionError("connectivity groups differ from the matrix's")
+            ccls = cm.classes.cls.tolist()
+            for mem in self.g.members:
+                by_t: dict[int, list[Target]] = {}
+                for i in mem:
+                    by_t.setdefault(ccls[i], []).append(m.endpoints[i])
+                self.units.append(list(by_t.items()))
+            for k, r in enumerate(cm.ranges):
+                self.units.append([(cm.n + k, [r.representative])])
         self.jobs: list[tuple[int, int, dict[str, int], Endpoint | Address, Endpoint | Address, str, int]] = []
         comp = m.compiled
         self.reps = comp.classes.reps
@@ -361,6 +366,8 @@ class _Builder:
     # -- edges -----------------------------------------------------------------------------
     def _rep_pair(self, g: int, h: int, proto: Protocol, port: int) -> tuple[Target, Target] | None:
         """A member pair of groups ``g -> h`` whose connections contain ``proto/port``."""
+        if self.cm is None:
+            return None
         for ct, src_m in self.units[g]:
             for dt, dst_m in self.units[h]:
                 if g == h and ct == dt and len(src_m) == 1 and isinstance(src_m[0], Endpoint) and src_m[0].is_pod:
@@ -407,8 +414,10 @@ class _Builder:
 
     def connections(self) -> list[tuple[int, int, PortSet]]:
         """``(g, h, allowed)`` for every group pair with something allowed (as ``matrix --ports all``)."""
-        atoms = self.cm.atoms
         out: list[tuple[int, int, PortSet]] = []
+        if self.cm is None or self.grouped is None:
+            return out
+        atoms = self.cm.atoms
         for g0, block in self.grouped.blocks():
             rows, cols = np.nonzero(block.any(axis=2))
             for r, h in zip(rows.tolist(), cols.tolist(), strict=True):
@@ -473,7 +482,7 @@ class _Builder:
     def externals(self) -> list[dict[str, Any]]:
         """A node per address range (the address space as the policies' ipBlocks split it)."""
         nodes: list[dict[str, Any]] = []
-        for r in self.cm.ranges:
+        for r in self.cm.ranges if self.cm is not None else ():
             nodes.append(
                 {
                     "id": r.key,
@@ -695,7 +704,7 @@ class _Builder:
                     "namespace": f.namespace,
                     "policy": f.policy,
                     "node": node,
-                    "fix": f.fix.yaml if f.fix is not None else "",
+                    "fix": fix_yaml(f.fix) if f.fix is not None else "",
                 }
             )
             if node is not None and node in index:
