@@ -39,6 +39,8 @@ from typing import Any
 
 import yaml
 
+from podwall.sources import goyaml
+
 TEAMS = ["payments", "search", "identity", "catalog", "checkout", "ads", "media", "platform"]
 ENVS = ["prod", "staging", "dev"]
 TIERS = ["web", "api", "api", "worker", "db", "cache", "queue"]
@@ -53,10 +55,9 @@ UPSTREAM = {
 POD_CIDR = ipaddress.ip_network("10.0.0.0/8")
 NS_BLOCK = 1024  # addresses per namespace (/22)
 
-try:
-    _Dumper: Any = yaml.CSafeDumper
-except AttributeError:  # pragma: no cover
-    _Dumper = yaml.SafeDumper
+# Strings kubectl would not read back as strings (``y``, a pod-template-hash like ``2372039e9``)
+# are quoted, as ``kubectl get -o yaml`` quotes them.
+_Dumper: Any = goyaml.SafeDumper
 
 
 def _h(text: str, n: int) -> str:
@@ -205,12 +206,12 @@ def generate(
         )
     ns_names = [f"ns-{i:04d}" for i in range(n_ns)]
     ns_team = {n: TEAMS[i % len(TEAMS)] for i, n in enumerate(ns_names)}
-    for i, n in enumerate(ns_names):
+    for _i, n in enumerate(ns_names):
         namespaces.append(namespace(n, {"team": ns_team[n], "env": ENVS[(i // len(TEAMS)) % len(ENVS)]}))
     # apps per namespace
     per_ns = [app_pods // n_ns + (1 if i < app_pods % n_ns else 0) for i in range(n_ns)]
     apps: dict[str, list[tuple[str, str, list[dict[str, Any]]]]] = {}
-    for i, n in enumerate(ns_names):
+    for _i, n in enumerate(ns_names):
         left, j, k = per_ns[i], 0, 0
         apps[n] = []
         while left > 0:

@@ -1,6 +1,7 @@
 """One podwall measurement in a fresh process (run by ``bench/run_bench.py``): prints JSON.
 
     python bench/podwall_child.py reach FILE...   # load + full pod-level reachability
+    python bench/podwall_child.py matrix FILE...  # the same, without counting triples (a digest instead)
     python bench/podwall_child.py load FILE...    # load only (the floor for ``podwall can``)
     python bench/podwall_child.py parse FILE...   # plain PyYAML C-loader parse, nothing else
 
@@ -13,9 +14,11 @@ pod, port) triples it implies (a pod reaching itself included).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
+from typing import Any
 
 
 def main() -> None:
@@ -38,6 +41,10 @@ def main() -> None:
     loaded = podwall.load(files, strict=False)
     t1 = time.perf_counter()
     out = {"endpoints": len(loaded.cluster.endpoints), "policies": len(loaded.cluster.policies), "load_s": t1 - t0}
+    if mode == "matrix":  # bench/run_forms.py: the matrix, and a digest of it to compare inputs
+        m = matrix(loaded.engine)
+        t2 = time.perf_counter()
+        out.update(digest=_digest(m), matrix_s=t2 - t1, classes=m.compiled.classes.n, columns=m.compiled.n_columns)
     if mode == "reach":
         m = matrix(loaded.engine)
         t2 = time.perf_counter()
@@ -55,6 +62,7 @@ def main() -> None:
         for c, e in zip(comp.classes.cls.tolist(), m.endpoints, strict=False):
             triples += len(comp.checked[c]) if e.is_pod else len(comp.allowed(c, c))
         out.update(
+            digest=_digest(m),
             matrix_s=t2 - t1,
             classes=comp.classes.n,
             columns=comp.n_columns,
@@ -62,6 +70,19 @@ def main() -> None:
             allowed_triples=triples,
         )
     print(json.dumps(out))
+
+
+def _digest(m: Any) -> str:
+    """A digest of the pod-level answer: which class each endpoint is in, and each class's
+    allowed-port counts towards every column (equal for inputs that mean the same cluster)."""
+    import numpy as np
+
+    comp = m.compiled
+    h = hashlib.sha256()
+    h.update(";".join(f"{e.key}={c}" for c, e in zip(comp.classes.cls.tolist(), m.endpoints, strict=True)).encode())
+    for a0, block in comp.iter_counts():
+        h.update(f"{a0}:".encode() + np.ascontiguousarray(block).tobytes())
+    return h.hexdigest()
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ def run(cmd: list[str], timeout: float | None = None, stdout: Any = subprocess.P
     return {
         "wall_s": wall,
         "peak_mib": usage.ru_maxrss / 1024,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
         "rc": proc.returncode,
         "stdout": "".join(out_chunks),
         "stderr": err,
@@ -113,7 +114,7 @@ def best(cmds: list[str], repeat: int, ok_codes: tuple[int, ...] = (0,)) -> dict
 
 def fmt_s(x: float | None) -> str:
     if x is None:
-        return "–"
+        return "-"
     return f"{x:.2f} s" if x < 100 else f"{x:.0f} s"
 
 
@@ -255,9 +256,9 @@ def print_table(rows: list[dict[str, Any]], note: str) -> None:
     print(head)
     print("|" + "---:|" * (head.count("|") - 1))
     for r in rows:
-        nca = fmt_s(r["nca_s"]) if r["nca_s"] is not None else r.get("nca_note", "–")
-        ratio = f"{r['nca_s'] / r['podwall_s']:.0f}×" if r["nca_s"] else "–"
-        nca_mem = f"{r['nca_peak_mib']:.0f} MiB" if r["nca_peak_mib"] else "–"
+        nca = fmt_s(r["nca_s"]) if r["nca_s"] is not None else r.get("nca_note", "-")
+        ratio = f"{r['nca_s'] / r['podwall_s']:.0f}x" if r["nca_s"] else "-"
+        nca_mem = f"{r['nca_peak_mib']:.0f} MiB" if r["nca_peak_mib"] else "-"
         print(
             f"| {r['pods']:,} | {r['policies']:,} | {r['yaml_mib']:.1f} MiB | {fmt_s(r['parse_s'])} | "
             f"{fmt_s(r['podwall_s'])} "

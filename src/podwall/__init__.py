@@ -36,6 +36,7 @@ from podwall.core.model import (
     Service,
     Target,
 )
+from podwall.core.names import Resolution
 from podwall.core.portsets import PortSet
 from podwall.core.reachability import Matrix
 from podwall.core.services import Backend, ServiceVerdict
@@ -89,6 +90,7 @@ __all__ = [
     "PortSet",
     "Protocol",
     "QueryError",
+    "Resolution",
     "RuleMiss",
     "RuleRef",
     "Service",

@@ -12,19 +12,19 @@ destination only, ``ns/service/name``.
 
 from __future__ import annotations
 
-import difflib
-import ipaddress
+import dataclasses
 import os
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 from typing import Protocol as TypingProtocol
 
+from podwall.core import names
 from podwall.core.diff import Diff
 from podwall.core.evaluate import Engine, Verdict
 from podwall.core.lint import RULES, SYSTEM_NAMESPACES, Finding
 from podwall.core.lint import lint as _lint
-from podwall.core.model import Address, Cluster, Endpoint, Options, Protocol, Service, Target
+from podwall.core.model import Cluster, Endpoint, Options, Protocol, Service, Target
 from podwall.core.portsets import PortSet
 from podwall.core.reachability import Matrix
 from podwall.core.reachability import matrix as _matrix
@@ -36,31 +36,8 @@ from podwall.sources.decode import LoadResult, load_texts
 from podwall.sources.expectations import Expectation
 from podwall.sources.manifests import SourceText, read_sources
 
-KIND_ALIASES = {
-    "pod": "Pod",
-    "po": "Pod",
-    "pods": "Pod",
-    "deployment": "Deployment",
-    "deploy": "Deployment",
-    "deployments": "Deployment",
-    "statefulset": "StatefulSet",
-    "sts": "StatefulSet",
-    "statefulsets": "StatefulSet",
-    "daemonset": "DaemonSet",
-    "ds": "DaemonSet",
-    "daemonsets": "DaemonSet",
-    "replicaset": "ReplicaSet",
-    "rs": "ReplicaSet",
-    "replicasets": "ReplicaSet",
-    "replicationcontroller": "ReplicationController",
-    "rc": "ReplicationController",
-    "job": "Job",
-    "jobs": "Job",
-    "cronjob": "CronJob",
-    "cj": "CronJob",
-    "cronjobs": "CronJob",
-}
-SERVICE_ALIASES = ("service", "svc", "services")
+KIND_ALIASES = names.KIND_ALIASES
+SERVICE_ALIASES = names.SERVICE_ALIASES
 
 
 class Answer(TypingProtocol):
@@ -133,61 +110,13 @@ class LoadedCluster:
 
     # -- naming ------------------------------------------------------------------------
     def endpoint(self, name: str, *, allow_service: bool = False) -> Target | Service:
-        """Resolve an endpoint name; raises QueryError with suggestions when unknown."""
-        name = name.strip()
-        try:
-            return Address(ip=ipaddress.ip_address(name))
-        except ValueError:
-            pass
-        parts = name.split("/")
-        if len(parts) == 1:
-            parts = [self.default_namespace, parts[0]]
-        eps = self.cluster.endpoints
-        if len(parts) == 2:
-            ns, nm = parts
-            pods = [e for e in eps if e.is_pod and e.namespace == ns and e.name == nm]
-            if pods:
-                return pods[0]
-            others = [e for e in eps if e.namespace == ns and e.name == nm]
-            if len(others) == 1:
-                return others[0]
-            if len(others) > 1:
-                opts = ", ".join(e.key for e in others)
-                raise QueryError(f"{name!r} is ambiguous: {opts}")
-            if allow_service:
-                svcs = [s for s in self.cluster.services if s.namespace == ns and s.name == nm]
-                if svcs:
-                    return svcs[0]
-        elif len(parts) == 3:
-            ns, kind_s, nm = parts
-            if kind_s.lower() in SERVICE_ALIASES:
-                svcs = [s for s in self.cluster.services if s.namespace == ns and s.name == nm]
-                if svcs and allow_service:
-                    return svcs[0]
-                if svcs:
-                    raise QueryError(f"{name}: a Service can only be a destination")
-            else:
-                kind = KIND_ALIASES.get(kind_s.lower())
-                if kind is None:
-                    raise QueryError(
-                        f"{name}: unknown kind {kind_s!r} (use pod, deployment, statefulset, daemonset, replicaset, "
-                        f"replicationcontroller, job, cronjob or service)"
-                    )
-                for e in eps:
-                    if e.kind == kind and e.namespace == ns and e.name == nm:
-                        return e
-        else:
-            raise QueryError(f"{name!r} is not an endpoint: write ns/pod, ns/kind/name or an IP address")
-        known: dict[str, str] = {}
-        for e in eps:
-            known[e.key] = e.key
-            known.setdefault(f"{e.namespace}/{e.name}", e.key)
-        for svc in self.cluster.services:
-            known[svc.key] = svc.key
-            known.setdefault(f"{svc.namespace}/{svc.name}", svc.key)
-        near = list(dict.fromkeys(known[k] for k in difflib.get_close_matches(name, list(known), n=3)))
-        hint = f"; did you mean {', '.join(near)}?" if near else ""
-        raise QueryError(f"no endpoint {name!r} in the input{hint}")
+        """Resolve an endpoint name (:func:`podwall.core.names.resolve`); raises QueryError with
+        suggestions when unknown."""
+        return self.resolve(name, allow_service=allow_service).target
+
+    def resolve(self, name: str, *, allow_service: bool = False) -> names.Resolution:
+        """Like :meth:`endpoint`, with the note said when the name was a pod's folded into its workload."""
+        return names.resolve(self.cluster, name, default_namespace=self.default_namespace, allow_service=allow_service)
 
     def target(self, name: str) -> Target:
         """Resolve a source name (a pod, workload or address; never a Service)."""
@@ -200,16 +129,24 @@ class LoadedCluster:
     def can(self, src: str, dst: str, port: int | str, protocol: str | Protocol = "TCP") -> Verdict | ServiceVerdict:
         """The verdict for one connection; ``dst`` may be a Service, ``port`` a name.
 
+        A pod name that was folded into its workload resolves to the workload; the verdict's
+        ``notes`` say so.
+
         Raises:
             QueryError: an unknown endpoint, protocol or port.
         """
         proto = _protocol(protocol)
         port = _port(port)
-        s = self.target(src)
-        d = self.endpoint(dst, allow_service=True)
+        rs = self.resolve(src)
+        rd = self.resolve(dst, allow_service=True)
+        s, d = rs.target, rd.target
+        if isinstance(s, Service):  # pragma: no cover - resolve refuses a Service as a source
+            raise QueryError(f"{src}: a Service can only be a destination")
         if isinstance(d, Service):
             return evaluate_service(self.engine, self.cluster, s, d, port, proto)
-        return self.engine.verdict(s, d, resolve_port(port, proto, d), proto)
+        v = self.engine.verdict(s, d, resolve_port(port, proto, d), proto)
+        notes = tuple(n for n in (rs.note, rd.note) if n)
+        return dataclasses.replace(v, notes=v.notes + notes) if notes else v
 
     def check(self, expectations: Iterable[Expectation]) -> tuple[ExpectationResult, ...]:
         """Check the expectations of an expectations file against the engine (``podwall test``).

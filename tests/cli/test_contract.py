@@ -269,7 +269,7 @@ def test_a_closed_pipe_ends_quietly(name: str) -> None:
 def test_head_minus_one_through_a_shell_pipe(tmp_path: Path) -> None:
     """Output far larger than a pipe's buffer, so podwall is still writing when head leaves."""
     pods = "".join(
-        f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: n}}\n"
+        f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: nn}}\n"
         f"spec: {{containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n"
         f"status: {{podIP: 10.0.{i // 250}.{i % 250 + 1}}}\n"
         for i in range(200)

@@ -15,11 +15,14 @@ import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from podwall.lab.lab import Lab
 from podwall.lab.netns import list_netns
+from podwall.lab.probe import ProbeResult
+from podwall.report import serialize
 from podwall.sources.manifests import read_sources
 
 HERE = Path(__file__).resolve().parent
@@ -111,3 +114,15 @@ def _nothing_left_behind() -> Iterator[None]:
 
 def sources(*paths: Path):  # type: ignore[no-untyped-def]
     return read_sources([str(p) for p in paths])
+
+
+def shown(r: ProbeResult) -> dict[str, Any]:
+    """A probe result as ``lab test -o json`` shows it (for assertion messages)."""
+    p = r.probe
+    return serialize.probe_result(
+        src=p.src, dst=p.dst, port=p.port, protocol=p.protocol, expect=p.expect, engine=r.engine, kernel=r.kernel,
+        outcome=str(r.outcome), detail=r.detail, advisory=r.advisory, agrees=r.agrees, failed=r.failed,
+        attempts=[{"endpoint": a.endpoint, "ip": a.ip, "port": a.port, "outcome": a.outcome and str(a.outcome),
+                   "detail": a.detail} for a in r.attempts],
+        reason=r.reason,
+    )  # fmt: skip

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from podwall.cli.main import cli
 from podwall.core.model import Protocol
 from podwall.lab.netns import list_netns, pids_in
-from podwall.lab.probe import probe_once
+from podwall.lab.packets import probe_once
 from podwall.sources.manifests import SourceText
 
 from .conftest import CONFORMANCE, TAG, new_lab, sources
@@ -59,11 +59,11 @@ def test_two_labs_with_the_same_addresses_coexist(make_lab) -> None:  # type: ig
     _, p2 = two.loaded()
     ya1, ya2 = p1.pod("y/a"), p2.pod("y/a")
     assert ya1 and ya2 and ya1.netns != ya2.netns
-    assert probe_once(ya1.netns, "10.244.1.10", 80, Protocol.TCP, 0.5) == "timeout"  # x is default-deny
-    assert probe_once(ya2.netns, "10.244.1.10", 80, Protocol.TCP, 0.5) == "connected"
+    assert probe_once(ya1.netns, "10.244.1.10", 80, Protocol.TCP, 0.5).outcome == "timeout"  # x is default-deny
+    assert probe_once(ya2.netns, "10.244.1.10", 80, Protocol.TCP, 0.5).outcome == "connected"
     one.down()
     assert list_netns(one.prefix) == [] and len(list_netns(two.prefix)) == 10
-    assert probe_once(ya2.netns, "10.244.1.10", 80, Protocol.TCP, 0.5) == "connected"
+    assert probe_once(ya2.netns, "10.244.1.10", 80, Protocol.TCP, 0.5).outcome == "connected"
 
 
 def test_lost_state_crash_is_cleaned_by_down(make_lab) -> None:  # type: ignore[no-untyped-def]

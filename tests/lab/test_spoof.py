@@ -10,8 +10,10 @@ import socket
 import subprocess
 
 from podwall.lab.probe import parse_expectations, run_probes
-from podwall.nft.apply import in_netns
+from podwall.linux.netns import in_netns
 from podwall.sources.manifests import SourceText
+
+from .conftest import shown
 
 PODS = "\n---\n".join(
     f"""apiVersion: v1
@@ -84,5 +86,46 @@ def test_probes_over_ipv6(make_lab) -> None:  # type: ignore[no-untyped-def]
     )
     for family in (4, 6):
         results = run_probes(lc, plan, probes, family=family)
-        assert [r.to_dict() for r in results if r.failed or r.kernel is None] == []
+        assert [shown(r) for r in results if r.failed or r.kernel is None] == []
         assert all((":" in r.attempts[0].ip) == (family == 6) for r in results)
+
+
+def _udp_from(netns: str, src: str, port: int, dst: str) -> socket.socket:
+    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    with in_netns(netns):
+        s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((src, port))
+    s.connect((dst, 80))
+    s.settimeout(0.5)
+    return s
+
+
+def test_a_pod_cannot_inject_into_another_pods_established_flow(make_lab) -> None:  # type: ignore[no-untyped-def]
+    """The ruleset checks IPv4 sources on new connections only; established IPv4 packets are
+    checked by the node's strict rp_filter, IPv6 ones by the guard chain. A spoofed datagram
+    that matches b's established UDP flow to c must not reach c (c would echo it to b)."""
+    lab = make_lab("j")
+    lab.up([SourceText("pods.yaml", PODS), SourceText("policy.yaml", POLICY)])
+    _, plan = lab.loaded()
+    a, b = plan.pod("default/a"), plan.pod("default/b")
+    assert a and b
+    subprocess.run(["ip", "-n", a.netns, "addr", "add", "10.6.0.2/32", "dev", "eth0"], check=True)
+    subprocess.run(["ip", "-n", a.netns, "addr", "add", "fd00:6::2/128", "dev", "eth0", "nodad"], check=True)
+    for src, dst, port in (("10.6.0.2", "10.6.0.3", 40001), ("fd00:6::2", "fd00:6::3", 40002)):
+        real = _udp_from(b.netns, src, port, dst)
+        fake = _udp_from(a.netns, src, port, dst)
+        try:
+            real.send(b"hello")
+            assert real.recv(100) == b"hello"  # b's flow to c is established
+            fake.send(b"spoofed")
+            try:
+                got = real.recv(100)
+            except TimeoutError:
+                got = b""
+            assert got == b"", f"{dst}: a's spoofed datagram reached c"
+            real.send(b"again")
+            assert real.recv(100) == b"again"
+        finally:
+            real.close()
+            fake.close()

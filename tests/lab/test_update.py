@@ -11,7 +11,7 @@ import threading
 import time
 
 from podwall.core.model import Protocol
-from podwall.lab.probe import probe_once
+from podwall.lab.packets import probe_once
 from podwall.sources.manifests import SourceText
 
 PODS = """
@@ -130,14 +130,14 @@ def test_no_denied_connection_gets_through_while_policies_change(make_lab) -> No
 
     def hammer() -> None:
         while not stop.is_set():
-            out = probe_once(client.netns, "10.9.0.2", 8080, Protocol.TCP, timeout=0.05)
+            out = probe_once(client.netns, "10.9.0.2", 8080, Protocol.TCP, timeout=0.05).outcome
             denied["tries"] += 1
             if out in ("connected", "refused"):
                 denied["through"] += 1
 
     def friendly() -> None:
         while not stop.is_set():
-            out = probe_once(friend.netns, "10.9.0.2", 8080, Protocol.TCP, timeout=0.5)
+            out = probe_once(friend.netns, "10.9.0.2", 8080, Protocol.TCP, timeout=0.5).outcome
             allowed["tries"] += 1
             if out != "connected":
                 allowed["failed"] += 1
@@ -197,7 +197,7 @@ def _udp_stream(netns: str):  # type: ignore[no-untyped-def]
     """An "established" UDP flow: one socket, one 4-tuple, request/reply round trips."""
     import socket
 
-    from podwall.nft.apply import in_netns
+    from podwall.linux.netns import in_netns
 
     with in_netns(netns):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -226,7 +226,7 @@ def test_revocation_keeps_established_flows_unless_cut(make_lab) -> None:  # typ
     assert rt()
     lab.apply([pods, SourceText("p.yaml", REVOKE[1])])
     assert rt(), "an established flow survives a revocation by default"
-    assert probe_once(client.netns, "10.9.0.2", 53, Protocol.UDP, 0.5) == "timeout"
+    assert probe_once(client.netns, "10.9.0.2", 53, Protocol.UDP, 0.5).outcome == "timeout"
     s.close()
     # strict (cut): the established flow is cut as well
     lab.apply([pods, SourceText("p.yaml", REVOKE[0])])

@@ -107,8 +107,9 @@ def test_structure_two_forward_chains_ct_first_dispatch_maps() -> None:
         body = text.split(f"chain {chain} {{")[1].split("}")[0].strip().splitlines()
         assert body[1].strip() == "ct state established,related accept"
     assert "iifname vmap @egress_dispatch" in text and "oifname vmap @ingress_dispatch" in text
-    assert "iifname @pod_links iifname . ip saddr != @pod_src4 counter drop" in text
-    assert "iifname @pod_links ip6 saddr != fe80::/10 iifname . ip6 saddr != @pod_src6 counter drop" in text
+    assert "ct state new iifname . ip saddr != @pod_src4 iifname @pod_links counter drop" in text
+    v6 = "meta nfproto ipv6 iifname . ip6 saddr != @pod_src6 ip6 saddr != fe80::/10 iifname @pod_links counter drop"
+    assert v6 in text
 
 
 def test_unselected_pods_have_no_dispatch_entry() -> None:
@@ -121,7 +122,7 @@ def test_unselected_pods_have_no_dispatch_entry() -> None:
 def test_pods_sharing_policies_share_one_signature_chain() -> None:
     text = "\n---\n".join(
         [
-            f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: a, labels: {{x: y}}}}\nstatus: {{podIP: "
+            f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: a, labels: {{x: 'y'}}}}\nstatus: {{podIP: "
             f"10.1.0.{i + 1}}}"
             for i in range(5)
         ]
@@ -144,6 +145,16 @@ def test_ipblock_except_and_endport_and_protocols() -> None:
     ports = {s.comment: s.elements for s in rs.sets if s.name.startswith("ports_")}
     assert ("tcp . 9000-9020",) in ports.values()  # overlapping endPort ranges merged
     assert ("sctp . 7000", "udp . 0-65535") in ports.values()
+    # single ports make a hash set, ranges an interval set
+    kinds = {s.elements: s.interval for s in rs.sets if s.name.startswith("ports_")}
+    assert kinds[("tcp . 9000-9020",)] is True
+    single = from_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nstatus: {podIP: 10.1.0.1}\n---\n"
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: d, namespace: a}\n"
+        "spec: {podSelector: {}, ingress: [{ports: [{port: 80}, {port: 53, protocol: UDP}]}]}\n"
+    )
+    (hashed,) = [s for s in single.sets if s.name.startswith("ports_")]
+    assert hashed.elements == ("tcp . 80", "udp . 53") and not hashed.interval
 
 
 def test_named_ports_resolve_per_destination_pod() -> None:

@@ -146,7 +146,9 @@ def can(inputs: Inputs, src: str, dst: str, port: str, protocol: str, quiet: boo
     """Can one endpoint open a connection to another? Prints yes or no and a one-line reason.
 
     Like `kubectl auth can-i`: the exit code is the answer. The destination may be a pod, a
-    workload, an address or a Service (then every backing pod must be reachable).
+    workload, an address or a Service (then every backing pod must be reachable). It prints
+    unknown, as for bad input, when the input cannot answer: a Service without selector whose
+    Endpoints and EndpointSlices are not in it.
 
     \b
     Example:
@@ -154,13 +156,17 @@ def can(inputs: Inputs, src: str, dst: str, port: str, protocol: str, quiet: boo
           --from production/frontend --to production/backend --port 8080
     """
     v = _ask(inputs, src, dst, port, protocol)
+    answer = serialize.answer(v)
     if output == "json":
         echo_json(serialize.verdict_doc(v))
     else:
-        click.echo("yes" if v.allowed else "no")
+        click.echo(answer)
         if not quiet:
             click.echo(v.reason())
-    return ExitCode.OK if v.allowed else ExitCode.NO
+            for note in getattr(v, "notes", ()):
+                click.echo(f"note: {note}", err=True)
+    # "unknown" (a Service whose backends the input does not hold): the input cannot answer
+    return ExitCode.BAD_INPUT if answer == "unknown" else ExitCode.OK if v.allowed else ExitCode.NO
 
 
 @exit_codes(OK="explained, whatever the verdict (use `podwall can` to branch on it)")

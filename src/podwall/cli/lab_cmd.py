@@ -8,6 +8,9 @@ carries the ruleset) and prove the policies with real packets. Lab commands need
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -24,10 +27,10 @@ from podwall.cli.common import (
     protocol_option,
 )
 from podwall.cli.exitcodes import ExitCode
-from podwall.errors import InputError, LabError
-from podwall.lab.lab import Change, Lab
-from podwall.lab.probe import Probe, ProbeResult, probes_from, run_probes, summary
-from podwall.lab.topology import check_lab_name, plan
+from podwall.errors import InputError
+from podwall.lab.lab import Change, Lab, LabStatus
+from podwall.lab.probe import LabCluster, Probe, ProbeResult, probes_from, run_probes, summary
+from podwall.lab.topology import LAB_NAME, LabPlan, plan
 from podwall.nft.compile import compile_ruleset
 from podwall.nft.script import render, to_json
 from podwall.report import serialize
@@ -42,10 +45,9 @@ def register(cli: click.Group) -> None:
 
 
 def _check_lab_name(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    try:
-        return check_lab_name(value)
-    except LabError as exc:  # a bad option is bad usage (2), not a broken environment (3)
-        raise click.BadParameter(str(exc)) from None
+    if not LAB_NAME.match(value):  # a bad option is bad usage (2), not a broken environment (3)
+        raise click.BadParameter(f"{value!r}: use 1-16 lower-case letters or digits")
+    return value
 
 
 def _lab_option(func: Any) -> Any:
@@ -61,6 +63,45 @@ def _lab_option(func: Any) -> Any:
 
 # SIGTERM and SIGHUP unwind every command like Ctrl-C (cli/main.py), so a half-built lab is
 # always torn down, and the exit code says which signal it was.
+
+
+@contextmanager
+def _late_signals(undo: Callable[[], object]) -> Iterator[None]:
+    """Make sure a SIGTERM/SIGHUP during the body is not lost.
+
+    Python runs a signal handler wherever the main thread is, also inside a finaliser
+    (``__del__``), where the exception the handler raises is printed and dropped. So the signal
+    is also remembered here: if the body then finishes anyway, ``undo`` runs (``lab up``: take
+    the lab down again) and the signal is delivered once more, now where it unwinds.
+    """
+    fired: list[int] = []
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+
+    def handler(signum: int, frame: Any) -> None:
+        fired.append(signum)
+        prev = previous[signal.Signals(signum)]
+        if callable(prev):
+            prev(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    try:
+        for s in previous:
+            signal.signal(s, handler)
+    except ValueError:  # not the main thread: nothing to remember
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+    if fired:
+        undo()
+        prev = previous[signal.Signals(fired[0])]
+        if callable(prev):
+            prev(fired[0], None)
+        raise KeyboardInterrupt
 
 
 # -- compile ----------------------------------------------------------------------------------
@@ -114,21 +155,33 @@ def lab() -> None:
       podwall lab test --expect examples/seed/expect.yaml
       podwall lab probe --from production/frontend --to production/backend --port 8080
       podwall lab apply examples/seed/manifests -n production   # policies changed in place
+      podwall lab status
       podwall lab down
+
+    \b
+    A lab that is not what its state says (an interrupted `lab up`, a namespace deleted by
+    hand, a dead listener, a changed ruleset) is damaged: `lab status` says what is wrong
+    (exit 1) and `lab probe`, `lab test` and `lab apply` refuse it (exit 3) until `lab up`
+    rebuilds it or `lab down` removes it.
     """
 
 
 def _change_text(what: str, ch: Change) -> str:
+    st = ch.stats
     lines = [
         f"{what}: {ch.pods_total} pods ({ch.pods_added} added, {ch.pods_removed} removed), "
-        f"ruleset {ch.nft}: {ch.stats.get('chains', 0)} chains, {ch.stats.get('rules', 0)} rules, "
-        f"{ch.stats.get('sets', 0)} sets, {ch.stats.get('elements', 0)} elements, in {ch.seconds:.2f} s"
+        f"ruleset {ch.nft}: {st.chains} chains, {st.rules} rules, {st.sets} sets, {st.elements} elements, "
+        f"in {ch.seconds:.2f} s"
     ]
     if ch.cut:
         lines.append(f"cut {ch.cut} established connection(s) that are no longer allowed")
     for key, why in ch.skipped:
         lines.append(f"  not in the lab: {key}: {why}")
     return "\n".join(lines)
+
+
+def _stats(ch_stats: Any) -> dict[str, int]:
+    return {"chains": ch_stats.chains, "rules": ch_stats.rules, "sets": ch_stats.sets, "elements": ch_stats.elements}
 
 
 def _change_doc(lab_name: str, ch: Change) -> dict[str, Any]:
@@ -138,11 +191,18 @@ def _change_doc(lab_name: str, ch: Change) -> dict[str, Any]:
         added=ch.pods_added,
         removed=ch.pods_removed,
         nft=ch.nft,
-        ruleset=ch.stats,
+        ruleset=_stats(ch.stats),
         cut=ch.cut,
         seconds=ch.seconds,
         skipped=ch.skipped,
     )
+
+
+def _print_change(lab_name: str, what: str, ch: Change, output: str) -> None:
+    if output == "json":
+        echo_json(_change_doc(lab_name, ch))
+    else:
+        click.echo(_change_text(f"lab {lab_name} {what}", ch))
 
 
 @exit_codes(OK="the lab is up", ENVIRONMENT="not root, nft missing, or the kernel refused")
@@ -158,16 +218,16 @@ def lab_up(inputs: Inputs, lab_name: str, output: str) -> ExitCode:
     """
     lab_obj = Lab(lab_name)
     sources = read_sources(inputs.paths)
-    ch = lab_obj.up(sources, namespace=inputs.namespace, options=inputs.options)
-    lab_obj.close()
-    if output == "json":
-        echo_json(_change_doc(lab_name, ch))
-    else:
-        click.echo(_change_text(f"lab {lab_name} up", ch))
+    try:
+        with _late_signals(undo=lab_obj.down):
+            ch = lab_obj.up(sources, namespace=inputs.namespace, options=inputs.options)
+    finally:
+        lab_obj.close()
+    _print_change(lab_name, "up", ch, output)
     return ExitCode.OK
 
 
-@exit_codes(OK="applied", ENVIRONMENT="not root, no such lab, or the kernel refused")
+@exit_codes(OK="applied", ENVIRONMENT="not root, no such lab, a damaged lab, or the kernel refused")
 @lab.command("apply")
 @input_options
 @_lab_option
@@ -184,16 +244,15 @@ def lab_apply(inputs: Inputs, lab_name: str, cut: bool, output: str) -> ExitCode
     """Change the running lab to PATHS: pods added/removed, policies changed in place.
 
     The ruleset changes in one nft transaction (element and chain diffs where possible), so
-    there is no moment in which a denied connection gets through.
+    there is no moment in which a denied connection gets through. A damaged lab is refused.
     """
     lab_obj = Lab(lab_name)
     sources = read_sources(inputs.paths)
-    ch = lab_obj.apply(sources, namespace=inputs.namespace, options=inputs.options, cut=cut)
-    lab_obj.close()
-    if output == "json":
-        echo_json(_change_doc(lab_name, ch))
-    else:
-        click.echo(_change_text(f"lab {lab_name} applied", ch))
+    try:
+        ch = lab_obj.apply(sources, namespace=inputs.namespace, options=inputs.options, cut=cut)
+    finally:
+        lab_obj.close()
+    _print_change(lab_name, "applied", ch, output)
     return ExitCode.OK
 
 
@@ -211,9 +270,10 @@ def _result_line(r: ProbeResult) -> str:
         mark = "FAIL" if r.failed else "ok"
     exp = f" expect={_verdict_word(p.expect)}" if p.expect is not None else ""
     detail = f" ({r.detail})" if r.detail else ""
+    seen = ",".join(r.outcomes) if r.outcomes else str(r.outcome)
     return (
         f"{mark:4} {p.src} -> {p.dst} {p.protocol.value}/{p.port}: kernel={_verdict_word(r.kernel)} "
-        f"[{r.outcome}] engine={_verdict_word(r.engine)}{exp}{detail}"
+        f"[{seen}] engine={_verdict_word(r.engine)}{exp}{detail}"
     )
 
 
@@ -227,22 +287,34 @@ def _result(r: ProbeResult, *, reason: bool = False) -> dict[str, Any]:
         expect=p.expect,
         engine=r.engine,
         kernel=r.kernel,
-        outcome=r.outcome,
+        outcome=str(r.outcome),
         detail=r.detail,
         advisory=r.advisory,
         agrees=r.agrees,
         failed=r.failed,
-        attempts=[{"endpoint": a.endpoint, "ip": a.ip, "port": a.port, "outcome": a.outcome, "detail": a.detail}
-                  for a in r.attempts],
+        attempts=[
+            {"endpoint": a.endpoint, "ip": a.ip, "port": a.port, "outcome": a.outcome and str(a.outcome),
+             "detail": a.detail}
+            for a in r.attempts
+        ],
         reason=r.reason if reason else "",
-    )
+    )  # fmt: skip
+
+
+def _loaded(lab_name: str) -> tuple[LabCluster, LabPlan]:
+    """The lab's cluster and plan; refuses a damaged lab (LabError, exit 3)."""
+    lab_obj = Lab(lab_name)
+    try:
+        return lab_obj.loaded()
+    finally:
+        lab_obj.close()
 
 
 def _report(results: list[ProbeResult], output: str, verbose: bool) -> ExitCode:
     s = summary(results)
     doc = serialize.lab_test_doc(
         [_result(r) for r in results],
-        {k: s[k] for k in ("compared", "agree", "disagree", "unexpected")},
+        {"compared": s.compared, "agree": s.agree, "disagree": s.disagree, "unexpected": s.unexpected},
     )
     if output == "json":
         echo_json(doc)
@@ -251,8 +323,8 @@ def _report(results: list[ProbeResult], output: str, verbose: bool) -> ExitCode:
             if verbose or r.failed or r.kernel is None:
                 click.echo(_result_line(r))
         click.echo(
-            f"{s['compared']} probes compared: {s['agree']} kernel = engine, {s['disagree']} disagree, "
-            f"{s['unexpected']} differ from the expectation"
+            f"{s.compared} probes compared: {s.agree} kernel = engine, {s.disagree} disagree, "
+            f"{s.unexpected} differ from the expectation"
         )
         click.echo(summary_line(doc["summary"]))
     return ExitCode.NO if any(r.failed for r in results) else ExitCode.OK
@@ -261,7 +333,7 @@ def _report(results: list[ProbeResult], output: str, verbose: bool) -> ExitCode:
 @exit_codes(
     OK="kernel = engine = expectation everywhere",
     NO="any disagreement",
-    ENVIRONMENT="not root, or no such lab",
+    ENVIRONMENT="not root, no such lab, or a damaged lab",
 )
 @lab.command("test")
 @_lab_option
@@ -290,17 +362,22 @@ def lab_test(
 
     Each probe connects from the source pod's namespace (1 s timeout) and reports what the
     kernel did next to what the engine predicts (and what the file expects). Probes from a
-    pod to itself, and to addresses outside the lab (never sent), are advisory.
+    pod to itself, and to addresses outside the lab (never sent), are advisory; probes whose
+    pods have no address of the family (-6) are skipped, not failed.
     SCTP is probed with a raw INIT packet (this kernel kind has no SCTP sockets).
     """
     probes = probes_from(load_expectations(expect_file))
-    lab_obj = Lab(lab_name)
-    lc, lab_plan = lab_obj.loaded()
-    results = run_probes(lc, lab_plan, probes, timeout=timeout, parallel=parallel, family=6 if ipv6 else 4, retry=retry)
+    view, lab_plan = _loaded(lab_name)
+    results = run_probes(view, lab_plan, probes, timeout=timeout, parallel=parallel, family=6 if ipv6 else 4,
+                         retry=retry)  # fmt: skip
     return _report(results, output, verbose)
 
 
-@exit_codes(OK="the kernel agrees with the engine", NO="it does not", ENVIRONMENT="not root, or no such lab")
+@exit_codes(
+    OK="the kernel agrees with the engine",
+    NO="it does not",
+    ENVIRONMENT="not root, no such lab, or a damaged lab",
+)
 @lab.command("probe")
 @_lab_option
 @click.option("--from", "src", required=True, help="Source pod (ns/pod or ns/kind/name).")
@@ -308,16 +385,15 @@ def lab_test(
 @click.option("--port", "-p", required=True, help="Port number or container port name.")
 @protocol_option
 @click.option("--timeout", default=1.0, show_default=True)
-@click.option("-6", "--ipv6", is_flag=True, help="Use IPv6 addresses.")
+@click.option("-6", "--ipv6", is_flag=True, help="Use IPv6 addresses (a pod without one: skipped).")
 @output_option("text", "json")
 def lab_probe(
     lab_name: str, src: str, dst: str, port: str, protocol: str, timeout: float, ipv6: bool, output: str
 ) -> ExitCode:
     """One real connection attempt in the lab, next to the engine's verdict."""
     probe = Probe(src=src, dst=dst, port=parse_port(port), protocol=parse_protocol(protocol))
-    lab_obj = Lab(lab_name)
-    lc, lab_plan = lab_obj.loaded()
-    (r,) = run_probes(lc, lab_plan, [probe], timeout=timeout, family=6 if ipv6 else 4)
+    view, lab_plan = _loaded(lab_name)
+    (r,) = run_probes(view, lab_plan, [probe], timeout=timeout, family=6 if ipv6 else 4)
     if r.outcome == "skipped" and r.engine is None:
         raise InputError(r.detail)
     if output == "json":
@@ -329,36 +405,66 @@ def lab_probe(
     return ExitCode.NO if r.failed else ExitCode.OK
 
 
-@exit_codes(OK="the lab is up and whole", NO="it is damaged", ENVIRONMENT="not root, or no such lab")
+def _status_text(st: LabStatus) -> list[str]:
+    rs = st.ruleset
+    head = "up" if st.healthy else ("DAMAGED" if st.up or st.problems else "DOWN")
+    lines = [f"lab {st.lab}: {head}, {st.pods} pods, node {st.node}"]
+    if st.listener_pid:
+        lines.append(f"listener: pid {st.listener_pid}{'' if st.listener_alive else ' (NOT RUNNING)'}")
+    else:
+        lines.append("listener: none")
+    if rs is not None:
+        lines.append(f"ruleset: {rs.chains} chains, {rs.rules} rules, {rs.sets} sets, {rs.elements} elements")
+    lines += [f"problem: {p}" for p in st.problems]
+    lines += [f"not in the lab: {k}: {r}" for k, r in st.skipped]
+    lines += [f"dropped {d.packets} packet(s): {d.comment}" for d in st.drops]
+    if st.problems:
+        lines.append(f"the lab is damaged: rebuild it (podwall lab up PATHS --lab {st.lab}) or remove it "
+                     f"(podwall lab down --lab {st.lab})")  # fmt: skip
+    return lines
+
+
+def _status_body(st: LabStatus) -> dict[str, Any]:
+    return {
+        "lab": st.lab,
+        "node": st.node,
+        "up": st.up,
+        "problems": list(st.problems),
+        "phase": st.phase,
+        "pods": st.pods,
+        "namespaces_missing": list(st.namespaces_missing),
+        "skipped": [{"endpoint": k, "reason": r} for k, r in st.skipped],
+        "listener_pid": st.listener_pid,
+        "listener_alive": st.listener_alive,
+        "ruleset": _stats(st.ruleset) if st.ruleset else {},
+        "drops": [{"chain": d.chain, "comment": d.comment, "packets": d.packets, "bytes": d.bytes} for d in st.drops],
+    }
+
+
+@exit_codes(
+    OK="the lab is up and whole",
+    NO="it is damaged (each problem is listed)",
+    ENVIRONMENT="not root, or no such lab",
+)
 @lab.command("status")
 @_lab_option
 @output_option("text", "json")
 def lab_status(lab_name: str, output: str) -> ExitCode:
-    """Show the lab: pods, listener, ruleset size, and which policies dropped packets."""
+    """Show the lab: health, pods, listener, ruleset size, and which policies dropped packets.
+
+    Damaged means: `lab up` or `lab apply` did not finish, or a namespace, link, the
+    listener or the ruleset is not what the lab's state says.
+    """
     lab_obj = Lab(lab_name)
-    st = lab_obj.status()
-    lab_obj.close()
-    healthy = st["up"] and not st["namespaces_missing"] and (st["listener_alive"] or st["listener_pid"] is None)
+    try:
+        st = lab_obj.status()
+    finally:
+        lab_obj.close()
     if output == "json":
-        echo_json(serialize.lab_status_doc(st, healthy=healthy))
+        echo_json(serialize.lab_status_doc(_status_body(st), healthy=st.healthy))
     else:
-        rs = st["ruleset"]
-        click.echo(f"lab {st['lab']}: {'up' if st['up'] else 'DOWN'}, {st['pods']} pods, node {st['node']}")
-        click.echo(
-            f"listener: {'pid ' + str(st['listener_pid']) if st['listener_pid'] else 'none'}"
-            f"{'' if st['listener_alive'] or not st['listener_pid'] else ' (NOT RUNNING)'}"
-        )
-        click.echo(
-            f"ruleset: {rs.get('chains', 0)} chains, {rs.get('rules', 0)} rules, {rs.get('sets', 0)} sets, "
-            f"{rs.get('elements', 0)} elements"
-        )
-        for m in st["namespaces_missing"]:
-            click.echo(f"missing namespace: {m}")
-        for s in st["skipped"]:
-            click.echo(f"not in the lab: {s['endpoint']}: {s['reason']}")
-        for d in st["drops"]:
-            click.echo(f"dropped {d['packets']} packet(s): {d['comment']}")
-    return ExitCode.OK if healthy else ExitCode.NO
+        click.echo("\n".join(_status_text(st)))
+    return ExitCode.OK if st.healthy else ExitCode.NO
 
 
 @exit_codes(OK="done (also when there was nothing to remove)", ENVIRONMENT="not root")
@@ -368,7 +474,7 @@ def lab_status(lab_name: str, output: str) -> ExitCode:
 def lab_down(lab_name: str, output: str) -> ExitCode:
     """Remove the lab: kill its processes, delete its namespaces (and so its links), forget it.
 
-    Safe to run any time, also after a crash.
+    Safe to run any time, also after a crash or on a damaged lab.
     """
     removed = Lab(lab_name).down()
     if output == "json":

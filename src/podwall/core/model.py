@@ -291,6 +291,9 @@ class Endpoint:
     (a ReplicaSet of a Deployment is traced to the Deployment by its ``pod-template-hash``)."""
     annotations: Mapping[str, str] = field(default_factory=_no_labels)
     span: SourceSpan | None = None
+    folded: tuple[str, ...] = ()
+    """The objects of the input folded into this workload, as ``Kind/name`` (its pods and
+    ReplicaSets), so that ``ns/<pod name>`` still finds it."""
 
     @property
     def is_pod(self) -> bool:
@@ -334,6 +337,25 @@ class ServicePort:
     """A number or a container port name; ``None`` means the same as ``port``."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class EndpointPort:
+    """A port of an Endpoints subset or an EndpointSlice."""
+
+    name: str | None
+    port: int
+    protocol: Protocol = Protocol.TCP
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointAddress:
+    """One ready address behind a Service, from an Endpoints object or an EndpointSlice."""
+
+    ip: str
+    target: str | None = None
+    """``ns/name`` of the Pod its ``targetRef`` names, if any."""
+    ports: tuple[EndpointPort, ...] = ()
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Service:
     namespace: str
@@ -342,6 +364,13 @@ class Service:
     """``None``: a Service without selector (its endpoints are managed by hand)."""
     ports: tuple[ServicePort, ...] = ()
     span: SourceSpan | None = None
+    type: str = "ClusterIP"
+    """``spec.type``: ``ClusterIP``, ``NodePort``, ``LoadBalancer`` or ``ExternalName``."""
+    external_name: str | None = None
+    """``spec.externalName`` of an ``ExternalName`` Service (a DNS name outside the cluster)."""
+    addresses: tuple[EndpointAddress, ...] | None = None
+    """The ready addresses of its EndpointSlices (or, without any, of its Endpoints object);
+    ``None`` when the input holds neither for this Service."""
 
     @property
     def key(self) -> str:

@@ -1,9 +1,9 @@
 """A lab: build it, change its policies in place, look at it, take it down.
 
-State between CLI invocations lives in ``/run/podwall/<lab>/state.json`` (root-only, on tmpfs,
-so a reboot forgets it together with the namespaces). It keeps a snapshot of the input texts
-(so ``lab test`` judges the kernel against exactly what was applied, even if the files changed
-since), the plan, the ruleset as applied, and the listener's PID.
+State between CLI invocations lives in ``/run/podwall/<lab>/state.json`` (:mod:`.state`);
+whether the kernel still matches it is :mod:`.health`'s question. Every lab operation needs
+root; a lab that is damaged (an interrupted ``up``, a namespace deleted by hand...) is not
+probed until ``lab up`` rebuilds it or ``lab down`` removes it.
 
 Order of operations (research/lab.md, "update strategy"): the ruleset that covers a new pod is
 loaded *before* its namespace exists, and a removed pod's namespace is deleted *before* its
@@ -20,93 +20,111 @@ pick-up disabled in the node, the flow's next packet is INVALID and dropped.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from podwall.api import LoadedCluster
 from podwall.core.evaluate import Engine
-from podwall.core.model import Endpoint, HostNetworkMode, Options, Protocol
+from podwall.core.model import Options
 from podwall.errors import LabError, ManifestError
+from podwall.lab import conntrack, health
 from podwall.lab import netns as ns
+from podwall.lab.probe import LabCluster
+from podwall.lab.state import APPLYING, BUILDING, READY, STATE_ROOT, State, options_dict
 from podwall.lab.topology import LabPlan, PodPlan, check_lab_name, lab_prefix, node_netns, plan
+from podwall.linux.netns import netns_path
 from podwall.nft.apply import Nft
 from podwall.nft.compile import Ruleset, compile_ruleset
 from podwall.nft.script import ruleset_from_dict, ruleset_to_dict
 from podwall.sources.decode import load_texts
 from podwall.sources.manifests import SourceText
 
-STATE_ROOT = "/run/podwall"
+__all__ = ["Change", "Drop", "Lab", "LabStatus", "RulesetStats", "require_root"]
 
 
 def require_root() -> None:
+    """Raises LabError (exit 3) unless this process may build and read labs."""
     if os.geteuid() != 0:
-        raise LabError("the lab needs root (network namespaces and nftables)")
-    for tool in ("ip",):
-        if shutil.which(tool) is None:
-            raise LabError(f"the {tool} tool is missing (apt-get install iproute2)")
+        raise LabError("the lab needs root (network namespaces, nftables and its state in /run/podwall)")
+    if shutil.which("ip") is None:
+        raise LabError("the ip tool is missing (apt-get install iproute2)")
 
 
-@dataclass
-class State:
-    lab: str
-    namespace: str
-    options: dict[str, Any]
-    sources: list[list[str]]
-    pods: list[PodPlan] = field(default_factory=list)
-    skipped: list[list[str]] = field(default_factory=list)
-    ruleset: dict[str, Any] | None = None
-    server_pid: int | None = None
-    created: float = 0.0
-    updated: float = 0.0
+@dataclass(frozen=True, kw_only=True)
+class RulesetStats:
+    """The size of a ruleset."""
 
-    def to_json(self) -> str:
-        d = dataclasses.asdict(self)
-        return json.dumps(d)
+    chains: int = 0
+    rules: int = 0
+    sets: int = 0
+    elements: int = 0
+    """Set and map elements."""
 
     @classmethod
-    def from_json(cls, text: str) -> State:
-        d = json.loads(text)
-        d["pods"] = [
-            PodPlan(
-                key=p["key"],
-                netns=p["netns"],
-                ifname=p["ifname"],
-                ips=tuple(p["ips"]),
-                ports=tuple((int(x[0]), str(x[1])) for x in p["ports"]),
-            )
-            for p in d["pods"]
-        ]
-        return cls(**d)
-
-    def opts(self) -> Options:
-        return Options(
-            ipblock_matches_pods=self.options.get("ipblock_matches_pods", True),
-            host_network=HostNetworkMode(self.options.get("host_network", "node")),
+    def of(cls, rs: Ruleset) -> RulesetStats:
+        return cls(
+            chains=len(rs.chains),
+            rules=sum(len(c.rules) for c in rs.chains),
+            sets=len(rs.sets),
+            elements=sum(len(s.elements) for s in rs.sets) + sum(len(m.elements) for m in rs.maps),
         )
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Change:
     """What an ``up`` or ``apply`` did."""
 
     pods_added: int = 0
     pods_removed: int = 0
     pods_total: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: tuple[tuple[str, str], ...] = ()
+    """(endpoint key, why it has no namespace)."""
     nft: str = ""
     """``create``, ``diff``, ``replace`` or ``none``."""
-    stats: dict[str, int] = field(default_factory=dict)
+    stats: RulesetStats = RulesetStats()
     cut: int = 0
+    """Established connections cut (``apply --cut``)."""
     seconds: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Drop:
+    """A drop counter of the ruleset that moved: which isolation dropped how much."""
+
+    chain: str
+    comment: str
+    packets: int
+    bytes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabStatus:
+    """``lab status``: what the lab is, and whether the kernel still matches it."""
+
+    lab: str
+    node: str
+    up: bool
+    """The state file and the node namespace exist."""
+    problems: tuple[str, ...]
+    """What is not as the state says; empty when healthy."""
+    phase: str
+    pods: int
+    namespaces_missing: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...]
+    listener_pid: int | None
+    listener_alive: bool
+    ruleset: RulesetStats | None
+    drops: tuple[Drop, ...]
+
+    @property
+    def healthy(self) -> bool:
+        return self.up and not self.problems
 
 
 class Lab:
@@ -123,16 +141,22 @@ class Lab:
 
     # -- state ---------------------------------------------------------------------------
     def exists(self) -> bool:
-        return os.path.exists(self.state_file) and os.path.exists(os.path.join(ns.NETNS_DIR, self.node))
+        return os.path.exists(self.state_file) and os.path.exists(netns_path(self.node))
 
     def state(self) -> State:
+        """The lab's state; raises LabError when there is none (or it is unreadable)."""
+        require_root()
         try:
             with open(self.state_file) as fh:
                 return State.from_json(fh.read())
         except FileNotFoundError:
             raise LabError(f"no lab {self.name!r} is up (run: podwall lab up PATHS)") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LabError(f"the state of lab {self.name!r} is unreadable ({exc}): run podwall lab down") from None
 
-    def _save(self, st: State) -> None:
+    def _save(self, st: State, step: str | None = None) -> None:
+        if step is not None:
+            st.step = step
         os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
         tmp = self.state_file + ".tmp"
         with open(tmp, "w") as fh:
@@ -149,16 +173,33 @@ class Lab:
             self._nft.close()
             self._nft = None
 
-    def loaded(self, st: State | None = None) -> tuple[LoadedCluster, LabPlan]:
-        """The cluster as the lab has it (lab IPs filled in), with its engine, and the plan."""
+    def problems(self, st: State | None = None) -> list[str]:
+        """What is not as the lab's state says (see :mod:`podwall.lab.health`); empty: healthy."""
         st = st or self.state()
+        items = None
+        if os.path.exists(netns_path(self.node)) and st.ruleset is not None:
+            items = health.table_json(self.nft(), ruleset_from_dict(st.ruleset).table)
+        return health.problems(st, node=self.node, prefix=self.prefix, state_dir=self.state_dir, items=items)
+
+    def loaded(self, st: State | None = None, *, check: bool = True) -> tuple[LabCluster, LabPlan]:
+        """The cluster as the lab has it (lab IPs filled in), with its engine, and the plan.
+
+        Raises:
+            LabError: no such lab, or (with ``check``) the lab is damaged: probing it would
+                report false disagreements.
+        """
+        st = st or self.state()
+        if check and (bad := self.problems(st)):
+            raise LabError(
+                f"lab {self.name!r} is damaged: {'; '.join(bad)}. "
+                "Rebuild it (podwall lab up PATHS) or remove it (podwall lab down)."
+            )
         sources = [SourceText(n, t) for n, t in st.sources]
         result = load_texts(sources, default_namespace=st.namespace)
         prev = {p.key: p.ips for p in st.pods}
         lab_plan, lab_cluster = plan(result.cluster, self.name, st.opts(), prev)
-        result = dataclasses.replace(result, cluster=lab_cluster)
-        lc = LoadedCluster(result=result, engine=Engine(lab_cluster, st.opts()), default_namespace=st.namespace)
-        return lc, lab_plan
+        view = LabCluster(cluster=lab_cluster, engine=Engine(lab_cluster, st.opts()), default_namespace=st.namespace)
+        return view, lab_plan
 
     # -- lifecycle -------------------------------------------------------------------------
     def up(
@@ -176,34 +217,38 @@ class Lab:
         st = State(
             lab=self.name,
             namespace=namespace,
-            options={"ipblock_matches_pods": options.ipblock_matches_pods, "host_network": options.host_network.value},
+            options=options_dict(options),
             sources=[[s.name, s.text] for s in sources],
             created=time.time(),
+            phase=BUILDING,
+            worker=os.getpid(),
         )
-        self._save(st)  # first, so that a crash can always be cleaned up by name and state
+        self._save(st, "creating the node")  # first, so that a crash can always be cleaned up by name and state
         try:
             ns.create_node(self.node)
+            self._save(st, "loading the ruleset")
             rs = compile_ruleset(lab_cluster, lab_plan.attachments(), options)
             self.nft().create(rs)
             ns.strict_conntrack(self.node)
             st.ruleset = ruleset_to_dict(rs)
-            self._save(st)
+            self._save(st, "creating the pod namespaces")
             ns.add_pods(self.node, lab_plan.pods, self.prefix)
             st.pods = list(lab_plan.pods)
             st.skipped = [list(x) for x in lab_plan.skipped]
-            self._save(st)
+            self._save(st, "starting the listener")
             st.server_pid = self._listeners(lab_plan.pods, None)
             st.updated = time.time()
-            self._save(st)
+            st.phase = READY
+            self._save(st, "done")
         except BaseException:
             self.down()
             raise
         return Change(
             pods_added=len(lab_plan.pods),
             pods_total=len(lab_plan.pods),
-            skipped=list(lab_plan.skipped),
+            skipped=lab_plan.skipped,
             nft="create",
-            stats=dict(rs.stats),
+            stats=RulesetStats.of(rs),
             seconds=time.monotonic() - t0,
         )
 
@@ -215,12 +260,19 @@ class Lab:
         options: Options | None = None,
         cut: bool = False,
     ) -> Change:
-        """Change the lab to match new inputs: pods added or removed, policies in place."""
+        """Change the lab to match new inputs: pods added or removed, policies in place.
+
+        Raises:
+            LabError: no such lab, or it is damaged (an interrupted apply leaves it damaged too).
+        """
         require_root()
         t0 = time.monotonic()
         st = self.state()
-        if not self.exists():
-            raise LabError(f"lab {self.name!r} is gone (its node namespace is missing): run podwall lab up")
+        if bad := self.problems(st):
+            raise LabError(
+                f"lab {self.name!r} is damaged: {'; '.join(bad)}. "
+                "Rebuild it (podwall lab up PATHS) or remove it (podwall lab down)."
+            )
         namespace = namespace or st.namespace
         options = options or st.opts()
         result = load_texts(sources, default_namespace=namespace)
@@ -228,13 +280,11 @@ class Lab:
             raise ManifestError(result.diagnostics)
         prev = {p.key: p.ips for p in st.pods}
         lab_plan, lab_cluster = plan(result.cluster, self.name, options, prev)
-        old = {p.key: p for p in st.pods}
-        new = {p.key: p for p in lab_plan.pods}
-        gone = [p for k, p in old.items() if k not in new or new[k].ips != p.ips or new[k].netns != p.netns]
-        came = [p for k, p in new.items() if k not in old or old[k].ips != p.ips or old[k].netns != p.netns]
-        ports_changed = bool(gone or came) or any(old[k].ports != new[k].ports for k in new if k in old)
+        gone, came, ports_changed = _pod_changes(st.pods, lab_plan.pods)
         rs = compile_ruleset(lab_cluster, lab_plan.attachments(), options)
         old_rs = ruleset_from_dict(st.ruleset) if st.ruleset else None
+        st.phase, st.worker = APPLYING, os.getpid()
+        self._save(st, "removing pods")
         # removed pods: their listeners close first (a socket keeps a namespace alive), then
         # their namespaces go, and only then do their addresses leave the sets
         if gone:
@@ -242,40 +292,43 @@ class Lab:
             ns.remove_pods(gone)
             st.pods = [p for p in st.pods if p not in gone]
             self._save(st)
+        self._save(st, "changing the ruleset")
         how = self.nft().update(old_rs, rs)
         st.ruleset = ruleset_to_dict(rs)
         st.sources = [[s.name, s.text] for s in sources]
         st.namespace = namespace
-        st.options = {"ipblock_matches_pods": options.ipblock_matches_pods, "host_network": options.host_network.value}
-        self._save(st)
+        st.options = options_dict(options)
+        self._save(st, "adding pods")
         # new pods appear only now, under rules that already cover them
         ns.add_pods(self.node, came, self.prefix)
         st.pods = list(lab_plan.pods)
         st.skipped = [list(x) for x in lab_plan.skipped]
-        self._save(st)
-        if ports_changed or st.server_pid is None or not _is_our_server(st.server_pid):
+        self._save(st, "reloading the listener")
+        if ports_changed or st.server_pid is None or not health.is_our_server(st.server_pid):
             st.server_pid = self._listeners(lab_plan.pods, st.server_pid)
         st.updated = time.time()
-        self._save(st)
+        st.phase = READY
+        self._save(st, "done")
         cut_n = self.cut_revoked() if cut else 0
         return Change(
             pods_added=len(came),
             pods_removed=len(gone),
             pods_total=len(lab_plan.pods),
-            skipped=list(lab_plan.skipped),
+            skipped=lab_plan.skipped,
             nft=how,
-            stats=dict(rs.stats),
+            stats=RulesetStats.of(rs),
             cut=cut_n,
             seconds=time.monotonic() - t0,
         )
 
     def down(self) -> list[str]:
         """Remove every namespace of this lab (processes inside first) and its state."""
+        require_root()
         self.close()
         pid = None
-        with contextlib.suppress(LabError, ValueError, KeyError, TypeError):
+        with contextlib.suppress(LabError):
             pid = self.state().server_pid
-        if pid and _is_our_server(pid):
+        if pid and health.is_our_server(pid):
             ns.kill_all([pid])
         removed = ns.teardown(self.prefix)
         shutil.rmtree(self.state_dir, ignore_errors=True)
@@ -290,15 +343,12 @@ class Lab:
         """
         path = os.path.join(self.state_dir, "listeners.json")
         gen = time.monotonic_ns()
-        spec = {
-            "node": self.node,
-            "generation": gen,
-            "pods": [[p.netns, [list(x) for x in p.ports]] for p in pods if p.ports],
-        }
+        served = [[p.netns, [list(x) for x in p.ports]] for p in pods if p.ports]
+        spec = {"node": self.node, "generation": gen, "pods": served}
         with open(path + ".tmp", "w") as fh:
             json.dump(spec, fh)
         os.replace(path + ".tmp", path)
-        if pid is not None and _is_our_server(pid):
+        if pid is not None and health.is_our_server(pid):
             os.kill(pid, signal.SIGHUP)
         else:
             # posix_spawn, not Popen: the listener outlives this process, and a Popen object
@@ -335,81 +385,67 @@ class Lab:
     # -- revocation ----------------------------------------------------------------------
     def cut_revoked(self) -> int:
         """Delete conntrack entries of flows the engine no longer allows; returns how many."""
-        if shutil.which("conntrack") is None:
-            raise LabError("cutting revoked connections needs conntrack (apt-get install conntrack)")
-        lc, _ = self.loaded()
-        by_ip: dict[str, Endpoint] = {}
-        for ep in lc.cluster.endpoints:
-            for a in ep.ips:
-                by_ip[a] = ep
-        out = subprocess.run(
-            ["ip", "netns", "exec", self.node, "conntrack", "-L"], capture_output=True, text=True, check=False
-        ).stdout
-        n = 0
-        for line in out.splitlines():
-            parts = line.split()
-            if not parts or parts[0] not in ("tcp", "udp", "sctp"):
-                continue
-            kv: dict[str, str] = {}
-            for p in parts:
-                if "=" in p:
-                    k, _, v = p.partition("=")
-                    kv.setdefault(k, v)
-            src, dst = by_ip.get(kv.get("src", "")), by_ip.get(kv.get("dst", ""))
-            if src is None or dst is None or "dport" not in kv:
-                continue
-            proto = Protocol(parts[0].upper())
-            if src is dst or lc.engine.allowed(src, dst, int(kv["dport"]), proto):
-                continue
-            subprocess.run(
-                ["ip", "netns", "exec", self.node, "conntrack", "-D", "-p", parts[0], "-s", kv["src"], "-d", kv["dst"],
-                 "--sport", kv["sport"], "--dport", kv["dport"]],
-                capture_output=True,
-                check=False,
-            )
-            n += 1
-        return n
+        view, _ = self.loaded(check=False)
+        return conntrack.cut_revoked(self.node, view)
 
     # -- looking ---------------------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
-        st = self.state()
+    def status(self) -> LabStatus:
+        """The lab and its health; a lab without (readable) state but with namespaces is a
+        crashed one (damaged). Raises LabError when there is no trace of the lab at all."""
+        require_root()
         present = set(ns.list_netns(self.prefix))
-        missing = [p.netns for p in st.pods if p.netns not in present]
-        server_alive = bool(st.server_pid and _is_our_server(st.server_pid))
+        try:
+            st = self.state()
+        except LabError as exc:
+            if not present:
+                raise
+            why = "its state is lost" if "no lab" in str(exc) else str(exc)
+            return LabStatus(
+                lab=self.name, node=self.node, up=False, phase="unknown", pods=0, namespaces_missing=(), skipped=(),
+                problems=(f"{len(present)} namespace(s) of this lab exist but {why}: run podwall lab down",),
+                listener_pid=None, listener_alive=False, ruleset=None, drops=(),
+            )  # fmt: skip
         rs = ruleset_from_dict(st.ruleset) if st.ruleset else None
-        drops: list[dict[str, Any]] = []
-        if self.exists():
-            try:
-                rows = self.nft().counters(rs.table if rs else "podwall")
-                drops = [r for r in rows if r["packets"] and "isolated" in r["comment"]]
-            except Exception:
-                drops = []
-        return {
-            "lab": self.name,
-            "node": self.node,
-            "up": self.exists(),
-            "pods": len(st.pods),
-            "namespaces_missing": missing,
-            "skipped": [{"endpoint": k, "reason": r} for k, r in st.skipped],
-            "listener_pid": st.server_pid,
-            "listener_alive": server_alive,
-            "ruleset": _stats(rs) if rs else {},
-            "drops": drops,
-        }
+        items = health.table_json(self.nft(), rs.table) if rs and self.node in present else None
+        problems = health.problems(st, node=self.node, prefix=self.prefix, state_dir=self.state_dir, items=items)
+        return LabStatus(
+            lab=self.name,
+            node=self.node,
+            up=self.exists(),
+            problems=tuple(problems),
+            phase=st.phase,
+            pods=len(st.pods),
+            namespaces_missing=tuple(p.netns for p in st.pods if p.netns not in present),
+            skipped=tuple((k, r) for k, r in st.skipped),
+            listener_pid=st.server_pid,
+            listener_alive=bool(st.server_pid and health.is_our_server(st.server_pid)),
+            ruleset=RulesetStats.of(rs) if rs else None,
+            drops=_drops(items or []),
+        )
 
 
-def _stats(rs: Ruleset) -> dict[str, int]:
-    return {
-        "chains": len(rs.chains),
-        "rules": sum(len(c.rules) for c in rs.chains),
-        "sets": len(rs.sets),
-        "elements": sum(len(s.elements) for s in rs.sets) + sum(len(m.elements) for m in rs.maps),
-    }
+def _pod_changes(before: Sequence[PodPlan], after: Sequence[PodPlan]) -> tuple[list[PodPlan], list[PodPlan], bool]:
+    """Pods that go (or change address or namespace), pods that come, and whether any pod's
+    declared ports changed (the listener must reload)."""
+    old = {p.key: p for p in before}
+    new = {p.key: p for p in after}
+    gone = [p for k, p in old.items() if k not in new or new[k].ips != p.ips or new[k].netns != p.netns]
+    came = [p for k, p in new.items() if k not in old or old[k].ips != p.ips or old[k].netns != p.netns]
+    ports_changed = bool(gone or came) or any(old[k].ports != new[k].ports for k in new if k in old)
+    return gone, came, ports_changed
 
 
-def _is_our_server(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return b"podwall.lab.server" in fh.read()
-    except OSError:
-        return False
+def _drops(items: list[dict[str, Any]]) -> tuple[Drop, ...]:
+    """The counters of isolation drops that moved, from the table's nft JSON."""
+    out = []
+    for item in items:
+        rule = item.get("rule")
+        if not rule or "isolated" not in rule.get("comment", ""):
+            continue
+        for e in rule.get("expr", []):
+            c = e.get("counter") if isinstance(e, dict) else None
+            if isinstance(c, dict) and c.get("packets"):
+                out.append(
+                    Drop(chain=rule["chain"], comment=rule["comment"], packets=c["packets"], bytes=c.get("bytes", 0))
+                )
+    return tuple(out)

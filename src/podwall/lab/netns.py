@@ -16,7 +16,6 @@ one per pod (batch lines cannot carry ``-n``), run a few at a time.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -27,16 +26,15 @@ from concurrent.futures import ThreadPoolExecutor
 from podwall.errors import LabError
 from podwall.lab.rtnl import configure_pod
 from podwall.lab.topology import GATEWAY4, GATEWAY6, PodPlan
+from podwall.linux.netns import NETNS_DIR, libc
 
-NETNS_DIR = "/run/netns"
 PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _die_with_parent() -> None:
     """In the child: get SIGKILL when podwall dies, so a killed ``lab up`` cannot leave an
     ``ip`` batch behind that keeps creating namespaces after the cleanup."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def ip(args: Sequence[str], batch: str | None = None, *, tied: bool = False) -> str:

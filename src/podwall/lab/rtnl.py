@@ -21,7 +21,7 @@ import struct
 
 from podwall.errors import LabError
 from podwall.lab.topology import GATEWAY4, GATEWAY6
-from podwall.nft.apply import in_netns
+from podwall.linux.netns import in_netns
 
 NETLINK_ROUTE = 0
 RTM_NEWLINK, RTM_NEWADDR, RTM_NEWROUTE = 16, 20, 24

@@ -26,7 +26,7 @@ import signal
 import socket
 import sys
 
-from podwall.nft.apply import in_netns, netns_path, setns
+from podwall.linux.netns import enter, in_netns
 
 Key = tuple[str, int, str]
 
@@ -76,9 +76,7 @@ class Listener:
     def run(self, node: str) -> None:
         _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        fd = os.open(netns_path(node), os.O_RDONLY)
-        setns(fd)
-        os.close(fd)
+        enter(node)
         wake_r, wake_w = socket.socketpair()
         wake_r.setblocking(False)
         wake_w.setblocking(False)

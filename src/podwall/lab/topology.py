@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from podwall.core.model import Cluster, Endpoint, Options, Protocol
 from podwall.core.peers import is_node_traffic
-from podwall.errors import LabError
+from podwall.errors import InputError, LabError
 
 PREFIX = "podwall-"
 GATEWAY4 = "169.254.1.1"
@@ -39,9 +39,13 @@ LAB_NAME = re.compile(r"^[a-z0-9]{1,16}$")
 
 
 def check_lab_name(name: str) -> str:
-    """Lab names are short and have no dash, so ``podwall-<lab>-`` never prefixes another lab."""
+    """Lab names are short and have no dash, so ``podwall-<lab>-`` never prefixes another lab.
+
+    Raises:
+        InputError: (exit 2) the name is not 1-16 lower-case letters or digits.
+    """
     if not LAB_NAME.match(name):
-        raise LabError(f"invalid lab name {name!r}: use 1-16 lower-case letters or digits")
+        raise InputError(f"invalid lab name {name!r}: use 1-16 lower-case letters or digits")
     return name
 
 

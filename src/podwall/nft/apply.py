@@ -23,49 +23,17 @@ import queue
 import shutil
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from podwall.errors import NftError
+from podwall.linux.netns import enter, netns_path
 from podwall.nft.compile import Ruleset
 from podwall.nft.script import FAMILY, Names, create_script, diff_phases, replace_script, set_lines
 
-CLONE_NEWNET = 0x40000000
 _OUTPUT_JSON = 1 << 4
 _OUTPUT_TERSE = 1 << 11
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def netns_path(name: str) -> str:
-    return f"/run/netns/{name}"
-
-
-def setns(fd: int) -> None:
-    """setns(2) for network namespaces (Python 3.11 has no ``os.setns``); this thread only."""
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-
-
-@contextmanager
-def in_netns(name: str) -> Iterator[None]:
-    """Run the body of the ``with`` in the named network namespace (this thread only)."""
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    try:
-        target = os.open(netns_path(name), os.O_RDONLY)
-    except OSError:
-        os.close(own)
-        raise
-    try:
-        setns(target)
-        try:
-            yield
-        finally:
-            setns(own)
-    finally:
-        os.close(target)
-        os.close(own)
 
 
 def nft_binary() -> str:
@@ -104,11 +72,7 @@ class _Lib:
 
     def _serve(self, netns: str, ready: queue.Queue[BaseException | None]) -> None:
         try:
-            fd = os.open(netns_path(netns), os.O_RDONLY)
-            try:
-                setns(fd)  # this thread stays in the node netns for good
-            finally:
-                os.close(fd)
+            enter(netns)  # this thread stays in the node netns for good
             self.ctx = self.lib.nft_ctx_new(0)
             if not self.ctx:
                 raise NftError("libnftables: cannot create a context")

@@ -6,8 +6,11 @@ forwards every pod-to-pod packet (pods are /32 and /128 routes behind one veth e
 * one ``inet`` table owned by podwall;
 * ``guard`` (prerouting, priority -150): anti-spoofing. A packet from a pod's veth must carry
   one of that pod's addresses (``iifname . ip saddr`` in a set; IPv6 link-local excepted, for
-  neighbour discovery). This is cheaper than a ``fib`` reverse-path lookup per packet (the
-  connection-rate benchmark measured it) and covers IPv6, which ``rp_filter`` does not;
+  neighbour discovery). IPv6: every packet, since ``rp_filter`` does not cover IPv6. IPv4:
+  the first packet of each connection (``ct state new``), the one policies decide on; every
+  IPv4 packet is also checked by the node's strict ``rp_filter`` (the lab sets it), so
+  established flows are not checked twice. Each rule tries the address set first, which ends
+  the rule at once for a legitimate packet (docs/lab.md, "Data-path cost");
 * ``egress_fw`` (forward, priority 0) decides the *source* pod's egress and ``ingress_fw``
   (forward, priority 10) the *destination* pod's ingress. An ``accept`` ends only its own base
   chain, so a new connection needs both; a ``drop`` is final. Both start with
@@ -20,7 +23,8 @@ forwards every pod-to-pod packet (pods are /32 and /128 routes behind one veth e
   chain and ends in ``counter drop`` (commented with the isolating policies);
 * one chain per policy and direction with counted, commented rules ("ns/name ingress rule #1");
 * shared sets per distinct peer (IPv4 and IPv6 apart), per distinct port list
-  (``inet_proto . inet_service`` intervals: numbers, ``endPort`` ranges, whole protocols) and
+  (``inet_proto . inet_service``: a hash set of single ports, or intervals when the list has
+  ``endPort`` ranges or whole protocols) and
   per rule for named ports, resolved per destination pod (``daddr . l4proto . dport``).
 
 Set memberships come from the semantic core (``peer_matches``, ``named_port_numbers``,
@@ -363,7 +367,9 @@ class _Compiler:
             self.sets[name] = NftSet(
                 name=name,
                 key=("inet_proto", "inet_service"),
-                interval=True,
+                # single ports only: a hash set (a concatenated interval set is a slower
+                # pipapo lookup); the name hashes the elements, so the type never changes
+                interval=any("-" in e for e in elems),
                 elements=elems,
                 comment=clip("ports " + ", ".join(elems)),
             )
@@ -501,20 +507,23 @@ class _Compiler:
                 name="guard",
                 hook=Hook("filter", "prerouting", -150),
                 rules=(
+                    # the address lookup comes first: for a legitimate packet it fails at once
                     NftRule(
                         (
-                            SetMatch(("iifname",), "pod_links"),
+                            CtState(("new",)),
                             SetMatch(("iifname", "ip saddr"), "pod_src4", negate=True),
+                            SetMatch(("iifname",), "pod_links"),
                             Counter(),
                             Verdict("drop"),
                         ),
-                        "anti-spoofing: IPv4 source is not the address of the sending pod",
+                        "anti-spoofing: new IPv4 connection from an address that is not the sending pod's",
                     ),
                     NftRule(
                         (
-                            SetMatch(("iifname",), "pod_links"),
-                            Compare("ip6 saddr", "fe80::/10", negate=True),
+                            Compare("meta nfproto", "ipv6"),
                             SetMatch(("iifname", "ip6 saddr"), "pod_src6", negate=True),
+                            Compare("ip6 saddr", "fe80::/10", negate=True),
+                            SetMatch(("iifname",), "pod_links"),
                             Counter(),
                             Verdict("drop"),
                         ),

@@ -12,12 +12,27 @@ from typing import Any
 
 import yaml
 
-try:
-    _Dumper: type = yaml.CSafeDumper
-except AttributeError:  # pragma: no cover - PyYAML built without LibYAML
-    _Dumper = yaml.SafeDumper
-
+from podwall.core.goscalars import needs_quotes
 from podwall.core.lint import Finding, Fix, FixAction, combined_fixes
+
+try:
+    _Base: type = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover - PyYAML built without LibYAML
+    _Base = yaml.SafeDumper
+
+
+class _Dumper(_Base):  # type: ignore[misc]
+    """Quotes every string kubectl would not read back as a string (``y``, ``0123``): PyYAML
+    quotes only what YAML 1.1 resolves."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    if needs_quotes(data):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    return dumper.represent_str(data)
+
+
+_Dumper.add_representer(str, _represent_str)
 
 DELETE_DIR = "delete"
 """Where ``--fix-dir`` puts the objects to delete (``kubectl delete -f DIR/delete``)."""

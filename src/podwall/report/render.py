@@ -76,7 +76,8 @@ def _np_lines(d: DirectionVerdict) -> list[str]:
 def explain_text(v: Verdict | ServiceVerdict) -> str:
     """The reasoning behind a verdict, for ``podwall explain``."""
     if isinstance(v, ServiceVerdict):
-        head = f"{v.src} -> {v.dst} on {v.protocol}/{v.service_port}: {'ALLOWED' if v.allowed else 'DENIED'}"
+        word = {"yes": "ALLOWED", "no": "DENIED"}.get(v.answer, "UNKNOWN")
+        head = f"{v.src} -> {v.dst} on {v.protocol}/{v.service_port}: {word}"
         lines = [head, f"  {v.reason()}"]
         for b in v.backends:
             lines.append("")

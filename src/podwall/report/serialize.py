@@ -162,7 +162,10 @@ def endpoint_kind(name: str) -> str:
 
 
 def answer(v: Verdict | ServiceVerdict) -> str:
-    """``yes`` or ``no`` (``unknown`` is reserved for a question the input cannot answer)."""
+    """``yes`` or ``no``; ``unknown`` for a question the input cannot answer (a Service whose
+    backends it does not hold, or an ExternalName Service whose address decides)."""
+    if isinstance(v, ServiceVerdict):
+        return v.answer
     return "yes" if v.allowed else "no"
 
 

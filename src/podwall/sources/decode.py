@@ -22,7 +22,11 @@ not counted twice; its IPs become the workload's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import dataclasses
+import functools
+import gc
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, BinaryIO
@@ -32,21 +36,26 @@ from podwall.core.model import (
     Cluster,
     ContainerPort,
     Endpoint,
+    EndpointAddress,
+    EndpointPort,
     Namespace,
     Protocol,
     Service,
     ServicePort,
 )
+from podwall.core.selectors import matches as selector_matches
 from podwall.errors import (
     Diagnostic,
     FieldPath,
+    InputError,
     ManifestError,
     Severity,
     SourceSpan,
     render_path,
 )
+from podwall.sources import kinds
 from podwall.sources import validation as v
-from podwall.sources.fields import NS_NAME_LABEL
+from podwall.sources.fields import INT32_MAX, INT32_MIN, NS_NAME_LABEL, WRITTEN
 from podwall.sources.manifests import (
     Document,
     Locator,
@@ -74,7 +83,7 @@ class LoadResult:
     @property
     def unreadable(self) -> bool:
         """True when some input could not even be decoded (YAML or type errors)."""
-        return any(d.code in ("yaml", "type", "read") for d in self.errors)
+        return any(d.code in ("yaml", "type", "read", "empty") for d in self.errors)
 
     def line_of(self, span: SourceSpan | None, *sub: str | int) -> int:
         """The line of an object (or of a field below it, by path) in its source."""
@@ -104,6 +113,14 @@ class _Raw:
     span: SourceSpan
 
 
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(_OCTET + r"(?:\." + _OCTET + "){3}")
+_PROTOCOLS = {p.value: p for p in Protocol}
+_SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+_SELECTOR_REQUIRED = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+_SELECTOR_MISMATCH = "`selector` does not match template `labels`"
+
+
 class _Decoder(NetworkPolicyReader, TierPolicyReader):
     def __init__(self, default_namespace: str) -> None:
         super().__init__(default_namespace)
@@ -111,6 +128,9 @@ class _Decoder(NetworkPolicyReader, TierPolicyReader):
         self.namespaces: dict[str, Namespace] = {}
         self.raw_endpoints: list[_Raw] = []
         self.services: list[Service] = []
+        self.endpoints_by_service: dict[tuple[str, str], list[EndpointAddress]] = {}
+        self.slices_by_service: dict[tuple[str, str], list[EndpointAddress]] = {}
+        self._handlers = self.handlers()
 
 
     # -- objects -------------------------------------------------------------------------
@@ -128,23 +148,38 @@ class _Decoder(NetworkPolicyReader, TierPolicyReader):
         if not isinstance(api, str) or not api:
             self.issue(("apiVersion",), "Required value: every object needs an apiVersion", code="type")
             return
-        group = api.rpartition("/")[0] if "/" in api else ""
-        if kind == "NetworkPolicy" and group == "networking.k8s.io":
-            self.network_policy(data)
-        elif kind == "Namespace" and group == "":
-            self.namespace_object(data)
-        elif kind == "Pod" and group == "":
-            self.pod(data)
-        elif kind == "Service" and group == "":
-            self.service(data)
-        elif kind in WORKLOAD_KINDS and group in ("apps", "batch", "extensions", ""):
-            self.workload(kind, data)
-        elif tier_kind(kind, api):
+        checked = kinds.check(api, kind)
+        if checked.error is not None:
+            self.issue(("apiVersion",), checked.error, code="kind")
+            return
+        handler = self._handlers.get(checked.kind or "")
+        if handler is None:
+            self.other_kind(doc, api, kind, data)
+            return
+        handler(data)
+
+    def other_kind(self, doc: Document, api: str, kind: str, data: Mapping[str, Any]) -> None:
+        """A kind outside :data:`kinds.SERVED`: a tier policy (``policy.networking.k8s.io``), or
+        one podwall does not read (a CRD, a ConfigMap), skipped and listed with -v."""
+        if tier_kind(kind, api):
             self.tier_policy(kind, api, data)
-        elif kind == "Node" and group == "":
-            self.node_object(data)
         else:
             self.skipped.append((doc, f"{api} {kind}"))
+
+    def handlers(self) -> dict[str, Callable[[Mapping[str, Any]], None]]:
+        """kind → the method that reads it (the kinds of :data:`kinds.SERVED`)."""
+        out: dict[str, Callable[[Mapping[str, Any]], None]] = {
+            "NetworkPolicy": self.network_policy,
+            "Namespace": self.namespace_object,
+            "Pod": self.pod,
+            "Service": self.service,
+            "Endpoints": self.endpoints_object,
+            "EndpointSlice": self.endpoint_slice,
+            "Node": self.node_object,
+        }
+        for k in WORKLOAD_KINDS:
+            out[k] = functools.partial(self.workload, k)
+        return out
 
     def namespace_object(self, data: Mapping[str, Any]) -> None:
         # ValidateNamespaceName is a DNS-1123 label (not a subdomain, as most names are)
@@ -180,6 +215,13 @@ class _Decoder(NetworkPolicyReader, TierPolicyReader):
                 if cm is None:
                     continue
                 for j, p in enumerate(self.seq(cm.get("ports"), (*cpath, "ports"))):
+                    if p.__class__ is dict:  # the common, well-typed case, without the accessors
+                        num, pr, pn = p.get("containerPort"), p.get("protocol", "TCP"), p.get("name")
+                        proto = _PROTOCOLS.get(pr) if pr.__class__ is str else None
+                        if (num.__class__ is int and INT32_MIN <= num <= INT32_MAX and proto is not None
+                                and (pn is None or pn.__class__ is str)):
+                            out.append(ContainerPort(port=num, protocol=proto, name=pn or None))
+                            continue
                     ppath: FieldPath = (*cpath, "ports", j)
                     pm = self.mapping(p, ppath)
                     if pm is None:
@@ -193,14 +235,16 @@ class _Decoder(NetworkPolicyReader, TierPolicyReader):
         return tuple(out)
 
     def protocol(self, value: Any, path: FieldPath) -> Protocol | None:
+        if value is None:
+            return Protocol.TCP
+        known = _PROTOCOLS.get(value) if isinstance(value, str) else None
+        if known is not None:
+            return known
         s = self.string(value, path)
         if s is None:
             return Protocol.TCP
-        try:
-            return Protocol(s)
-        except ValueError:
-            self.issue(path, v.unsupported(s, ["TCP", "UDP", "SCTP"]))
-            return None
+        self.issue(path, v.unsupported(s, ["TCP", "UDP", "SCTP"]))
+        return None
 
     def pod(self, data: Mapping[str, Any]) -> None:
         name, ns, labels, annotations, _ = self.metadata(data, namespaced=True)
@@ -245,6 +289,9 @@ class _Decoder(NetworkPolicyReader, TierPolicyReader):
 
         good = []
         for ip in ips:
+            if _IPV4.fullmatch(ip):  # the common case, without building an address object
+                good.append(ip)
+                continue
             try:
                 ipaddress.ip_address(ip)
                 good.append(ip)
@@ -267,6 +314,12 @@ class _Decoder(NetworkPolicyReader, TierPolicyReader):
         tlabels = self.string_map(tmeta.get("labels"), (*base, "template", "metadata", "labels"))
         self.validate_labels(tlabels, (*base, "template", "metadata", "labels"))
         tspec = self.mapping(tmpl.get("spec"), (*base, "template", "spec")) or {}
+        if kind in _SELECTOR_REQUIRED:
+            self.workload_selector(kind, spec, tlabels, "template" in spec)
+        elif kind == "ReplicationController":
+            rc_sel = self.string_map(spec.get("selector"), ("spec", "selector"))
+            if rc_sel and any(tlabels.get(k) != val for k, val in rc_sel.items()):
+                self.issue(("spec", "template", "metadata", "labels"), v.invalid(tlabels, _SELECTOR_MISMATCH))
         replicas: int | None = None
         if kind in ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"):
             r = self.integer(spec.get("replicas"), ("spec", "replicas"))
@@ -287,6 +340,26 @@ class _Decoder(NetworkPolicyReader, TierPolicyReader):
                 span=self.span(),
             )
         )
+
+    def workload_selector(
+        self, kind: str, spec: Mapping[str, Any], tlabels: Mapping[str, str], has_template: bool
+    ) -> None:
+        """apps/v1: ``spec.selector`` is required, not empty, and selects the template's labels
+        (``ValidateDeploymentSpec`` and its siblings, ``ValidatePodTemplateSpecForReplicaSet``)."""
+        if spec.get("selector") is None:
+            self.issue(("spec", "selector"), v.required())
+            return
+        sel = self.selector(spec.get("selector"), ("spec", "selector"))
+        if sel is None:
+            return
+        if sel.is_empty:
+            noun = "deployment" if kind == "ReplicaSet" else kind.lower()
+            self.issue(("spec", "selector"), v.invalid(spec.get("selector"), f"empty selector is invalid for {noun}"))
+            return
+        if not has_template:
+            self.issue(("spec", "template"), v.required())
+        elif not selector_matches(sel, tlabels):
+            self.issue(("spec", "template", "metadata", "labels"), v.invalid(dict(tlabels), _SELECTOR_MISMATCH))
 
     def service(self, data: Mapping[str, Any]) -> None:
         # ValidateServiceName is a DNS-1035 label
@@ -314,6 +387,12 @@ class _Decoder(NetworkPolicyReader, TierPolicyReader):
                     target_port=self.int_or_string(pm.get("targetPort"), ("spec", "ports", i, "targetPort")),
                 )
             )
+        stype = self.string(spec.get("type"), ("spec", "type")) or "ClusterIP"
+        if stype not in _SERVICE_TYPES:
+            self.issue(("spec", "type"), v.unsupported(stype, list(_SERVICE_TYPES)))
+        external = self.string(spec.get("externalName"), ("spec", "externalName")) if stype == "ExternalName" else None
+        if stype == "ExternalName" and not external:
+            self.issue(("spec", "externalName"), v.required())
         self.remember("Service", ns, name)
         self.services.append(
             Service(
@@ -322,8 +401,86 @@ class _Decoder(NetworkPolicyReader, TierPolicyReader):
                 selector=MappingProxyType(selector) if selector is not None else None,
                 ports=tuple(ports),
                 span=self.span(),
+                type=stype,
+                external_name=external or None,
             )
         )
+
+    def endpoint_ports(self, value: Any, path: FieldPath) -> tuple[EndpointPort, ...]:
+        out = []
+        for i, p in enumerate(self.seq(value, path)):
+            pm = self.mapping(p, (*path, i))
+            if pm is None:
+                continue
+            num = self.integer(pm.get("port"), (*path, i, "port"))
+            if num is None:  # (an EndpointSlice port without a number means "all ports": not modelled)
+                continue
+            out.append(
+                EndpointPort(
+                    name=self.string(pm.get("name"), (*path, i, "name")) or None,
+                    port=num,
+                    protocol=self.protocol(pm.get("protocol"), (*path, i, "protocol")) or Protocol.TCP,
+                )
+            )
+        return tuple(out)
+
+    def target_ref(self, value: Any, path: FieldPath, ns: str) -> str | None:
+        ref = self.mapping(value, path)
+        if not ref or ref.get("kind") != "Pod" or not isinstance(ref.get("name"), str):
+            return None
+        rns = ref.get("namespace") if isinstance(ref.get("namespace"), str) else ns
+        return f"{rns}/{ref['name']}"
+
+    def endpoints_object(self, data: Mapping[str, Any]) -> None:
+        """v1 Endpoints: each ready address of a subset serves each port of that subset
+        (``notReadyAddresses`` receive no traffic from kube-proxy)."""
+        name, ns, _l, _a, _ = self.metadata(data, namespaced=True)
+        if not name:
+            return
+        addresses: list[EndpointAddress] = []
+        for i, sub in enumerate(self.seq(data.get("subsets"), ("subsets",))):
+            sm = self.mapping(sub, ("subsets", i))
+            if sm is None:
+                continue
+            ports = self.endpoint_ports(sm.get("ports"), ("subsets", i, "ports"))
+            for j, a in enumerate(self.seq(sm.get("addresses"), ("subsets", i, "addresses"))):
+                am = self.mapping(a, ("subsets", i, "addresses", j))
+                ip = self.string(am.get("ip"), ("subsets", i, "addresses", j, "ip")) if am else None
+                if am and ip:
+                    target = self.target_ref(am.get("targetRef"), ("subsets", i, "addresses", j, "targetRef"), ns)
+                    addresses.append(EndpointAddress(ip=ip, target=target, ports=ports))
+        self.remember("Endpoints", ns, name)
+        self.endpoints_by_service[(ns, name)] = addresses
+
+    def endpoint_slice(self, data: Mapping[str, Any]) -> None:
+        """discovery.k8s.io/v1 EndpointSlice, tied to its Service by the
+        ``kubernetes.io/service-name`` label; endpoints whose ``conditions.ready`` is false
+        receive no traffic."""
+        name, ns, labels, _a, _ = self.metadata(data, namespaced=True)
+        if not name:
+            return
+        svc = labels.get("kubernetes.io/service-name")
+        if not svc:
+            assert self.doc is not None
+            self.skipped.append((self.doc, f"EndpointSlice {ns}/{name} (no kubernetes.io/service-name label)"))
+            return
+        family = self.string(data.get("addressType"), ("addressType",))
+        ports = self.endpoint_ports(data.get("ports"), ("ports",))
+        out = self.slices_by_service.setdefault((ns, svc), [])
+        if family == "FQDN":  # deprecated, and not something kube-proxy routes to
+            return
+        for i, e in enumerate(self.seq(data.get("endpoints"), ("endpoints",))):
+            em = self.mapping(e, ("endpoints", i))
+            if em is None:
+                continue
+            cond = self.mapping(em.get("conditions"), ("endpoints", i, "conditions")) or {}
+            if cond.get("ready") is False:
+                continue
+            target = self.target_ref(em.get("targetRef"), ("endpoints", i, "targetRef"), ns)
+            for j, ip in enumerate(self.seq(em.get("addresses"), ("endpoints", i, "addresses"))):
+                text = self.list_string(ip, ("endpoints", i, "addresses", j))
+                if text:
+                    out.append(EndpointAddress(ip=text, target=target, ports=ports))
 
     # -- assembly ------------------------------------------------------------------------
     def endpoints(self) -> list[Endpoint]:
@@ -352,12 +509,17 @@ class _Decoder(NetworkPolicyReader, TierPolicyReader):
                 cur, hops = o, hops + 1
             top[id(r)] = cur
         extra_ips: dict[int, list[str]] = {}
+        folded: dict[int, list[str]] = {}
         for r in self.raw_endpoints:
             t = top[id(r)]
             if t is not r:
                 extra_ips.setdefault(id(t), []).extend(r.ips)
+                folded.setdefault(id(t), []).append(f"{r.kind}/{r.name}")
+
         def absent_owner(r: _Raw) -> str | None:
             for kind, name in r.owners:
+                if kind == "Node":  # a mirror pod (a static pod, owned by its node): a pod
+                    continue
                 if kind == "ReplicaSet":
                     h = r.labels.get("pod-template-hash")
                     if h and name.endswith("-" + h):
@@ -382,9 +544,23 @@ class _Decoder(NetworkPolicyReader, TierPolicyReader):
                     owner=absent_owner(r),
                     annotations=r.annotations,
                     span=r.span,
+                    folded=tuple(folded.get(id(r), ())),
                 )
             )
         return out
+
+    def with_addresses(self, svc: Service) -> Service:
+        """The Service with the addresses kube-proxy would use: its EndpointSlices', or without
+        any, its Endpoints object's."""
+        key = (svc.namespace, svc.name)
+        found = self.slices_by_service.get(key)
+        if found is None:
+            found = self.endpoints_by_service.get(key)
+        return svc if found is None else dataclasses.replace(svc, addresses=tuple(found))
+
+    def last(self, svc: Service, last: Mapping[str, Service]) -> bool:
+        """True for the last definition of a Service (a redefined one replaces the earlier)."""
+        return last[svc.key].span is svc.span
 
     def cluster(self) -> Cluster:
         endpoints = self.endpoints()
@@ -396,13 +572,13 @@ class _Decoder(NetworkPolicyReader, TierPolicyReader):
                 name=name, labels=MappingProxyType({NS_NAME_LABEL: name}), declared=False
             )
         last_policy = {p.key: p for p in self.policies}
-        last_service = {s.key: s for s in self.services}
+        last_service = {s.key: self.with_addresses(s) for s in self.services}
         tier_policies, nodes = self.tier_objects()
         return Cluster(
             namespaces=MappingProxyType(dict(sorted(namespaces.items()))),
             endpoints=tuple(endpoints),
             policies=tuple(p for p in self.policies if last_policy[p.key] is p),
-            services=tuple(s for s in self.services if last_service[s.key] is s),
+            services=tuple(last_service[s.key] for s in self.services if self.last(s, last_service)),
             tier_policies=tier_policies,
             nodes=nodes,
         )
@@ -426,11 +602,18 @@ def decode_documents(
     diags = list(diagnostics or [])
     for i in dec.issues:
         line = locator.line(i.doc.source, i.doc.doc, i.doc.path + (i.path if i.at is None else i.at))
+        message = i.message
+        if i.written is not None:
+            text = locator.scalar(i.doc.source, i.doc.doc, i.doc.path + i.path)
+            message = message.replace(WRITTEN, i.written if text is None else text)
+        if i.quote is not None:
+            written = locator.scalar(i.doc.source, i.doc.doc, i.doc.path + i.path)
+            message += f' (quote it: "{i.quote if written is None else written}")'
         diags.append(
             Diagnostic(
                 severity=i.severity,
                 code=i.code,
-                message=i.message,
+                message=message,
                 file=i.doc.source,
                 line=line,
                 field=render_path(i.path),
@@ -443,6 +626,17 @@ def decode_documents(
     return LoadResult(cluster=dec.cluster(), diagnostics=diags, skipped=skipped, locator=locator)
 
 
+def check_namespace(namespace: str) -> None:
+    """The default namespace (``-n``) must be a namespace name: a DNS-1123 label.
+
+    Raises:
+        InputError: it is not.
+    """
+    problems = v.is_dns1123_label(namespace)
+    if problems:
+        raise InputError(f"invalid namespace {v.go_quote(namespace)} (-n): {'; '.join(problems)}")
+
+
 def load(
     paths: Iterable[str],
     *,
@@ -452,19 +646,49 @@ def load(
     """Read, parse and decode manifests. Never raises for bad content: see ``diagnostics``.
 
     Raises:
-        InputError: a path cannot be read, or holds binary data.
+        InputError: a path cannot be read, holds binary data, or ``default_namespace`` is not
+            a namespace name.
     """
-    return load_texts(read_sources(paths, stdin=stdin), default_namespace=default_namespace)
+    paths = list(paths)
+    check_namespace(default_namespace)
+    sources = read_sources(paths, stdin=stdin)
+    return load_texts(sources, default_namespace=default_namespace, named=paths)
 
 
-def load_texts(sources: Iterable[SourceText], *, default_namespace: str = "default") -> LoadResult:
-    """Like :func:`load`, from texts already in memory."""
+def load_texts(
+    sources: Iterable[SourceText], *, default_namespace: str = "default", named: Iterable[str] | None = None
+) -> LoadResult:
+    """Like :func:`load`, from texts already in memory (``named``: the paths the user gave,
+    for the message when they hold no object at all)."""
+    check_namespace(default_namespace)
     locator = Locator()
     docs: list[Document] = []
     diags: list[Diagnostic] = []
-    for src in sources:
-        locator.add(src)
-        d, errs = parse_source(src)
-        docs.extend(d)
-        diags.extend(errs)
-    return decode_documents(docs, locator, default_namespace=default_namespace, diagnostics=diags)
+    sources = list(sources)
+    was_enabled = gc.isenabled()
+    gc.disable()  # parsing allocates millions of objects that all live on: no cycles to find
+    try:
+        for src in sources:
+            diags.extend(src.warnings)
+            d, errs = parse_source(src, locator)
+            docs.extend(d)
+            diags.extend(errs)
+        if not docs and not any(x.severity is Severity.ERROR for x in diags):
+            diags.append(_nothing_read(sources, list(named) if named is not None else None))
+        return decode_documents(docs, locator, default_namespace=default_namespace, diagnostics=diags)
+    finally:
+        if was_enabled:
+            gc.freeze()  # what loading built lives on: keep later collections from walking it
+            gc.enable()
+
+
+def _nothing_read(sources: list[SourceText], named: list[str] | None) -> Diagnostic:
+    where = ", ".join(named) if named else ", ".join(s.name for s in sources) or "the input"
+    if not sources:
+        msg = f"no manifest files (.yaml, .yml, .json) in {where}: nothing to read"
+    else:
+        msg = f"no Kubernetes objects in {where}"
+    return Diagnostic(
+        severity=Severity.ERROR, code="empty", message=msg, file=sources[0].name if sources else where,
+        line=1 if sources else 0,
+    )

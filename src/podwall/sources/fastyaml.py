@@ -4,8 +4,8 @@ Why: with PyYAML's LibYAML loader, parsing and composing nodes run in C, but res
 scalar's tag and constructing the objects run in Python, and take more than half of the time.
 Manifests are plain data (mappings, sequences and scalars, no anchors in practice), so:
 
-* tags of plain scalars are memoised per ``(value, implicit)`` (the resolver is a pure function
-  of them: podwall adds no path resolvers);
+* a plain scalar's tag comes from its first character (:mod:`goyaml`), and its value from a
+  memoised pure function of its text;
 * documents are built by one tight recursive function for the standard tags (map, seq, str),
   calling the loader's own constructor for every other scalar tag (int, bool, null, float,
   timestamp... including any that ``manifests._Loader`` overrides).
@@ -16,31 +16,23 @@ document go through the loader's standard ``construct_document``, so the result 
 standard way (which warns about it, with lines); so do YAML errors.
 
 :func:`usable` tells when this path may replace the standard one, including its hostile-input
-pre-pass (one more full parse): no anchor means no alias, hence no alias bomb; and nesting
-depth has an upper bound from the text alone (each level of block nesting needs its own
-column at least every second level; each flow level needs a ``[`` or ``{`` in the same
-document).
+pre-pass (one more full parse): no anchor means no alias, hence no alias bomb. Flow
+collections (``{}``, ``[]``, JSON in a ``kind: List``) take this path too.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from podwall.sources.goyaml import GO_TAG as _GO
+from podwall.sources.goyaml import resolve_plain
+
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _STR = "tag:yaml.org,2002:str"
-_MERGE = "tag:yaml.org,2002:merge"
-_VALUE = "tag:yaml.org,2002:value"
-_DOC_MARKER = re.compile(r"^(?:---|\.\.\.)", re.MULTILINE)
-
-
-FAST_MAX_DEPTH = 200
-"""The fast path is taken only when nesting is provably shallower than this, so that neither
-LibYAML nor Python's recursion limit can be reached, on either path."""
 
 
 class _Fallback(Exception):
@@ -52,41 +44,19 @@ class Slow(Exception):
     standard path reports with its line)."""
 
 
-def usable(text: str, max_depth: int = FAST_MAX_DEPTH) -> bool:
-    """True when ``text`` can have neither aliases nor nesting as deep as ``max_depth``."""
-    if "&" in text:
-        return False
-    longest = max((len(line) for line in text.splitlines()), default=0)
-    # no node spans a document marker (a line starting with --- or ...)
-    flow = max((c.count("[") + c.count("{") for c in _DOC_MARKER.split(text)), default=0)
-    return 2 * (longest + 2) + flow < max_depth
+def usable(text: str) -> bool:
+    """True when ``text`` can hold no alias (no anchor), hence no alias bomb.
 
-
-def memoising(loader_cls: type) -> type:
-    """A subclass of ``loader_cls`` whose scalar tag resolution is memoised per instance."""
-
-    class Memo(loader_cls):  # type: ignore[misc]
-        def __init__(self, stream: Any) -> None:
-            super().__init__(stream)
-            self._resolved: dict[tuple[str, Any], str] = {}
-
-        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-            if kind is ScalarNode:
-                key = (value, implicit)
-                tag = self._resolved.get(key)
-                if tag is None:
-                    tag = self._resolved[key] = super().resolve(kind, value, implicit)
-                return tag
-            return super().resolve(kind, value, implicit)
-
-    Memo.__name__ = Memo.__qualname__ = f"Memo{loader_cls.__name__}"
-    return Memo
+    Nesting needs no check here: LibYAML refuses more than 1000 levels (flow or block) itself,
+    and a ``RecursionError`` while building sends the text to the standard path.
+    """
+    return "&" not in text
 
 
 def load_all(text: str, loader_cls: type) -> Iterator[Any]:
     """Like ``yaml.load_all(text, Loader=...)`` for a text without anchors (see module doc).
 
-    ``loader_cls`` should come from :func:`memoising` (any PyYAML loader class works).
+    ``loader_cls`` is a PyYAML loader class with :mod:`goyaml`'s resolver and constructors.
     """
     loader = loader_cls(text)
     constructors = loader.yaml_constructors
@@ -97,29 +67,26 @@ def load_all(text: str, loader_cls: type) -> Iterator[Any]:
         if cls is ScalarNode:
             if tag == _STR:
                 return node.value
+            if tag == _GO:
+                value = resolve_plain(node.value)
+                if value.__class__ is str or value is None or value.__class__ in (int, float, bool):
+                    return value
+                raise _Fallback  # NaN or an infinity: the standard constructor reports it, with its line
             fn = constructors.get(tag)
             if fn is None:
                 raise _Fallback
             return fn(loader, node)
         if cls is MappingNode and tag == _MAP:
             out: dict[Any, Any] = {}
-            plain = True
             pairs = node.value
             for k, v in pairs:
                 kt = k.tag
                 if kt == _STR and k.__class__ is ScalarNode:
                     out[k.value] = build(v)
-                elif kt in (_MERGE, _VALUE):
+                else:  # a merge, or a key that is not a plain string: the standard constructor
                     raise _Fallback
-                else:
-                    plain = False
-                    out[build(k)] = build(v)  # TypeError if unhashable: fall back
             if len(out) != len(pairs):
                 raise Slow
-            if not plain:
-                texts = [k.value for k, _ in pairs if k.__class__ is ScalarNode]
-                if len(set(texts)) != len(texts):
-                    raise Slow
             return out
         if cls is SequenceNode and tag == _SEQ:
             return [build(x) for x in node.value]

@@ -27,6 +27,30 @@ class Issue:
     path: FieldPath
     at: FieldPath | None = None
     """Where to look for the line when it is more precise than ``path`` (a label's own key)."""
+    quote: str | None = None
+    """A value to suggest quoting: the loader appends ``(quote it: "<text>")`` with the text as
+    written in the source (``0123``, not the 83 go-yaml reads), or this rendering if unknown."""
+    written: str | None = None
+    """A value to show as written: the loader replaces :data:`WRITTEN` in the message with the
+    text of the source (``5e10``), or with this rendering if unknown."""
+
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+WRITTEN = "\x00written\x00"
+"""Where a message shows a value as the source wrote it (see :attr:`Issue.written`)."""
+
+
+def as_int32(value: object) -> int | None:
+    """The int32 that Go's JSON decoder makes of ``value``, or None if it refuses it."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        n = value
+    elif isinstance(value, float) and value.is_integer():
+        n = int(value)
+    else:
+        return None
+    return n if INT32_MIN <= n <= INT32_MAX else None
 
 
 class FieldReader:
@@ -46,9 +70,11 @@ class FieldReader:
         code: str = "invalid",
         severity: Severity = Severity.ERROR,
         at: FieldPath | None = None,
+        quote: str | None = None,
+        written: str | None = None,
     ) -> None:
         assert self.doc is not None
-        self.issues.append(Issue(severity, code, message, self.doc, path, at))
+        self.issues.append(Issue(severity, code, message, self.doc, path, at, quote, written))
 
     def type_error(self, path: FieldPath, expected: str, value: object, hint: str = "") -> None:
         msg = f"Invalid type: expected {expected}, got {type_name(value)}"
@@ -61,10 +87,7 @@ class FieldReader:
         if not isinstance(value, dict):
             self.type_error(path, "a mapping", value)
             return None
-        for k in value:
-            if not isinstance(k, str):
-                self.type_error(path, "string keys", k)
-                return None
+        # (keys are strings: JSON's are, and the YAML reader turns keys into JSON's, as kubectl does)
         return value
 
     def seq(self, value: Any, path: FieldPath) -> list[Any]:
@@ -79,8 +102,11 @@ class FieldReader:
         if value is None:
             return None
         if not isinstance(value, str):
-            hint = f'quote it: "{value}"' if isinstance(value, (int, float, bool)) else ""
-            self.type_error(path, "a string", value, hint)
+            if isinstance(value, (int, float, bool)):
+                shown = v.render_value(value)
+                self.issue(path, f"Invalid type: expected a string, got {type_name(value)}", code="type", quote=shown)
+            else:
+                self.type_error(path, "a string", value)
             return None
         return value
 
@@ -89,20 +115,38 @@ class FieldReader:
         return "" if value is None else self.string(value, path)
 
     def integer(self, value: Any, path: FieldPath) -> int | None:
+        """An ``int32`` field, decoded as the API server's JSON decoder does: any JSON number
+        with an integral value in range (``80``, and ``80.0`` or ``1e3``, which kubectl sends
+        re-encoded as ``80`` and ``1000``); not a fraction, a string or a boolean."""
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.type_error(path, "an integer", value)
+        n = as_int32(value)
+        if n is None:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.issue(path, f"Invalid type: expected an integer (int32), got {WRITTEN}", code="type",
+                           written=v.render_value(value))
+            else:
+                self.type_error(path, "an integer", value)
             return None
-        return value
+        return n
 
     def int_or_string(self, value: Any, path: FieldPath) -> int | str | None:
+        """An ``IntOrString`` field: a JSON string, or a number read as :meth:`integer` does."""
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            self.type_error(path, "an integer or a string", value)
+        if isinstance(value, str):
+            return value
+        n = as_int32(value)
+        if n is None:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.issue(
+                    path, f"Invalid type: expected an integer (int32) or a string, got {WRITTEN}",
+                    code="type", written=v.render_value(value),
+                )
+            else:
+                self.type_error(path, "an integer or a string", value)
             return None
-        return value
+        return n
 
     def boolean(self, value: Any, path: FieldPath) -> bool:
         if value is None:
@@ -116,6 +160,8 @@ class FieldReader:
         m = self.mapping(value, path)
         if m is None:
             return {}
+        if all(val.__class__ is str for val in m.values()):  # the common case
+            return dict(m)
         out: dict[str, str] = {}
         for k, val in m.items():
             if val is None:
@@ -142,8 +188,9 @@ class FieldReader:
         raw_name = meta.get("name")
         name = self.string(raw_name, ("metadata", "name")) or ""
         if name:
-            for msg in name_check(name):
-                self.issue(("metadata", "name"), v.invalid(name, msg))
+            if not (name_check is v.is_dns1123_subdomain and v.dns1123_subdomain_ok(name)):
+                for msg in name_check(name):
+                    self.issue(("metadata", "name"), v.invalid(name, msg))
         elif raw_name is None or raw_name == "":  # (a name of the wrong type is reported already)
             if meta.get("generateName"):
                 name = str(meta.get("generateName"))
@@ -166,6 +213,9 @@ class FieldReader:
         return name, ns, labels, annotations, explicit
 
     def validate_labels(self, labels: Mapping[str, str], path: FieldPath) -> None:
+        qualified, value = v.qualified_name_errors, v.label_value_errors
+        if not any(qualified(k) or value(val) for k, val in labels.items()):
+            return
         for k in sorted(labels):
             for msg in v.is_qualified_name(k):
                 self.issue(path, v.invalid(k, msg), at=(*path, k))

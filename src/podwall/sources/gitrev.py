@@ -76,7 +76,8 @@ def read_revision(paths: Sequence[str], rev: str, cwd: str | None = None) -> lis
         raw = batch[nl + 1 : nl + 1 + size]
         pos = nl + 1 + size + 1
         label = f"{rev}:{f}"
-        out.append(SourceText(label, _decode_bytes(label, raw)))
+        text, warnings = _decode_bytes(label, raw)
+        out.append(SourceText(label, text, warnings))
     return out
 
 

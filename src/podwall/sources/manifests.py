@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 import yaml
 
 from podwall.errors import Diagnostic, InputError, Severity
-from podwall.sources import fastyaml
+from podwall.sources import fastyaml, goyaml, jsonstream, kinds
 
 try:
     _BaseLoader: type = yaml.CSafeLoader
@@ -27,37 +27,13 @@ except AttributeError:  # pragma: no cover - PyYAML built without LibYAML
     _BaseLoader = yaml.SafeLoader
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc]
-    """PyYAML's safe loader, with plain scalars kubectl reads as strings kept as strings.
-
-    kubectl converts YAML with go-yaml v2 (``sigs.k8s.io/yaml``), which hands timestamps to
-    an untyped target as their text, knows no ``=`` value tag and no base-60 numbers. PyYAML
-    would make ``2024-01-01`` a date, ``10:30`` the integer 630 and fail on ``=``, so a label or
-    annotation that the API server accepts would be refused.
-    """
+class _Loader(goyaml.GoConstructorMixin, _BaseLoader):  # type: ignore[misc]
+    """PyYAML's LibYAML loader, with go-yaml v2's scalar rules and sigs.k8s.io/yaml's JSON step
+    (:mod:`podwall.sources.goyaml`): what kubectl reads, not what YAML 1.1 says."""
 
 
-def _as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
-    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
-
-
-def _int_unless_base60(loader: yaml.SafeLoader, node: yaml.Node) -> object:
-    if ":" in str(node.value):
-        return _as_text(loader, node)
-    return loader.construct_yaml_int(node)  # type: ignore[arg-type]
-
-
-def _float_unless_base60(loader: yaml.SafeLoader, node: yaml.Node) -> object:
-    if ":" in str(node.value):
-        return _as_text(loader, node)
-    return loader.construct_yaml_float(node)  # type: ignore[arg-type]
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
-_Loader.add_constructor("tag:yaml.org,2002:value", _as_text)
-_Loader.add_constructor("tag:yaml.org,2002:int", _int_unless_base60)
-_Loader.add_constructor("tag:yaml.org,2002:float", _float_unless_base60)
-_FastLoader = fastyaml.memoising(_Loader)
+goyaml.install(_Loader)
+_FastLoader = _Loader
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_ALIASES = 1000
@@ -74,6 +50,8 @@ class SourceText:
 
     name: str
     text: str
+    warnings: list[Diagnostic] = field(default_factory=list)
+    """What reading the bytes noticed (an encoding other than plain UTF-8)."""
 
 
 @dataclass
@@ -105,25 +83,52 @@ def _expand(paths: Iterable[str]) -> Iterator[str]:
             yield p
 
 
-def _decode_bytes(name: str, raw: bytes) -> str:
-    """UTF-8 text, or an ``InputError`` at the line of the first byte that is not text."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    nul = raw.find(b"\x00")
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32 (big-endian)"),
+    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32 (little-endian)"),
+    (b"\xef\xbb\xbf", "utf-8", "UTF-8"),
+    (b"\xfe\xff", "utf-16-be", "UTF-16 (big-endian)"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16 (little-endian)"),
+)
+
+
+def _decode_bytes(name: str, raw: bytes) -> tuple[str, list[Diagnostic]]:
+    """The text of ``raw`` and warnings; an ``InputError`` at the line of the first byte that is
+    not text. A byte-order mark names the encoding (UTF-8, -16 or -32: what PowerShell's ``>``
+    writes is UTF-16); without one the text must be UTF-8, as kubectl requires."""
+    warnings: list[Diagnostic] = []
+    codec, label = "utf-8", ""
+    for bom, c, lbl in _BOMS:
+        if raw.startswith(bom):
+            raw, codec, label = raw[len(bom):], c, lbl
+            break
+    if label:
+        warnings.append(
+            Diagnostic(
+                severity=Severity.WARNING,
+                code="encoding",
+                message=f"{label} text with a byte-order mark: decoded as {label} (kubectl reads UTF-8; "
+                "save the file as UTF-8 without a byte-order mark)",
+                file=name,
+                line=1,
+            )
+        )
     text: str | None = None
-    bad_utf8 = -1
+    bad = -1
     reason = ""
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode(codec)
     except UnicodeDecodeError as exc:
-        bad_utf8, reason = exc.start, exc.reason
-    if nul >= 0 and (bad_utf8 < 0 or nul < bad_utf8):
-        line = raw.count(b"\n", 0, nul) + 1
-        raise InputError(f"{name}:{line}: binary data (a NUL byte) where YAML or JSON text was expected")
+        bad, reason = exc.start, exc.reason
+    nul = raw.find(b"\x00") if codec == "utf-8" else (text.find("\x00") if text is not None else -1)
+    if nul >= 0 and (bad < 0 or nul < bad):
+        where = raw.count(b"\n", 0, nul) if codec == "utf-8" else (text or "").count("\n", 0, nul)
+        raise InputError(f"{name}:{where + 1}: binary data (a NUL byte) where YAML or JSON text was expected")
     if text is None:
-        line = raw.count(b"\n", 0, bad_utf8) + 1
-        raise InputError(f"{name}:{line}: not UTF-8 text (binary data?): {reason}")
-    return text
+        line = raw[:bad].decode(codec, "replace").count("\n") + 1 if codec != "utf-8" else raw.count(b"\n", 0, bad) + 1
+        what = "UTF-8" if codec == "utf-8" else label
+        raise InputError(f"{name}:{line}: not {what} text (binary data?): {reason}")
+    return text, warnings
 
 
 def read_sources(paths: Iterable[str], stdin: BinaryIO | None = None) -> list[SourceText]:
@@ -132,7 +137,8 @@ def read_sources(paths: Iterable[str], stdin: BinaryIO | None = None) -> list[So
     for p in _expand(paths):
         if p == STDIN:
             stream = stdin if stdin is not None else sys.stdin.buffer
-            out.append(SourceText("<stdin>", _decode_bytes("<stdin>", stream.read())))
+            text, warnings = _decode_bytes("<stdin>", stream.read())
+            out.append(SourceText("<stdin>", text, warnings))
             continue
         try:
             with open(p, "rb") as fh:
@@ -143,7 +149,8 @@ def read_sources(paths: Iterable[str], stdin: BinaryIO | None = None) -> list[So
             raise InputError(f"{p}: is a directory") from None
         except OSError as exc:
             raise InputError(f"{p}: cannot read: {exc.strerror}") from None
-        out.append(SourceText(p, _decode_bytes(p, raw)))
+        text, warnings = _decode_bytes(p, raw)
+        out.append(SourceText(p, text, warnings))
     return out
 
 
@@ -176,8 +183,7 @@ def _check_structure(src: SourceText, warnings: list[Diagnostic]) -> Diagnostic 
     * alias bombs: more than :data:`MAX_ALIASES` aliases, or aliases that would expand to more
       than :data:`MAX_ALIAS_EXPANSION` nodes (a billion-laughs needs only a few dozen aliases).
 
-    It also warns (into ``warnings``) about a key repeated in one mapping: the later value
-    silently replaces the earlier one, as in kubectl's YAML reader, which can hide a rule.
+    (A key repeated in one mapping is an error of the constructor, as in go-yaml v2's strict mode.)
     """
     # Each open collection: [anchor, expanded size so far, {key: line} for a mapping, children].
     stack: list[list[Any]] = []
@@ -215,31 +221,10 @@ def _check_structure(src: SourceText, warnings: list[Diagnostic]) -> Diagnostic 
             if stack:
                 parent = stack[-1]
                 parent[1] += size
-                if parent[2] is not None and parent[3] % 2 == 0 and isinstance(ev, yaml.ScalarEvent):
-                    _note_key(src, parent[2], ev, warnings)
                 parent[3] += 1
     except yaml.YAMLError as exc:
         return _yaml_error(src, exc)
     return None
-
-
-def _note_key(src: SourceText, seen: dict[str, int], ev: yaml.ScalarEvent, warnings: list[Diagnostic]) -> None:
-    key, line = ev.value, _line(ev)
-    if key == "<<":  # merge keys may repeat
-        return
-    first = seen.get(key)
-    if first is None:
-        seen[key] = line
-        return
-    warnings.append(
-        Diagnostic(
-            severity=Severity.WARNING,
-            code="duplicate-key",
-            message=f'key "{key}" is repeated (first at line {first}): the later value replaces the earlier one',
-            file=src.name,
-            line=line,
-        )
-    )
 
 
 def _load_fast(src: SourceText) -> list[Any] | None:
@@ -254,8 +239,61 @@ def _load_fast(src: SourceText) -> list[Any] | None:
         return None
 
 
-def parse_source(src: SourceText) -> tuple[list[Document], list[Diagnostic]]:
-    """Split a source into objects; every problem becomes a diagnostic, never an exception."""
+def _objects(name: str, i: int, data: Any, docs: list[Document]) -> None:
+    """The objects of one document: itself, or the items of a ``kind: List`` / typed list."""
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        docs.append(Document(name, i, (), data))
+        return
+    kind = data.get("kind")
+    if not (isinstance(kind, str) and kind.endswith("List") and "items" in data):
+        docs.append(Document(name, i, (), data))
+        return
+    items = data["items"]
+    if items is None:  # ``items: null``: an empty list, as the API server reads it
+        return
+    if not isinstance(items, list):
+        docs.append(Document(name, i, ("items",), items))
+        return
+    item_kind = kinds.item_kind(kind)
+    for j, item in enumerate(items):
+        if item is None:
+            continue
+        if item_kind is not None and isinstance(item, dict):
+            # a typed list (PodList): apimachinery gives its items the list's kind
+            if "kind" not in item:
+                item["kind"] = item_kind
+            if "apiVersion" not in item and "apiVersion" in data:
+                item["apiVersion"] = data["apiVersion"]
+        docs.append(Document(name, i, ("items", j), item))
+
+
+def _parse_json(src: SourceText) -> tuple[list[Document], list[Diagnostic], list[tuple[int, int]]]:
+    docs: list[Document] = []
+    try:
+        loaded = jsonstream.load(src.text)
+    except jsonstream.JsonError as exc:
+        # an error at the end of a truncated text is placed past its last line: report that line
+        line = min(exc.line, max(1, src.text.count("\n") + (0 if src.text.endswith("\n") else 1)))
+        return [], [Diagnostic(severity=Severity.ERROR, code="yaml", message=f"invalid JSON: {exc}",
+                               file=src.name, line=line)], []
+    for i, d in enumerate(loaded):
+        _objects(src.name, i, d.data, docs)
+    return docs, [], [(d.start, d.end) for d in loaded]
+
+
+def parse_source(src: SourceText, locator: Locator | None = None) -> tuple[list[Document], list[Diagnostic]]:
+    """Split a source into objects; every problem becomes a diagnostic, never an exception.
+
+    ``locator``, when given, learns the source (and, for JSON, where each object is)."""
+    if jsonstream.looks_like_json(src.text):
+        json_docs, json_diags, spans = _parse_json(src)
+        if locator is not None:
+            locator.add(src, spans)
+        return json_docs, json_diags
+    if locator is not None:
+        locator.add(src)
     diags: list[Diagnostic] = []
     loaded = _load_fast(src)
     if loaded is None:
@@ -265,24 +303,7 @@ def parse_source(src: SourceText) -> tuple[list[Document], list[Diagnostic]]:
     docs: list[Document] = []
     try:
         for i, data in enumerate(yaml.load_all(src.text, Loader=_Loader) if loaded is None else loaded):
-            if data is None:
-                continue
-            if not isinstance(data, dict):
-                docs.append(Document(src.name, i, (), data))
-                continue
-            kind = data.get("kind")
-            items = data.get("items")
-            if isinstance(kind, str) and kind.endswith("List") and "items" in data:
-                if items is None:  # ``items: null``: an empty list, as the API server reads it
-                    continue
-                if not isinstance(items, list):
-                    docs.append(Document(src.name, i, ("items",), items))
-                    continue
-                for j, item in enumerate(items):
-                    if item is not None:
-                        docs.append(Document(src.name, i, ("items", j), item))
-            else:
-                docs.append(Document(src.name, i, (), data))
+            _objects(src.name, i, data, docs)
     except yaml.YAMLError as exc:
         diags.append(_yaml_error(src, exc))
     except RecursionError:
@@ -318,26 +339,65 @@ def type_name(value: object) -> str:
 
 @dataclass
 class Locator:
-    """Find the line of a field path inside a source, composing its node tree on demand."""
+    """Find the line of a field path inside a source, composing its node tree on demand.
+
+    A JSON source is composed object by object (JSON is YAML), each at its offset in the text."""
 
     texts: dict[str, str] = field(default_factory=dict)
-    _trees: dict[str, list[yaml.Node]] = field(default_factory=dict)
+    spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    _trees: dict[str, list[tuple[int, yaml.Node | None]]] = field(default_factory=dict)
 
-    def add(self, src: SourceText) -> None:
+    def add(self, src: SourceText, spans: list[tuple[int, int]] | None = None) -> None:
         self.texts[src.name] = src.text
+        if spans is not None:
+            self.spans[src.name] = spans
 
-    def _tree(self, name: str) -> list[yaml.Node]:
+    def _tree(self, name: str) -> list[tuple[int, yaml.Node | None]]:
+        """(line offset, root node) per document."""
         tree = self._trees.get(name)
         if tree is None:
-            # Keep the documents composed before a syntax error: their lines are still right.
             tree = []
-            try:
-                for node in yaml.compose_all(self.texts.get(name, ""), Loader=_Loader):
-                    tree.append(node)
-            except (yaml.YAMLError, RecursionError):
-                pass
+            text = self.texts.get(name, "")
+            spans = self.spans.get(name)
+            if spans is None:
+                # Keep the documents composed before a syntax error: their lines are still right.
+                try:
+                    for node in yaml.compose_all(text, Loader=_Loader):
+                        tree.append((0, node))
+                except (yaml.YAMLError, RecursionError):
+                    pass
+            else:
+                for start, end in spans:
+                    one: yaml.Node | None
+                    try:
+                        one = yaml.compose(text[start:end], Loader=_Loader)
+                    except (yaml.YAMLError, RecursionError):
+                        one = None
+                    tree.append((text.count("\n", 0, start), one))
             self._trees[name] = tree
         return tree
+
+    def node(self, name: str, doc: int, path: Iterable[str | int]) -> yaml.Node | None:
+        """The node at exactly ``path`` (None if the path does not exist)."""
+        tree = self._tree(name) if name in self.texts else []
+        if doc >= len(tree) or tree[doc][1] is None:
+            return None
+        node: yaml.Node | None = tree[doc][1]
+        for step in path:
+            nxt: yaml.Node | None = None
+            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+                nxt = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == step), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+                nxt = node.value[step]
+            if nxt is None:
+                return None
+            node = nxt
+        return node
+
+    def scalar(self, name: str, doc: int, path: Iterable[str | int]) -> str | None:
+        """The text of the scalar at ``path`` as written (``0123``, ``yes``, ``1e3``), or None."""
+        node = self.node(name, doc, path)
+        return node.value if isinstance(node, yaml.ScalarNode) else None
 
     def line(self, name: str, doc: int, path: Iterable[str | int]) -> int:
         """1-based line of the deepest node on ``path`` that exists (0 if unknown).
@@ -348,9 +408,14 @@ class Locator:
         if name not in self.texts:
             return 0
         tree = self._tree(name)
-        if doc >= len(tree) or tree[doc] is None:
+        if doc >= len(tree):
             return 0
-        node: yaml.Node = tree[doc]
+        if tree[doc][1] is None:
+            # a JSON object YAML cannot compose (a surrogate pair escape): its first line
+            return tree[doc][0] + 1 if name in self.spans else 0
+        offset, root = tree[doc]
+        assert root is not None
+        node: yaml.Node = root
         line = node.start_mark.line + 1
         for step in path:
             nxt: yaml.Node | None = None
@@ -367,4 +432,4 @@ class Locator:
             node = nxt
             if isinstance(step, int):
                 line = node.start_mark.line + 1
-        return line
+        return line + offset

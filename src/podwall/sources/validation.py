@@ -8,6 +8,7 @@ CIDR parser that accepts leading zeros and host bits while ``StrictIPCIDRValidat
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -49,6 +50,21 @@ _PORT_NAME_ONE_LETTER_RE = re.compile("[a-z]")
 _DIGITS_RE = re.compile("[0-9]+")
 
 
+def dns1123_subdomain_ok(value: str) -> bool:
+    """True when :func:`is_dns1123_subdomain` finds nothing (fast: no message is built)."""
+    return len(value) <= 253 and _DNS1123_SUBDOMAIN_RE.fullmatch(value) is not None
+
+
+def qualified_name_errors(value: str) -> tuple[str, ...]:
+    """:func:`is_qualified_name`, memoised, as a tuple (empty: valid)."""
+    return _is_qualified_name(value)
+
+
+def label_value_errors(value: str) -> tuple[str, ...]:
+    """:func:`is_valid_label_value`, memoised, as a tuple (empty: valid)."""
+    return _is_valid_label_value(value)
+
+
 def _go_len(value: str) -> int:
     """``len(s)`` in Go counts UTF-8 bytes, not characters."""
     return len(value.encode("utf-8", "surrogatepass"))
@@ -70,7 +86,16 @@ def max_len_error(n: int) -> str:
     return f"must be no more than {n} characters"
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _is_dns1123_subdomain(value: str) -> tuple[str, ...]:
+    return tuple(_is_dns1123_subdomain_list(value))
+
+
 def is_dns1123_subdomain(value: str) -> list[str]:
+    return list(_is_dns1123_subdomain(value))
+
+
+def _is_dns1123_subdomain_list(value: str) -> list[str]:
     errs = []
     if _go_len(value) > 253:
         errs.append(max_len_error(253))
@@ -79,7 +104,16 @@ def is_dns1123_subdomain(value: str) -> list[str]:
     return errs
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _is_dns1123_label(value: str) -> tuple[str, ...]:
+    return tuple(_is_dns1123_label_list(value))
+
+
 def is_dns1123_label(value: str) -> list[str]:
+    return list(_is_dns1123_label(value))
+
+
+def _is_dns1123_label_list(value: str) -> list[str]:
     errs = []
     if _go_len(value) > 63:
         errs.append(max_len_error(63))
@@ -100,7 +134,16 @@ DNS1035_LABEL_ERR = (
 _DNS1035_LABEL_RE = re.compile(DNS1035_LABEL_FMT)
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _is_dns1035_label(value: str) -> tuple[str, ...]:
+    return tuple(_is_dns1035_label_list(value))
+
+
 def is_dns1035_label(value: str) -> list[str]:
+    return list(_is_dns1035_label(value))
+
+
+def _is_dns1035_label_list(value: str) -> list[str]:
     errs = []
     if _go_len(value) > 63:
         errs.append(max_len_error(63))
@@ -109,7 +152,16 @@ def is_dns1035_label(value: str) -> list[str]:
     return errs
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _is_qualified_name(value: str) -> tuple[str, ...]:
+    return tuple(_is_qualified_name_list(value))
+
+
 def is_qualified_name(value: str) -> list[str]:
+    return list(_is_qualified_name(value))
+
+
+def _is_qualified_name_list(value: str) -> list[str]:
     """``validation.IsQualifiedName``: label keys (an optional DNS-subdomain prefix and a name)."""
     errs: list[str] = []
     parts = value.split("/")
@@ -138,7 +190,16 @@ def is_qualified_name(value: str) -> list[str]:
     return errs
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _is_valid_label_value(value: str) -> tuple[str, ...]:
+    return tuple(_is_valid_label_value_list(value))
+
+
 def is_valid_label_value(value: str) -> list[str]:
+    return list(_is_valid_label_value(value))
+
+
+def _is_valid_label_value_list(value: str) -> list[str]:
     errs = []
     if _go_len(value) > 63:
         errs.append(max_len_error(63))
@@ -208,6 +269,7 @@ def _sloppy_ipv6(addr: str) -> tuple[str, bool] | None:
     return ":".join(groups), canonical
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def parse_cidr_sloppy(value: str) -> tuple[IPNetwork, bool] | None:
     """Parse a CIDR as ``netutils.ParseCIDRSloppy`` does.
 
@@ -235,6 +297,7 @@ def parse_cidr_sloppy(value: str) -> tuple[IPNetwork, bool] | None:
     return net, canonical
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def cidr_contains(net: IPNetwork, ip: IPAddress) -> bool:
     """Go's ``(*net.IPNet).Contains``, which the API server uses for ``except`` subsets.
 

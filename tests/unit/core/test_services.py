@@ -5,10 +5,19 @@ from __future__ import annotations
 from types import MappingProxyType
 
 import pytest
-from tests.unit.core.core_builders import addr, cluster, labels_sel, namespace, peer, pod, policy, port, rule
+from tests.unit.core.core_builders import addr, block, cluster, labels_sel, namespace, peer, pod, policy, port, rule
 
 from podwall.core.evaluate import Engine
-from podwall.core.model import Cluster, LabelSelector, Protocol, Service, ServicePort
+from podwall.core.model import (
+    Cluster,
+    Direction,
+    EndpointAddress,
+    EndpointPort,
+    LabelSelector,
+    Protocol,
+    Service,
+    ServicePort,
+)
 from podwall.core.services import evaluate_service, find_service_port, resolve_port, service_backends
 from podwall.errors import QueryError
 
@@ -43,13 +52,72 @@ def test_backends_are_selected_pods_of_the_service_namespace_only() -> None:
     assert [e.key for e in service_backends(c, svc(80, {"app": "api", "v": "2"}))] == ["prod/api-2"]
 
 
-def test_service_without_selector_has_no_backends() -> None:
+def test_service_without_selector_and_without_endpoints_is_unknown_never_no() -> None:
     e, c = make()
     s = Service(namespace="prod", name="manual", selector=None, ports=(ServicePort(name=None, port=80),))
     assert service_backends(c, s) == []
     v = evaluate_service(e, c, CLIENT, s, 80, TCP)
-    assert not v.allowed and v.backends == ()
-    assert "no backing pods" in v.reason()
+    assert (v.answer, v.allowed, v.backends) == ("unknown", False, ())
+    assert v.reason() == ("prod/service/manual has no selector: its backends are in Endpoints or EndpointSlices, "
+                          "and the input holds neither for it")
+
+
+def _manual(*addresses: EndpointAddress) -> Service:
+    return Service(namespace="prod", name="manual", selector=None, addresses=addresses,
+                   ports=(ServicePort(name="web", port=80), ServicePort(name="dns", port=53, protocol=UDP)))
+
+
+WEB = (EndpointPort(name="web", port=8080), EndpointPort(name="dns", port=5353, protocol=UDP))
+
+
+def test_service_without_selector_goes_to_its_endpoint_addresses() -> None:
+    b2 = pod("prod", "api-2", {"app": "api", "v": "2"}, ports=(("http", 8081, TCP),), ips=("10.0.0.2",))
+    deny_external = policy("prod", "egress", labels_sel(app="client"),
+                           egress=(rule((peer(ip_block=block("10.0.0.0/8")),)),))
+    b1 = pod("prod", "api-1", {"app": "api", "v": "1"}, ports=(("http", 8080, TCP),), ips=("10.9.9.9",))
+    e, c = make(deny_external, endpoints=(b1, b2, CLIENT))
+    s = _manual(
+        EndpointAddress(ip="10.9.9.9", target="prod/api-1", ports=WEB),  # by targetRef
+        EndpointAddress(ip="10.0.0.2", ports=WEB),  # by IP
+        EndpointAddress(ip="203.0.113.5", ports=WEB),  # outside the cluster
+    )
+    assert [x.key for x in service_backends(c, s)] == ["prod/api-1", "prod/api-2"]
+    v = evaluate_service(e, c, CLIENT, s, 80, TCP)
+    assert [(b.endpoint, b.port) for b in v.backends] == [("prod/api-1", 8080), ("prod/api-2", 8080),
+                                                          ("203.0.113.5", 8080)]
+    assert v.reachable == ("prod/api-1", "prod/api-2") and v.answer == "no"
+    udp = evaluate_service(e, c, CLIENT, s, 53, UDP)
+    assert {b.port for b in udp.backends} == {5353}
+
+
+def _external() -> Service:
+    return Service(namespace="prod", name="ext", selector=MappingProxyType({"app": "api"}), type="ExternalName",
+                   external_name="db.example.com", ports=(ServicePort(name="pg", port=5432),))
+
+
+@pytest.mark.parametrize(
+    ("egress", "answer"),
+    [
+        (None, "yes"),  # not isolated for egress
+        ((), "no"),  # default deny
+        ((rule(ports=(port(5432),)),), "yes"),  # every destination on 5432
+        ((rule(ports=(port(443),)),), "no"),  # another port only
+        ((rule((peer(labels_sel(app="api")),)),), "no"),  # a pod selector never matches an outside address
+        ((rule((peer(ip_block=block("10.0.0.0/8")),)),), "unknown"),  # depends on what the name resolves to
+        ((rule((peer(ip_block=block("0.0.0.0/0")), peer(ip_block=block("::/0")))),), "yes"),
+    ],
+)
+def test_external_name_only_the_clients_egress_decides(egress: tuple | None, answer: str) -> None:  # type: ignore[type-arg]
+    pols = () if egress is None else (
+        policy("prod", "eg", labels_sel(app="client"), egress=egress, types=(Direction.EGRESS,)),
+    )
+    e, c = make(*pols)
+    s = _external()
+    assert service_backends(c, s) == []  # its selector is ignored
+    v = evaluate_service(e, c, CLIENT, s, 5432, TCP)
+    assert v.answer == answer and v.backends == () and v.allowed is (answer == "yes")
+    assert v.reason().startswith("prod/service/ext is an ExternalName Service (db.example.com, outside the cluster): "
+                                 "only the egress of prod/client decides; ")
 
 
 def test_named_target_port_resolves_per_backend() -> None:
@@ -127,3 +195,10 @@ def test_empty_label_selector_is_not_a_service_selector() -> None:
     _, c = make()
     assert service_backends(c, svc(80, {})) == []
     assert LabelSelector().is_empty
+
+
+def test_an_external_name_service_needs_no_ports() -> None:
+    e, c = make()
+    s = Service(namespace="prod", name="ext", type="ExternalName", external_name="db.example.com")
+    v = evaluate_service(e, c, CLIENT, s, 5432, TCP)
+    assert (v.answer, v.service_port) == ("yes", 5432)

@@ -199,7 +199,7 @@ def test_named_ports_resolve_on_the_destination_with_number_and_protocol():
 
 def test_networks_match_pod_ips_and_addresses():
     body = "egress:\n- {action: Deny, to: [{networks: [10.0.0.0/24, 203.0.113.0/24]}]}"
-    e = engine(cnp("n", "Admin", 1, body, "namespaces: {matchLabels: {team: b}}"))
+    e = engine(cnp("nets", "Admin", 1, body, "namespaces: {matchLabels: {team: b}}"))
     assert not verdict(e, "b/client", "a/web", 80).allowed
     assert not verdict(e, "b/client", "203.0.113.9", 443).allowed
     assert verdict(e, "b/client", "198.51.100.1", 443).allowed

@@ -121,9 +121,9 @@ def test_default_namespace_applies_to_every_namespaced_kind_and_creates_it(tmp_p
     f = tmp_path / "m.yaml"
     f.write_text(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n"
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {metadata: {labels: {x: y}}}}\n"
-        "---\n"
-        "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {selector: {x: y}, ports: [{port: 80}]}\n---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
+            "spec: {selector: {matchLabels: {x: z}}, template: {metadata: {labels: {x: z}}}}\n---\n"
+        "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {selector: {x: z}, ports: [{port: 80}]}\n---\n"
         + netpol("podSelector: {}", metadata="name: p")
     )
     c = podwall.load([str(f)], namespace="ns1")

@@ -33,11 +33,12 @@ def keys(result) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_multi_document_file_and_empty_documents() -> None:
     text = (
-        "---\n" + POD.format(name="a", ns="x", app="a") + "---\n---\n" + POD.format(name="b", ns="y", app="b") + "...\n"
+        "---\n" + POD.format(name="a", ns="x", app="a") + "---\n---\n"
+        + POD.format(name="b", ns="yy", app="b") + "...\n"
     )
     result = decode(text)
     assert result.diagnostics == []
-    assert keys(result) == ["x/a", "y/b"]
+    assert keys(result) == ["x/a", "yy/b"]
 
 
 @pytest.mark.parametrize("kind", ["List", "PodList", "NamespaceList"])
@@ -57,8 +58,10 @@ def test_list_kinds_are_unwrapped(kind: str) -> None:
 
 @pytest.mark.parametrize("items", ["items: []", "items: null", "items:"])
 def test_empty_list(items: str) -> None:
+    # kubectl: "error: no objects passed to apply"
     result = decode(f"apiVersion: v1\nkind: List\n{items}\n")
-    assert result.diagnostics == [] and result.cluster.endpoints == ()
+    assert [(d.code, d.message) for d in result.diagnostics] == [("empty", "no Kubernetes objects in p.yaml")]
+    assert result.cluster.endpoints == ()
 
 
 def test_list_items_of_the_wrong_type_are_located() -> None:
@@ -90,10 +93,10 @@ def test_stdin_through_the_public_api() -> None:
 
 def test_directories_are_read_recursively_in_a_deterministic_order(tmp_path: Path) -> None:
     files = {
-        "b.yaml": POD.format(name="b", ns="n", app="x"),
-        "a.yml": POD.format(name="a", ns="n", app="x"),
-        "sub/c.json": json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "c", "namespace": "n"}}),
-        "sub/deeper/d.yaml": POD.format(name="d", ns="n", app="x"),
+        "b.yaml": POD.format(name="b", ns="nn", app="x"),
+        "a.yml": POD.format(name="a", ns="nn", app="x"),
+        "sub/c.json": json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "c", "namespace": "nn"}}),
+        "sub/deeper/d.yaml": POD.format(name="d", ns="nn", app="x"),
         "notes.txt": "not: [a manifest",
         "README.md": "# hello",
         "sub/e.YAML.bak": "garbage: [",
@@ -106,9 +109,10 @@ def test_directories_are_read_recursively_in_a_deterministic_order(tmp_path: Pat
         p.write_text(text)
     result = load([str(tmp_path)])
     assert result.diagnostics == []
-    assert keys(result) == ["n/a", "n/b", "n/c", "n/d"]  # sorted paths: a.yml, b.yaml, sub/c.json, sub/deeper/d.yaml
+    # sorted paths: a.yml, b.yaml, sub/c.json, sub/deeper/d.yaml
+    assert keys(result) == ["nn/a", "nn/b", "nn/c", "nn/d"]
     # the same pod defined twice: the later file wins, with a warning naming the first
-    (tmp_path / "sub" / "zz.yaml").write_text(POD.format(name="a", ns="n", app="y"))
+    (tmp_path / "sub" / "zz.yaml").write_text(POD.format(name="a", ns="nn", app="yy"))
     result = load([str(tmp_path)])
     (dup,) = [d for d in result.diagnostics if d.code == "duplicate"]
     assert dup.severity is Severity.WARNING and dup.file.endswith("zz.yaml") and "a.yml" in dup.message
@@ -116,8 +120,8 @@ def test_directories_are_read_recursively_in_a_deterministic_order(tmp_path: Pat
 
 def test_explicit_file_without_manifest_suffix_is_read(tmp_path: Path) -> None:
     p = tmp_path / "manifest.txt"
-    p.write_text(POD.format(name="a", ns="n", app="x"))
-    assert keys(load([str(p)])) == ["n/a"]
+    p.write_text(POD.format(name="a", ns="nn", app="x"))
+    assert keys(load([str(p)])) == ["nn/a"]
 
 
 def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
@@ -128,6 +132,8 @@ def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
 # -- workloads, owners, namespaces, skipped kinds ---------------------------------------------------
 
 TEMPLATE = """\
+selector:
+  matchLabels: {app: %(name)s}
 template:
   metadata:
     labels: {app: %(name)s, tier: t}
@@ -142,6 +148,8 @@ template:
 
 def workload(kind: str, name: str, api: str, extra: str = "") -> str:
     body = TEMPLATE % {"name": name}
+    if kind == "ReplicationController":  # a plain map there, not a LabelSelector
+        body = body.replace("selector:\n  matchLabels:", "selector:")
     if kind == "CronJob":
         body = "schedule: '* * * * *'\njobTemplate:\n  spec:\n" + textwrap.indent(body, "    ")
     return f"apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: w\nspec:\n" + textwrap.indent(
@@ -311,7 +319,7 @@ def test_line_is_the_offending_fields_line() -> None:
         podSelector:
           matchLabels:
             good: x
-            'bad key!': y
+            'bad key!': yy
         ingress:
         - from:
           - ipBlock:
@@ -396,8 +404,10 @@ def only_error(text: str, name: str = "bad.yaml"):  # type: ignore[no-untyped-de
         ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n", 4, "invalid YAML"),
         ("a: b\n  c: d\n", 2, "mapping values are not allowed"),
         ("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n- item\n", 4, "invalid YAML"),
-        ('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"', 1, "invalid YAML"),
-        ('{\n  "apiVersion": "v1",\n  "kind": "Pod",\n  "metadata": {\n', 4, "invalid YAML"),
+        ('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"', 1,
+         "invalid JSON: Expecting ',' delimiter (line 1, column 61)"),
+        ('{\n  "apiVersion": "v1",\n  "kind": "Pod",\n  "metadata": {\n', 4,
+         "invalid JSON: Expecting property name enclosed in double quotes (line 5, column 1)"),
         ("key: 'unterminated\n", 1, "invalid YAML"),
     ],
 )
@@ -422,7 +432,6 @@ def test_malformed_yaml_and_truncated_json(text: str, line: int, fragment: str) 
             10,
         ),
         (netpol("podSelector: []\n"), "spec.podSelector", 7),
-        (netpol("podSelector: {matchLabels: {on: x}}\n"), "spec.podSelector.matchLabels", 7),
         (netpol("podSelector: {}\npolicyTypes: Ingress\n"), "spec.policyTypes", 8),
         ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: 'yes'\n", "spec.hostNetwork", 5),
         (
@@ -448,7 +457,7 @@ def test_string_where_a_list_belongs_gives_a_hint_free_type_error() -> None:
 
 def test_number_where_a_string_belongs_suggests_quoting() -> None:
     d = only_error("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {version: 1.10}\n")
-    assert d.message == 'Invalid type: expected a string, got a number (quote it: "1.1")'
+    assert d.message == 'Invalid type: expected a string, got a number (quote it: "1.10")'
 
 
 @pytest.mark.parametrize(
@@ -549,16 +558,16 @@ def test_binary_data_is_an_input_error_with_a_line(tmp_path: Path, raw: bytes, l
 
 def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     p = tmp_path / "bom.yaml"
-    p.write_bytes(b"\xef\xbb\xbf" + POD.format(name="a", ns="n", app="x").encode())
-    assert [e.key for e in podwall.load([str(p)]).cluster.endpoints] == ["n/a"]
+    p.write_bytes(b"\xef\xbb\xbf" + POD.format(name="a", ns="nn", app="x").encode())
+    assert [e.key for e in podwall.load([str(p)]).cluster.endpoints] == ["nn/a"]
 
 
 def test_errors_in_one_file_do_not_hide_another(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("a: [\n")
-    (tmp_path / "b.yaml").write_text(POD.format(name="b", ns="n", app="x"))
+    (tmp_path / "b.yaml").write_text(POD.format(name="b", ns="nn", app="x"))
     result = load([str(tmp_path)])
     assert [(Path(d.file).name, d.code) for d in result.errors] == [("a.yaml", "yaml")]
-    assert keys(result) == ["n/b"]
+    assert keys(result) == ["nn/b"]
 
 
 def test_strict_load_raises_manifest_error_with_every_diagnostic(tmp_path: Path) -> None:
@@ -606,45 +615,56 @@ def test_adversarial_inputs_raise_only_documented_exceptions(tmp_path: Path) -> 
 def test_loaded_cluster_names_endpoints_like_the_cli(tmp_path: Path) -> None:
     p = tmp_path / "m.yaml"
     p.write_text(
-        POD.format(name="client", ns="n", app="c")
+        POD.format(name="client", ns="nn", app="c")
         + "---\n"
-        + workload("Deployment", "web", "apps/v1").replace("namespace: w", "namespace: n")
-        + "---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: n}\n"
+        + workload("Deployment", "web", "apps/v1").replace("namespace: w", "namespace: nn")
+        + "---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: nn}\n"
         + "spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: http}]}\n"
         + "---\n"
         + netpol("podSelector: {matchLabels: {app: web}}\ningress:\n- ports:\n  - port: http\n", metadata="name: web\n"
-            "namespace: n")
+            "namespace: nn")
     )
     c = podwall.load([str(p)])
-    assert c.target("n/client").key == "n/client"
-    assert c.target("n/deployment/web").key == "n/deployment/web"
-    assert c.target("n/deploy/web").key == "n/deployment/web"
-    assert c.target("n/web").key == "n/deployment/web"  # unambiguous without the kind
+    assert c.target("nn/client").key == "nn/client"
+    assert c.target("nn/deployment/web").key == "nn/deployment/web"
+    assert c.target("nn/deploy/web").key == "nn/deployment/web"
+    assert c.target("nn/web").key == "nn/deployment/web"  # unambiguous without the kind
     assert str(c.target("192.0.2.1")) == "192.0.2.1"
     with pytest.raises(podwall.QueryError, match="did you mean"):
-        c.target("n/clent")
-    assert c.can("n/client", "n/deployment/web", 8080).allowed
-    assert not c.can("n/client", "n/deployment/web", 53, "UDP").allowed
-    assert c.can("n/client", "n/deployment/web", "http").allowed  # a name resolves on the destination
-    assert c.can("n/client", "n/service/web", 80).allowed  # via targetPort http = 8080
-    assert not c.can("192.0.2.1", "n/deployment/web", 9090).allowed
+        c.target("nn/clent")
+    assert c.can("nn/client", "nn/deployment/web", 8080).allowed
+    assert not c.can("nn/client", "nn/deployment/web", 53, "UDP").allowed
+    assert c.can("nn/client", "nn/deployment/web", "http").allowed  # a name resolves on the destination
+    assert c.can("nn/client", "nn/service/web", 80).allowed  # via targetPort http = 8080
+    assert not c.can("192.0.2.1", "nn/deployment/web", 9090).allowed
 
 
-def test_repeated_keys_warn_with_both_lines() -> None:
-    # The later value wins (as in kubectl's YAML reader), which silently drops the first rules.
+def test_repeated_keys_are_an_error_with_both_lines() -> None:
+    # go-yaml v2's strict mode (sigs.k8s.io/yaml's YAMLToJSONStrict) refuses a repeated key:
+    # the later value would silently drop the first rules.
     text = netpol("podSelector: {}\ningress:\n- from:\n  - podSelector: {}\ningress:\n- ports:\n  - port: 80\n")
     result = decode(text)
-    assert result.errors == []
-    (w,) = [d for d in result.diagnostics if d.code == "duplicate-key"]
-    assert w.severity is Severity.WARNING and w.line == 11
-    assert w.message == 'key "ingress" is repeated (first at line 8): the later value replaces the earlier one'
-    (pol,) = result.cluster.policies
-    assert [r.ports[0].port for r in pol.ingress] == [80]
+    (e,) = result.errors
+    assert (e.code, e.line) == ("yaml", 11)
+    assert e.message == 'invalid YAML: key "ingress" already set in map (first at line 8)'
+    assert result.cluster.policies == ()
 
 
-def test_merge_keys_and_equal_keys_in_different_mappings_do_not_warn() -> None:
+def test_merge_keys_merge_and_equal_keys_in_different_mappings_are_fine() -> None:
     text = (
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: &l {app: web}\n"
-        "  annotations: {<<: *l, <<: *l, app: x}\nspec: {app: 1, containers: [{name: a}, {name: b}]}\n"
+        "  annotations: {<<: *l, tier: x}\nspec: {app: 1, containers: [{name: a}, {name: b}]}\n"
     )
-    assert decode(text).diagnostics == []
+    result = decode(text)
+    assert result.diagnostics == []
+    (pod,) = result.cluster.endpoints
+    assert dict(pod.annotations) == {"app": "web", "tier": "x"}
+
+
+def test_a_key_a_merge_brings_again_is_an_error_as_in_go_yaml_strict_mode() -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: &l {app: web}\n"
+        "  annotations: {<<: *l, app: x}\n"
+    )
+    (e,) = decode(text).errors
+    assert e.code == "yaml" and 'key "app" already set in map' in e.message

@@ -166,7 +166,7 @@ ROWS = [
     ("20-peer-pod", netpol(ingress_from("podSelector: {matchLabels: {'bad key!': x}}")),
      [f'{FROM0}.podSelector.matchLabels: Invalid value: "bad key!": {QNAME}']),
     ("20-peer-ns", netpol("podSelector: {}\npolicyTypes: [Egress]\negress:\n- to:\n  - namespaceSelector: "
-        "{matchLabels: {'-x': y}}\n"),
+        "{matchLabels: {'-x': z}}\n"),
      [f'spec.egress[0].to[0].namespaceSelector.matchLabels: Invalid value: "-x": {QNAME}']),
     ("20-long", netpol(f"podSelector: {{matchLabels: {{{'k' * 64}: x}}}}"),
      [f'spec.podSelector.matchLabels: Invalid value: "{"k" * 64}": name part must be no more than 63 characters']),
