@@ -5,6 +5,8 @@
 #  - System (lab tests): nftables, iproute2 and conntrack, installed with apt-get when running
 #    as root and they are missing. Lab tests (marker "lab") need root; without root they skip
 #    with a reason. Deselect them explicitly with:  bash scripts/test.sh -m "not lab"
+#  - System (report tests, marker "browser"): chromium, fonts-dejavu-core and graphviz, installed
+#    the same way; Playwright (pip, the test extra) drives /usr/bin/chromium (never its own download).
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +16,11 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
   command -v conntrack >/dev/null 2>&1 || missing="$missing conntrack"
   command -v git >/dev/null 2>&1 || missing="$missing git"  # podwall diff --base tests
+  # report tests (marker "browser"): Debian's chromium driven by Playwright, fonts for its
+  # screenshots, and Graphviz for `podwall graph -o svg`
+  [ -x /usr/bin/chromium ] || missing="$missing chromium"
+  [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$missing fonts-dejavu-core"
+  command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
   if [ -n "$missing" ]; then
     echo "installing:$missing" >&2
     export DEBIAN_FRONTEND=noninteractive

@@ -26,7 +26,7 @@ from typing import Any
 import click
 
 from podwall import __version__
-from podwall.cli import commands, diff_cmd, lab_cmd, lint_cmd, live_cmd
+from podwall.cli import commands, diff_cmd, lab_cmd, lint_cmd, live_cmd, report_cmd
 from podwall.cli.common import OUTPUT_META, exit_codes_text
 from podwall.cli.exitcodes import ExitCode
 from podwall.errors import Diagnostic, ManifestError, PodwallError, Severity
@@ -242,6 +242,7 @@ lint_cmd.register(cli)
 lab_cmd.register(cli)
 diff_cmd.register(cli)
 live_cmd.register(cli)
+report_cmd.register(cli)
 
 
 def main() -> None:

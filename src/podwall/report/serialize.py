@@ -46,6 +46,7 @@ KINDS: dict[str, str] = {
     "Error": "any command in JSON mode: the error, with the exit code",
     "ConnectivityList": "podwall matrix --ports all: every pair's allowed connections over the whole port space",
     "Diff": "podwall diff: what a change opens and closes, per pair, with causes",
+    "Report": "podwall report / graph -o json: nodes, edges with port sets, policies, explanations, findings, diff",
 }
 """Every kind of JSON document, with the command that prints it."""
 
