@@ -291,3 +291,21 @@ def test_diff_cluster_reviews_an_apply(kubeconfig_for: Any, tmp_path: Path):
         assert emu.writes() == []
         usage = run("diff", "--cluster", "--kubeconfig", kc, "--base", "HEAD", str(tmp_path))
         assert usage.exit_code == 2
+
+
+def test_report_and_graph_from_cluster(seed_emulator: ApiEmulator, kubeconfig_for: Any, tmp_path: Path):
+    """report and graph take --cluster like every analysis command: the same nodes and edges as from files."""
+    from podwall.report.html import extract_document
+
+    kc = kubeconfig_for(seed_emulator)
+    live = run("report", "--cluster", "--kubeconfig", kc, "-o", str(tmp_path / "live.html"))
+    files = run("report", str(SEED), "-n", "production", "-o", str(tmp_path / "files.html"))
+    assert live.exit_code == 0 and files.exit_code == 0, live.output
+    a = extract_document((tmp_path / "live.html").read_text())
+    b = extract_document((tmp_path / "files.html").read_text())
+    assert sorted(n["id"] for n in a["nodes"]) == sorted(n["id"] for n in b["nodes"])
+    edges = lambda doc: sorted((e["from"], e["to"], str(e["allowed"])) for e in doc["edges"])  # noqa: E731
+    assert edges(a) == edges(b)
+    assert len(edges(a)) > 10
+    g_live = run("graph", "--cluster", "--kubeconfig", kc, "-o", "mermaid")
+    assert g_live.exit_code == 0 and "flowchart" in g_live.stdout
