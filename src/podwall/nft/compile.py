@@ -453,14 +453,19 @@ class _Compiler:
 
     def build(self) -> Ruleset:
         disp: dict[Direction, dict[str, str]] = {Direction.EGRESS: {}, Direction.INGRESS: {}}
+        from podwall.nft.tiers import TierStage  # noqa: I001 - tiers builds on this module
+
+        tiers = TierStage(self)
         for ep in self.cluster.endpoints:
             ifname = self.attachments.get(ep.key)
             if ifname is None:
                 continue
             for direction in (Direction.EGRESS, Direction.INGRESS):
                 pols = self.engine.selecting(ep, direction)
-                if pols:
-                    disp[direction][ifname] = self.signature_chain(pols, direction)
+                np_chain = self.signature_chain(pols, direction) if pols else None
+                chain = tiers.dispatch(ep, direction, np_chain)
+                if chain is not None:
+                    disp[direction][ifname] = chain
         links: list[str] = []
         src: dict[int, list[str]] = {4: [], 6: []}
         for ep in self.cluster.endpoints:
