@@ -71,6 +71,19 @@ class HostNetworkMode(str, enum.Enum):
     POD = "pod"
 
 
+def _no_domains() -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({})
+
+
+class TierTieBreak(enum.StrEnum):
+    """How same-tier, same-priority cluster-wide policies are ordered (upstream: undefined).
+
+    ``name``: by policy name, ascending, as kube-network-policies sorts them.
+    """
+
+    NAME = "name"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Options:
     """Semantics that Kubernetes leaves to the implementation, made explicit."""
@@ -80,6 +93,13 @@ class Options:
     suite requires it (egress-to-cidr-block); Cilium historically does not."""
     host_network: HostNetworkMode = HostNetworkMode.NODE
     """See :class:`HostNetworkMode`."""
+    domain_addresses: Mapping[str, tuple[str, ...]] = field(default_factory=_no_domains, hash=False)
+    """For ``domainNames`` peers of cluster-wide policies: which addresses each DNS name resolves to.
+    podwall never resolves names itself; a name missing from this map matches nothing, and the
+    explanation says the rule cannot be decided offline. Keys are lower-case names as written in
+    the policy (``*.example.com`` wildcards included); values are IP address strings."""
+    tier_tie_break: TierTieBreak = TierTieBreak.NAME
+    """How two policies of one tier with the same priority are ordered (undefined upstream)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -328,6 +348,170 @@ class Service:
         return f"{self.namespace}/service/{self.name}"
 
 
+class Tier(enum.StrEnum):
+    """A tier of cluster-wide policies (``policy.networking.k8s.io``).
+
+    Admin is evaluated before NetworkPolicy, Baseline after it.
+    """
+
+    ADMIN = "Admin"
+    BASELINE = "Baseline"
+
+    @property
+    def order(self) -> int:
+        return 0 if self is Tier.ADMIN else 1
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class TierAction(enum.StrEnum):
+    """What a matching cluster-wide rule does. v1alpha1 ``Allow`` is read as ``Accept``."""
+
+    ACCEPT = "Accept"
+    DENY = "Deny"
+    PASS = "Pass"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierSubject:
+    """The pods a cluster-wide policy applies to."""
+
+    namespace_selector: LabelSelector
+    """Empty selector = every namespace."""
+    pod_selector: LabelSelector | None
+    """``None``: a ``namespaces`` subject (every pod of the matching namespaces)."""
+
+    def __str__(self) -> str:
+        if self.pod_selector is None:
+            return f"namespaces {self.namespace_selector}"
+        return f"pods namespaceSelector {self.namespace_selector} AND podSelector {self.pod_selector}"
+
+
+TIER_PEER_KINDS = ("namespaces", "pods", "networks", "nodes", "domainNames")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierPeer:
+    """One ``from``/``to`` entry of a cluster-wide rule; exactly one kind is set."""
+
+    kind: str
+    """One of :data:`TIER_PEER_KINDS`."""
+    namespace_selector: LabelSelector | None = None
+    """For ``namespaces`` and ``pods``."""
+    pod_selector: LabelSelector | None = None
+    """For ``pods``."""
+    networks: tuple[IPBlock, ...] = ()
+    """For ``networks``: CIDRs without ``except``. They match pod IPs too."""
+    node_selector: LabelSelector | None = None
+    """For ``nodes``: matches the addresses of the selected Node objects."""
+    domain_names: tuple[str, ...] = ()
+    """For ``domainNames``: matched only through :attr:`Options.domain_addresses`."""
+
+    def __str__(self) -> str:
+        if self.kind == "namespaces":
+            return f"namespaces {self.namespace_selector}"
+        if self.kind == "pods":
+            return f"pods namespaceSelector {self.namespace_selector} AND podSelector {self.pod_selector}"
+        if self.kind == "networks":
+            return "networks " + ", ".join(n.cidr for n in self.networks)
+        if self.kind == "nodes":
+            return f"nodes {self.node_selector}"
+        return "domainNames " + ", ".join(self.domain_names)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierPort:
+    """One destination port of a cluster-wide rule: a number, an inclusive range, or a name."""
+
+    protocol: Protocol | None
+    """``None`` only for a named port: v1alpha2 ``destinationNamedPort`` has no protocol; it
+    matches the destination pod's container port of that name, with that port's protocol."""
+    port: int | None = None
+    """A single port (when ``end_port`` is ``None``) or the start of a range."""
+    end_port: int | None = None
+    """The inclusive end of a range."""
+    named: str | None = None
+    """``destinationNamedPort`` (v1alpha2) or ``namedPort`` (v1alpha1)."""
+
+    def __str__(self) -> str:
+        if self.named is not None:
+            return f"{self.protocol}/{self.named}" if self.protocol is not None else f"named {self.named}"
+        if self.end_port is not None:
+            return f"{self.protocol}/{self.port}-{self.end_port}"
+        return f"{self.protocol}/{self.port}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierRule:
+    """One ingress or egress rule of a cluster-wide policy."""
+
+    index: int
+    """0-based position in ``spec.ingress`` / ``spec.egress``."""
+    name: str
+    """The rule's name (``""`` when absent)."""
+    action: TierAction
+    peers: tuple[TierPeer, ...]
+    ports: tuple[TierPort, ...] | None
+    """``None``: every port of every protocol."""
+    span: SourceSpan | None = field(default=None, compare=False)
+
+    @property
+    def label(self) -> str:
+        """``rule #2 (allow-monitoring)``: how explanations name the rule (1-based number)."""
+        return f"rule #{self.index + 1}" + (f" ({self.name})" if self.name else "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierPolicy:
+    """A ClusterNetworkPolicy (v1alpha2), AdminNetworkPolicy or BaselineAdminNetworkPolicy (v1alpha1)."""
+
+    api_kind: str
+    """``ClusterNetworkPolicy`` | ``AdminNetworkPolicy`` | ``BaselineAdminNetworkPolicy``."""
+    api_version: str
+    name: str
+    tier: Tier
+    priority: int
+    """BaselineAdminNetworkPolicy: 0 (it is a singleton)."""
+    subject: TierSubject
+    ingress: tuple[TierRule, ...]
+    egress: tuple[TierRule, ...]
+    span: SourceSpan | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        """``ClusterNetworkPolicy/name``: how explanations, lint and nft comments name it."""
+        return f"{self.api_kind}/{self.name}"
+
+    def rules(self, direction: Direction) -> tuple[TierRule, ...]:
+        return self.ingress if direction is Direction.INGRESS else self.egress
+
+    def sort_key(self) -> tuple[int, int, str, str]:
+        """Evaluation order: tier (Admin first), priority ascending, then name (the tie-break)."""
+        return (self.tier.order, self.priority, self.name, self.api_kind)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Node:
+    """A cluster node: its labels (for ``nodes`` peers) and addresses (what they match)."""
+
+    name: str
+    labels: Mapping[str, str] = field(default_factory=_no_labels)
+    addresses: tuple[str, ...] = ()
+    """``status.addresses`` of type InternalIP or ExternalIP."""
+    span: SourceSpan | None = None
+
+    @property
+    def ip_addresses(self) -> tuple[IPAddress, ...]:
+        return tuple(ipaddress.ip_address(a) for a in self.addresses)
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Cluster:
     """Everything podwall knows: namespaces, endpoints, policies and services."""
@@ -336,6 +520,9 @@ class Cluster:
     endpoints: tuple[Endpoint, ...] = ()
     policies: tuple[Policy, ...] = ()
     services: tuple[Service, ...] = ()
+    tier_policies: tuple[TierPolicy, ...] = ()
+    """Cluster-wide policies, sorted by :meth:`TierPolicy.sort_key` (tier, priority, name)."""
+    nodes: tuple[Node, ...] = ()
 
     def namespace_labels(self, name: str) -> Mapping[str, str]:
         ns = self.namespaces.get(name)
