@@ -179,11 +179,11 @@ class Lab:
             ns.strict_conntrack(self.node)
             st.ruleset = ruleset_to_dict(rs)
             self._save(st)
-            ns.add_pods(self.node, lab_plan.pods, self.prefix)
-            st.pods = list(lab_plan.pods)
+            ns.add_pods(self.node, lab_plan.namespaces(), self.prefix)
+            st.pods = list(lab_plan.namespaces())
             st.skipped = [list(x) for x in lab_plan.skipped]
             self._save(st)
-            st.server_pid = self._listeners(lab_plan.pods, None)
+            st.server_pid = self._listeners(lab_plan.namespaces(), None)
             st.updated = time.time()
             self._save(st)
         except BaseException:
@@ -220,7 +220,7 @@ class Lab:
         prev = {p.key: p.ips for p in st.pods}
         lab_plan, lab_cluster = plan(result.cluster, self.name, options, prev)
         old = {p.key: p for p in st.pods}
-        new = {p.key: p for p in lab_plan.pods}
+        new = {p.key: p for p in lab_plan.namespaces()}
         gone = [p for k, p in old.items() if k not in new or new[k].ips != p.ips or new[k].netns != p.netns]
         came = [p for k, p in new.items() if k not in old or old[k].ips != p.ips or old[k].netns != p.netns]
         ports_changed = bool(gone or came) or any(old[k].ports != new[k].ports for k in new if k in old)
@@ -241,11 +241,11 @@ class Lab:
         self._save(st)
         # new pods appear only now, under rules that already cover them
         ns.add_pods(self.node, came, self.prefix)
-        st.pods = list(lab_plan.pods)
+        st.pods = list(lab_plan.namespaces())
         st.skipped = [list(x) for x in lab_plan.skipped]
         self._save(st)
         if ports_changed or st.server_pid is None or not _is_our_server(st.server_pid):
-            st.server_pid = self._listeners(lab_plan.pods, st.server_pid)
+            st.server_pid = self._listeners(lab_plan.namespaces(), st.server_pid)
         st.updated = time.time()
         self._save(st)
         cut_n = self.cut_revoked() if cut else 0

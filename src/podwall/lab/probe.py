@@ -326,12 +326,18 @@ def _prepare(
     if isinstance(src, Address):
         r.outcome, r.detail = "skipped", "the source must be a pod of the lab"
         return r, None
-    src_plan = lab_plan.pod(src.key)
+    src_plan = lab_plan.place(src.key)
     if src_plan is None:
         r.outcome, r.detail = "skipped", f"{src.key} has no namespace in the lab"
         return r, None
     if isinstance(dst, Address):
         owner = [e for e in lc.cluster.endpoints if str(dst.ip) in e.ips]
+        host = lab_plan.host_with_ip(str(dst.ip))
+        if not owner and host is not None and str(p.port).isdigit():
+            v = lc.engine.verdict(src, dst, int(p.port), p.protocol)
+            r.engine, r.reason = v.allowed, v.reason()
+            r.attempts.append(Attempt(host.key, str(dst.ip), int(p.port)))
+            return r, src_plan.netns
         if not owner:
             r.engine = lc.engine.verdict(src, dst, int(p.port) if str(p.port).isdigit() else 0, p.protocol).allowed
             r.outcome, r.detail = "skipped", "outside the lab: never probed (nothing may leave the lab)"
@@ -346,7 +352,7 @@ def _prepare(
             for b in sv.backends:
                 bep = next(e for e in service_backends(lc.cluster, dst) if e.key == b.endpoint)
                 ip = _pick_ip(bep, family)
-                if b.port is None or ip is None or lab_plan.pod(bep.key) is None:
+                if b.port is None or ip is None or lab_plan.place(bep.key) is None:
                     r.attempts.append(Attempt(b.endpoint, ip or "", b.port or 0, "skipped", "not in the lab or no port"))
                 else:
                     r.attempts.append(Attempt(b.endpoint, ip, b.port))
@@ -355,7 +361,7 @@ def _prepare(
             v = lc.engine.verdict(src, dst, num, p.protocol)
             r.engine, r.reason = v.allowed, v.reason()
             ip = _pick_ip(dst, family)
-            if ip is None or lab_plan.pod(dst.key) is None:
+            if ip is None or lab_plan.place(dst.key) is None:
                 r.outcome, r.detail = "skipped", f"{dst.key} has no {'IPv' + str(family) + ' ' if family else ''}address in the lab"
                 return r, None
             r.attempts.append(Attempt(dst.key, ip, num))

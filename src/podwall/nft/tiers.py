@@ -58,7 +58,6 @@ from podwall.core.model import (
     TierRule,
 )
 from podwall.core.selectors import matches
-
 from podwall.nft.compile import (
     PROTO_NAMES,
     Chain,
@@ -107,18 +106,18 @@ def _network_matches(peer: TierPeer, ep: Endpoint) -> bool:
 
 
 def domain_addresses(options: Options, names: Iterable[str]) -> tuple[str, ...]:
-    """The addresses the user's name map gives for a ``domainNames`` peer (``*.`` wildcards)."""
-    table = getattr(options, "domain_addresses", None) or {}
+    """The addresses :attr:`Options.domain_addresses` gives for a ``domainNames`` peer.
+
+    The map is keyed by the names as written in the policy (wildcards included), lower case.
+    A name it lacks resolves to nothing: podwall never resolves names itself.
+    """
     out: set[str] = set()
-    for pattern in names:
-        want = pattern.rstrip(".").lower()
-        for name, addrs in table.items():
-            have = str(name).rstrip(".").lower()
-            if want.startswith("*."):
-                if have.endswith(want[1:]) and have != want[2:]:
-                    out.update(addrs)
-            elif have == want:
-                out.update(addrs)
+    for name in names:
+        for a in options.domain_addresses.get(name.lower(), ()):
+            try:
+                out.add(str(ipaddress.ip_address(a)))
+            except ValueError:
+                continue
     return tuple(sorted(out))
 
 
@@ -127,7 +126,7 @@ def node_addresses(peer: TierPeer, cluster: Cluster) -> tuple[str, ...]:
     if sel is None:
         return ()
     out: list[str] = []
-    for node in getattr(cluster, "nodes", ()):
+    for node in cluster.nodes:
         if matches(sel, node.labels):
             for a in node.addresses:
                 try:
@@ -162,14 +161,8 @@ def _action_word(tier: Tier, action: TierAction) -> str:
     return action.value
 
 
-def policy_key(pol: TierPolicy) -> str:
-    return f"{pol.api_kind}/{pol.name}"
-
-
 def rule_comment(pol: TierPolicy, direction: Direction, rule: TierRule) -> str:
-    name = f" ({rule.name})" if rule.name else ""
-    word = direction.value.lower()
-    return f"[{pol.tier.value}] {policy_key(pol)} {word} rule #{rule.index + 1} {_action_word(pol.tier, rule.action)}{name}"
+    return f"[{pol.tier.value}] {pol.key} {direction.value.lower()} {rule.label} {_action_word(pol.tier, rule.action)}"
 
 
 class TierStage:
@@ -178,12 +171,7 @@ class TierStage:
     def __init__(self, comp: _Compiler) -> None:
         self.c = comp
         self.cluster = comp.cluster
-        pols = getattr(comp.cluster, "tier_policies", ())
-        tier_rank = {Tier.ADMIN: 0, Tier.BASELINE: 1}
-        self.policies: tuple[TierPolicy, ...] = tuple(
-            sorted(pols, key=lambda p: (tier_rank[p.tier], p.priority, p.name, p.api_kind))
-        )
-        self._selected: dict[tuple[int, str], bool] = {}
+        self.policies = tuple(sorted(comp.cluster.tier_policies, key=TierPolicy.sort_key))
 
     @property
     def active(self) -> bool:
@@ -195,8 +183,7 @@ class TierStage:
         for pol in self.policies:
             if pol.tier is not tier:
                 continue
-            rules = pol.ingress if direction is Direction.INGRESS else pol.egress
-            if rules and subject_selects(pol, ep, self.cluster):
+            if pol.rules(direction) and subject_selects(pol, ep, self.cluster):
                 out.append(pol)
         return tuple(out)
 
@@ -230,7 +217,7 @@ class TierStage:
             desc = f"namespaces {peer.namespace_selector}"
         if not nets:
             return None
-        h = short_hash("tier-peer", desc, ",".join(sorted(str(n) for n in nets)))
+        h = short_hash("tier-peer", desc)  # stable across updates: elements change in place
         names = (f"tpeer4_{h}", f"tpeer6_{h}")
         for version, name in ((4, names[0]), (6, names[1])):
             if interval:
@@ -320,11 +307,11 @@ class TierStage:
 
         word = "eg" if direction is Direction.EGRESS else "in"
         tag = ("a" if tier is Tier.ADMIN else "b") + word
-        name = f"{tag}_{short_hash('tier', tier.value, direction.value, *(policy_key(p) for p in pols))}"
+        name = f"{tag}_{short_hash('tier', tier.value, direction.value, *(p.key for p in pols))}"
         if name not in self.c.chains:
             rules: list[NftRule] = []
             for pol in pols:
-                for r in pol.ingress if direction is Direction.INGRESS else pol.egress:
+                for r in pol.rules(direction):
                     rules.extend(self.rule(pol, direction, r))
             self.c.chains[name] = Chain(name=name, rules=tuple(rules))
         return self.c.chains[name]
@@ -341,13 +328,13 @@ class TierStage:
         jumps: list[NftRule] = []
         if admin:
             ch = self.tier_chain(direction, Tier.ADMIN, admin)
-            jumps.append(NftRule((Verdict("jump", ch.name),), clip("[Admin] " + ", ".join(policy_key(p) for p in admin))))
+            jumps.append(NftRule((Verdict("jump", ch.name),), clip("[Admin] " + ", ".join(p.key for p in admin))))
         if np_chain is not None:
             jumps.append(NftRule((Verdict("jump", np_chain),), STAGE_NP))
         elif base:
             ch = self.tier_chain(direction, Tier.BASELINE, base)
             jumps.append(
-                NftRule((Verdict("jump", ch.name),), clip("[Baseline] " + ", ".join(policy_key(p) for p in base)))
+                NftRule((Verdict("jump", ch.name),), clip("[Baseline] " + ", ".join(p.key for p in base)))
             )
         word = "eg" if direction is Direction.EGRESS else "in"
         name = f"t{word}_{short_hash('tiers', direction.value, *(str(j.stmts[0]) for j in jumps))}"
