@@ -13,6 +13,9 @@ NetworkPolicy semantics (``networking/v1/types.go`` and the concept page):
 * A connection needs both: egress allowed at the source and ingress allowed at the
   destination. Addresses outside the cluster are not governed by NetworkPolicy.
 * A pod can always reach itself.
+* Cluster-wide tiers (:mod:`podwall.core.tiers`) wrap this per direction: an Admin Accept or
+  Deny decides before NetworkPolicy; an Admin Pass (or no match) leaves it to NetworkPolicy if
+  the pod is isolated, else to the Baseline tier, else the default allow.
 
 ``Engine`` is the compiled form: it indexes policies by namespace once and caches which
 policies select which endpoint, so that single queries and matrices share the work.
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from podwall.core.model import (
     Address,
@@ -33,10 +36,13 @@ from podwall.core.model import (
     Policy,
     Protocol,
     Target,
+    Tier,
+    TierAction,
 )
 from podwall.core.peers import describe_peer_miss, is_node_traffic, peer_matches
 from podwall.core.ports import describe_port_miss, ports_match
 from podwall.core.selectors import matches
+from podwall.core.tiers import TierEngine, TierRuleRef
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,10 +88,35 @@ class DirectionVerdict:
     allowed: bool = True
     allowed_by: tuple[RuleRef, ...] = ()
     misses: tuple[RuleMiss, ...] = ()
+    decided_by: str = ""
+    """With cluster-wide policies present: which stage decided, ``Admin``, ``NetworkPolicy``,
+    ``Baseline`` or ``default`` (nothing decided: allowed). Empty when the cluster has none."""
+    tier_rule: TierRuleRef | None = None
+    """The Admin or Baseline rule (Accept or Deny) that decided this direction."""
+    passed: tuple[TierRuleRef, ...] = ()
+    """Pass rules met on the way (an Admin Pass, then a Baseline Pass)."""
+    tier_notes: tuple[str, ...] = ()
+    """What could not be decided offline (``domainNames`` without addresses)."""
+
+    def tier_chain(self) -> str:
+        """``[Admin] x priority 10 rule #1 Pass -> [NetworkPolicy] ns/p: no rule allows it``."""
+        parts = [str(p) for p in self.passed]
+        if self.tier_rule is not None:
+            parts.append(str(self.tier_rule))
+        elif self.decided_by == "NetworkPolicy":
+            if self.allowed:
+                parts.append("[NetworkPolicy] allowed by " + ", ".join(str(r) for r in self.allowed_by))
+            else:
+                parts.append(f"[NetworkPolicy] {', '.join(self.policies)}: no rule allows it")
+        elif self.decided_by == "default":
+            parts.append("no Admin or Baseline rule decides and no NetworkPolicy isolates it (allowed)")
+        return " -> ".join(parts)
 
     def summary(self) -> str:
         """One sentence about this direction."""
         word = self.direction.value.lower()
+        if self.decided_by and self.governed:
+            return f"{word} of {self.endpoint}: {self.tier_chain()}"
         if not self.governed:
             return f"{word} of {self.endpoint} is not governed by NetworkPolicy"
         if not self.isolated:
@@ -131,6 +162,7 @@ class Engine:
         for pol in cluster.policies:
             by_ns[pol.namespace].append(pol)
         self._by_ns: Mapping[str, list[Policy]] = dict(by_ns)
+        self.tiers = TierEngine(cluster, self.options)
         # Keyed by the endpoint itself (identity: Endpoint has eq=False), never by ``id()``:
         # an id is reused once a temporary endpoint is freed, which would return another's policies.
         self._selecting: dict[tuple[Endpoint, Direction], tuple[Policy, ...]] = {}
@@ -169,7 +201,57 @@ class Engine:
         protocol: Protocol,
         explain: bool = True,
     ) -> DirectionVerdict:
-        """Decide ``direction`` at ``subject`` for traffic with ``other`` (``dst`` owns the ports)."""
+        """Decide ``direction`` at ``subject`` for traffic with ``other`` (``dst`` owns the ports):
+        the Admin tier, then NetworkPolicy, then the Baseline tier."""
+        if not self.tiers.active or not isinstance(subject, Endpoint) or subject.host_network:
+            return self.np_direction(direction, subject, other, dst, port, protocol, explain)
+        admin = self.tiers.first_match(Tier.ADMIN, direction, subject, other, dst, port, protocol)
+        notes = admin.notes
+        if admin.final:
+            assert admin.ref is not None
+            return DirectionVerdict(
+                direction=direction,
+                endpoint=subject.key,
+                governed=True,
+                isolated=bool(self.selecting(subject, direction)),
+                policies=tuple(p.key for p in self.selecting(subject, direction)),
+                allowed=admin.ref.action is TierAction.ACCEPT,
+                decided_by="Admin",
+                tier_rule=admin.ref,
+                tier_notes=notes,
+            )
+        passed: tuple[TierRuleRef, ...] = (admin.ref,) if admin.ref is not None else ()
+        np_verdict = self.np_direction(direction, subject, other, dst, port, protocol, explain)
+        if np_verdict.isolated:
+            return replace(np_verdict, decided_by="NetworkPolicy", passed=passed, tier_notes=notes)
+        base = self.tiers.first_match(Tier.BASELINE, direction, subject, other, dst, port, protocol)
+        notes += base.notes
+        if base.final:
+            assert base.ref is not None
+            return replace(
+                np_verdict,
+                governed=True,
+                allowed=base.ref.action is TierAction.ACCEPT,
+                decided_by="Baseline",
+                tier_rule=base.ref,
+                passed=passed,
+                tier_notes=notes,
+            )
+        if base.ref is not None:
+            passed += (base.ref,)
+        return replace(np_verdict, governed=True, decided_by="default", passed=passed, tier_notes=notes)
+
+    def np_direction(
+        self,
+        direction: Direction,
+        subject: Target,
+        other: Target,
+        dst: Target,
+        port: int,
+        protocol: Protocol,
+        explain: bool = True,
+    ) -> DirectionVerdict:
+        """The NetworkPolicy stage alone (what ``direction`` was before cluster-wide tiers)."""
         key = subject.key
         if isinstance(subject, Address) or is_node_traffic(subject, self.options):
             return DirectionVerdict(direction=direction, endpoint=key, governed=False, isolated=False)

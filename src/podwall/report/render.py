@@ -19,6 +19,45 @@ LEGEND = "'.' all checked ports reachable, 'X' none, '~' some, '-' nothing to ch
 
 
 def _direction_lines(d: DirectionVerdict) -> list[str]:
+    if d.decided_by:
+        return _tier_lines(d)
+    return _np_lines(d)
+
+
+def _tier_lines(d: DirectionVerdict) -> list[str]:
+    """A direction decided through the cluster-wide tiers: Admin, NetworkPolicy, Baseline in order."""
+    word = d.direction.value
+    side = "from" if word == "Egress" else "to"
+    lines = [f"{word} {side} {d.endpoint}: {'allowed' if d.allowed else 'DENIED'} (decided by {d.decided_by})"]
+    admin_pass = [p for p in d.passed if p.tier.value == "Admin"]
+    base_pass = [p for p in d.passed if p.tier.value == "Baseline"]
+    for p in admin_pass:
+        lines.append(f"  {p}: skips the rest of the Admin tier")
+    if d.decided_by == "Admin":
+        assert d.tier_rule is not None
+        lines.append(f"  {d.tier_rule}: {'allows' if d.allowed else 'denies'} it (final)")
+    else:
+        if not admin_pass:
+            lines.append("  [Admin] no rule matches")
+        np_lines = _np_lines(d)[1:]
+        if np_lines:
+            np_lines[0] = "  [NetworkPolicy] " + np_lines[0].strip()
+        lines.extend(np_lines)
+        if d.decided_by == "Baseline":
+            assert d.tier_rule is not None
+            lines.append(f"  {d.tier_rule}: {'allows' if d.allowed else 'denies'} it")
+        elif d.decided_by == "default":
+            for p in base_pass:
+                lines.append(f"  {p}: skips the rest of the Baseline tier")
+            if not base_pass:
+                lines.append("  [Baseline] no rule matches")
+            lines.append("  nothing decides: allowed")
+    for n in d.tier_notes:
+        lines.append(f"  ! {n}")
+    return lines
+
+
+def _np_lines(d: DirectionVerdict) -> list[str]:
     word = d.direction.value
     side = "from" if word == "Egress" else "to"
     head = f"{word} {side} {d.endpoint}: {'allowed' if d.allowed else 'DENIED'}"

@@ -9,6 +9,7 @@ from typing import Any
 
 from podwall.core.evaluate import DirectionVerdict, Verdict
 from podwall.core.services import ServiceVerdict
+from podwall.core.tiers import TierRuleRef
 from podwall.errors import Diagnostic
 
 SCHEMA = "podwall/v1"
@@ -34,7 +35,28 @@ def diagnostic(d: Diagnostic) -> dict[str, Any]:
     return out
 
 
+def tier_rule(r: TierRuleRef) -> dict[str, Any]:
+    return {
+        "tier": r.tier.value,
+        "policy": r.policy,
+        "priority": r.priority,
+        "rule": r.rule,
+        "rule_name": r.rule_name,
+        "action": r.action.value,
+    }
+
+
 def direction(d: DirectionVerdict) -> dict[str, Any]:
+    out = _np_direction(d)
+    if d.decided_by:  # only with cluster-wide policies present: other documents keep their shape
+        out["decided_by"] = d.decided_by
+        out["tier_rule"] = tier_rule(d.tier_rule) if d.tier_rule is not None else None
+        out["passed"] = [tier_rule(p) for p in d.passed]
+        out["tier_notes"] = list(d.tier_notes)
+    return out
+
+
+def _np_direction(d: DirectionVerdict) -> dict[str, Any]:
     return {
         "direction": d.direction.value,
         "endpoint": d.endpoint,

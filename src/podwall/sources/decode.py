@@ -55,6 +55,7 @@ from podwall.sources.manifests import (
     read_sources,
 )
 from podwall.sources.netpol import NetworkPolicyReader
+from podwall.sources.tiers import TierPolicyReader, tier_kind
 
 
 @dataclass
@@ -103,7 +104,7 @@ class _Raw:
     span: SourceSpan
 
 
-class _Decoder(NetworkPolicyReader):
+class _Decoder(NetworkPolicyReader, TierPolicyReader):
     def __init__(self, default_namespace: str) -> None:
         super().__init__(default_namespace)
         self.skipped: list[tuple[Document, str]] = []
@@ -138,6 +139,10 @@ class _Decoder(NetworkPolicyReader):
             self.service(data)
         elif kind in WORKLOAD_KINDS and group in ("apps", "batch", "extensions", ""):
             self.workload(kind, data)
+        elif tier_kind(kind, api):
+            self.tier_policy(kind, api, data)
+        elif kind == "Node" and group == "":
+            self.node_object(data)
         else:
             self.skipped.append((doc, f"{api} {kind}"))
 
@@ -392,11 +397,14 @@ class _Decoder(NetworkPolicyReader):
             )
         last_policy = {p.key: p for p in self.policies}
         last_service = {s.key: s for s in self.services}
+        tier_policies, nodes = self.tier_objects()
         return Cluster(
             namespaces=MappingProxyType(dict(sorted(namespaces.items()))),
             endpoints=tuple(endpoints),
             policies=tuple(p for p in self.policies if last_policy[p.key] is p),
             services=tuple(s for s in self.services if last_service[s.key] is s),
+            tier_policies=tier_policies,
+            nodes=nodes,
         )
 
 
