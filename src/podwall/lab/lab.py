@@ -370,7 +370,7 @@ class Lab:
         if self.exists():
             try:
                 rows = self.nft().counters(rs.table if rs else "podwall")
-                drops = [r for r in rows if r["packets"] and "isolated" in r["comment"]]
+                drops = [r for r in rows if r["packets"] and _is_drop_rule(r["comment"])]
             except Exception:  # noqa: BLE001 - status is best effort
                 drops = []
         return {
@@ -394,6 +394,11 @@ def _stats(rs: Ruleset) -> dict[str, int]:
         "sets": len(rs.sets),
         "elements": sum(len(s.elements) for s in rs.sets) + sum(len(m.elements) for m in rs.maps),
     }
+
+
+def _is_drop_rule(comment: str) -> bool:
+    """A NetworkPolicy signature chain's final drop, or a tier rule's Deny (nft/tiers.py)."""
+    return "isolated" in comment or (comment.startswith("[") and comment.endswith(" Deny"))
 
 
 def _is_our_server(pid: int) -> bool:

@@ -41,15 +41,14 @@ Every rule is counted and commented ``[Admin] ClusterNetworkPolicy/name egress r
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from podwall.core.model import (
-    Cluster,
     Direction,
     Endpoint,
     IPNetwork,
-    Options,
     PortSpec,
+    Protocol,
     Tier,
     TierAction,
     TierPeer,
@@ -57,7 +56,7 @@ from podwall.core.model import (
     TierPort,
     TierRule,
 )
-from podwall.core.selectors import matches
+from podwall.core.tiers import TierEngine
 from podwall.nft.compile import (
     PROTO_NAMES,
     Chain,
@@ -75,65 +74,6 @@ from podwall.nft.compile import (
 )
 
 STAGE_NP = "[NetworkPolicy]"
-
-
-# -- matching (the model's reading, pod by pod) ---------------------------------------------
-
-
-def subject_selects(pol: TierPolicy, ep: Endpoint, cluster: Cluster) -> bool:
-    """Whether a tier policy's subject selects ``ep``. hostNetwork pods are never selected."""
-    if ep.host_network:
-        return False
-    subj = pol.subject
-    if not matches(subj.namespace_selector, cluster.namespace_labels(ep.namespace)):
-        return False
-    return subj.pod_selector is None or matches(subj.pod_selector, ep.labels)
-
-
-def _selector_peer_matches(peer: TierPeer, ep: Endpoint, cluster: Cluster) -> bool:
-    if ep.host_network:
-        return False
-    ns_sel = peer.namespace_selector
-    if ns_sel is not None and not matches(ns_sel, cluster.namespace_labels(ep.namespace)):
-        return False
-    if peer.kind == "pods":
-        return peer.pod_selector is None or matches(peer.pod_selector, ep.labels)
-    return True
-
-
-def _network_matches(peer: TierPeer, ep: Endpoint) -> bool:
-    return any(b.contains(a) for b in peer.networks for a in ep.addresses)
-
-
-def domain_addresses(options: Options, names: Iterable[str]) -> tuple[str, ...]:
-    """The addresses :attr:`Options.domain_addresses` gives for a ``domainNames`` peer.
-
-    The map is keyed by the names as written in the policy (wildcards included), lower case.
-    A name it lacks resolves to nothing: podwall never resolves names itself.
-    """
-    out: set[str] = set()
-    for name in names:
-        for a in options.domain_addresses.get(name.lower(), ()):
-            try:
-                out.add(str(ipaddress.ip_address(a)))
-            except ValueError:
-                continue
-    return tuple(sorted(out))
-
-
-def node_addresses(peer: TierPeer, cluster: Cluster) -> tuple[str, ...]:
-    sel = peer.node_selector
-    if sel is None:
-        return ()
-    out: list[str] = []
-    for node in cluster.nodes:
-        if matches(sel, node.labels):
-            for a in node.addresses:
-                try:
-                    out.append(str(ipaddress.ip_address(a)))
-                except ValueError:
-                    continue
-    return tuple(out)
 
 
 # -- the tier stage -------------------------------------------------------------------------
@@ -166,11 +106,17 @@ def rule_comment(pol: TierPolicy, direction: Direction, rule: TierRule) -> str:
 
 
 class TierStage:
-    """Builds the tier chains and sets into a compiler's tables (see the module docstring)."""
+    """Builds the tier chains and sets into a compiler's tables (see the module docstring).
+
+    Who is selected and what a peer matches come from the engine's :class:`TierEngine`,
+    endpoint by endpoint, never from a second reading of the policies: the kernel decides what
+    the engine decides.
+    """
 
     def __init__(self, comp: _Compiler) -> None:
         self.c = comp
         self.cluster = comp.cluster
+        self.engine: TierEngine = comp.engine.tiers
         self.policies = tuple(sorted(comp.cluster.tier_policies, key=TierPolicy.sort_key))
 
     @property
@@ -183,40 +129,36 @@ class TierStage:
         for pol in self.policies:
             if pol.tier is not tier:
                 continue
-            if pol.rules(direction) and subject_selects(pol, ep, self.cluster):
+            if pol.rules(direction) and self.engine.selects(pol, ep):
                 out.append(pol)
         return tuple(out)
 
     # sets ----------------------------------------------------------------------------------
-    def _peer_endpoints(self, peer: TierPeer) -> list[Endpoint]:
-        eps = self.c.with_ips
-        if peer.kind in ("namespaces", "pods"):
-            return [ep for ep in eps if _selector_peer_matches(peer, ep, self.cluster)]
-        if peer.kind == "networks":
-            return [ep for ep in eps if _network_matches(peer, ep)]
-        return []
-
     def peer_sets(self, peer: TierPeer) -> tuple[str, str] | None:
-        """(IPv4, IPv6) set names for a peer; ``None`` when the peer can never match."""
+        """(IPv4, IPv6) set names for a peer; ``None`` when the peer can never match.
 
-        nets: list[IPNetwork] = [ipaddress.ip_network(ip) for ep in self._peer_endpoints(peer) for ip in ep.ips]
+        Members: the addresses of every endpoint the engine says the peer matches (the engine
+        decides per endpoint, so a dual-stack pod matches with both addresses), plus what the
+        peer matches outside the cluster: the CIDRs of ``networks`` (as intervals), the Node
+        addresses of ``nodes``, the mapped addresses of ``domainNames``.
+        """
+        nets: list[IPNetwork] = [
+            ipaddress.ip_network(ip)
+            for ep in self.c.with_ips
+            if self.engine.peer_matches(peer, ep)
+            for ip in ep.ips
+        ]
         interval = False
         if peer.kind == "networks":
             interval = True
             nets.extend(b.network for b in peer.networks)
-            desc = "networks " + ", ".join(b.cidr for b in peer.networks)
         elif peer.kind == "nodes":
-            nets.extend(ipaddress.ip_network(a) for a in node_addresses(peer, self.cluster))
-            desc = f"nodes {peer.node_selector}"
+            nets.extend(ipaddress.ip_network(a) for a in self.engine.node_addresses(peer))
         elif peer.kind == "domainNames":
-            nets.extend(ipaddress.ip_network(a) for a in domain_addresses(self.c.options, peer.domain_names))
-            desc = "domainNames " + ", ".join(peer.domain_names)
-        elif peer.kind == "pods":
-            desc = f"pods namespaces {peer.namespace_selector} pods {peer.pod_selector}"
-        else:
-            desc = f"namespaces {peer.namespace_selector}"
+            nets.extend(ipaddress.ip_network(a) for a in self.engine.domain_addresses(peer)[0])
         if not nets:
             return None
+        desc = str(peer)
         h = short_hash("tier-peer", desc)  # stable across updates: elements change in place
         names = (f"tpeer4_{h}", f"tpeer6_{h}")
         for version, name in ((4, names[0]), (6, names[1])):
@@ -231,13 +173,13 @@ class TierStage:
             )
         return names
 
-    def named_set(self, names: Sequence[str], version: int) -> str:
-        """``daddr . proto . port`` for every destination pod that declares one of ``names``."""
-
+    def named_set(self, names: Sequence[tuple[str, Protocol | None]], version: int) -> str:
+        """``daddr . proto . port`` for every destination pod that declares one of ``names``
+        (with that protocol when the entry has one), as the engine's ``port_matches`` reads them."""
         out: set[tuple[str, str, int]] = set()
         for ep in self.c.with_ips:
             for cp in ep.ports:
-                if cp.name in names:
+                if any(cp.name == n and (proto is None or proto is cp.protocol) for n, proto in names):
                     for ip in ep.ips:
                         addr = ipaddress.ip_address(ip)
                         if addr.version == version:
@@ -246,7 +188,8 @@ class TierStage:
             f"{ip} . {proto} . {port}"
             for ip, proto, port in sorted(out, key=lambda t: (ipaddress.ip_address(t[0]), t[1], t[2]))
         )
-        name = f"tnamed{version}_{short_hash('tier-named', *sorted(names))}"
+        words = sorted(n if proto is None else f"{proto}/{n}" for n, proto in names)
+        name = f"tnamed{version}_{short_hash('tier-named', *words)}"
         self.c.sets.setdefault(
             name,
             NftSet(
@@ -254,7 +197,7 @@ class TierStage:
                 key=(_addr_type(version), "inet_proto", "inet_service"),
                 interval=False,
                 elements=elems,
-                comment=clip("named ports " + ", ".join(sorted(names))),
+                comment=clip("named ports " + ", ".join(words)),
             ),
         )
         return name
@@ -266,15 +209,15 @@ class TierStage:
             return [(None, ())]
         alts: list[tuple[int | None, tuple[Stmt, ...]]] = []
         numeric = [
-            PortSpec(protocol=p.protocol, port=p.port, end_port=p.end_port if p.end_port != p.port else None)
+            PortSpec(protocol=p.protocol, port=p.port, end_port=p.end_port)
             for p in ports
-            if p.named is None and p.protocol is not None
+            if p.named is None and p.protocol is not None and p.port is not None
         ]
         if numeric:
             name = self.c.ports_set(tuple(numeric))
             if name is not None:
                 alts.append((None, (SetMatch(("meta l4proto", "th dport"), name),)))
-        named = sorted({p.named for p in ports if p.named is not None})
+        named = sorted({(p.named, p.protocol) for p in ports if p.named is not None}, key=str)
         if named:
             for version in (4, 6):
                 s = self.named_set(named, version)

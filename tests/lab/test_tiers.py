@@ -1,0 +1,103 @@
+"""Cluster-wide tiers with real packets: the kernel agrees with the engine and with upstream.
+
+* every step of every case of ``tests/conformance/cnp`` (the ClusterNetworkPolicy conformance
+  suite, standard and experimental: 301 TCP, UDP and SCTP probes) in one lab changed in place,
+  as ``podwall lab apply`` does. Every probe upstream expects to be denied must be seen as a
+  **timeout** (a silent drop), never a refusal: upstream's ``PokeServer`` fails on ``REFUSED``;
+* ``data/tiers-properties``: what the upstream suite never probes (an Admin Accept is final
+  over a lower tier's deny; an egress Accept still needs ingress at the destination; a port
+  number matches only with its protocol; hostNetwork pods are never selected; a baseline never
+  overrides a NetworkPolicy), and that the drop counters name the rule that dropped.
+
+The centaur pods of the conformance cluster are hostNetwork: they live in the host namespaces
+of their nodes (``host:node-1``, ``host:node-2``), which carry the Node addresses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from podwall.lab.probe import ProbeResult, parse_expectations, run_probes, summary
+
+from .conftest import REPO, new_lab, sources
+
+CNP = REPO / "tests" / "conformance" / "cnp"
+PROPS = Path(__file__).resolve().parent / "data" / "tiers-properties"
+
+
+def _steps() -> list[tuple[str, Path]]:
+    cases = [p for p in CNP.iterdir() if p.is_dir() and p.name != "experimental"]
+    cases += [p for p in (CNP / "experimental").iterdir() if p.is_dir()]
+    out = []
+    for case in sorted(cases):
+        steps = sorted(p for p in case.iterdir() if p.is_dir() and p.name.startswith("step"))
+        for d in steps or [case]:
+            out.append((str(d.relative_to(CNP)), d))
+    return out
+
+
+STEPS = _steps()
+
+
+@pytest.fixture(scope="module")
+def cnp_lab():  # type: ignore[no-untyped-def]
+    lab = new_lab("t")
+    yield lab
+    lab.down()
+
+
+def _check(results: list[ProbeResult], n_probes: int) -> None:
+    s = summary(results)
+    not_run = [r.to_dict() for r in results if r.kernel is None and not r.advisory]
+    assert not_run == [], not_run[:3]
+    bad = [r.to_dict() | {"why": r.reason} for r in results if r.failed]
+    assert bad == [], bad[:3]
+    assert s["disagree"] == 0 and s["unexpected"] == 0
+    assert s["compared"] == n_probes
+    refused = [r.to_dict() for r in results if r.probe.expect is False and r.outcome != "timeout"]
+    assert refused == [], refused[:3]
+
+
+def test_there_are_all_cases() -> None:
+    assert len(STEPS) == 62
+    assert sum(len(parse_expectations((d / "expected.yaml").read_text())) for _, d in STEPS) == 301
+
+
+@pytest.mark.parametrize("name,path", STEPS, ids=[s[0] for s in STEPS])
+def test_cnp_kernel_agrees_with_engine_and_upstream(cnp_lab, name: str, path: Path) -> None:  # type: ignore[no-untyped-def]
+    src = sources(path / "cluster.yaml", path / "policies.yaml")
+    if cnp_lab.exists():
+        cnp_lab.apply(src)
+    else:
+        cnp_lab.up(src)
+    lc, plan = cnp_lab.loaded()
+    assert lc.cluster.tier_policies, "the tier policies were not read"
+    probes = parse_expectations((path / "expected.yaml").read_text(), str(path))
+    results = run_probes(lc, plan, probes, timeout=1.0, parallel=96)
+    _check(results, len(probes))
+
+
+def test_tier_properties_upstream_never_probes(make_lab) -> None:  # type: ignore[no-untyped-def]
+    lab = make_lab("p")
+    lab.up(sources(PROPS / "cluster.yaml", PROPS / "policies.yaml"))
+    lc, plan = lab.loaded()
+    assert [h.key for h in plan.hosts] == ["host:node-1"]
+    assert dict(plan.host_of) == {"edge/agent": "host:node-1"}
+    probes = parse_expectations((PROPS / "expected.yaml").read_text())
+    results = run_probes(lc, plan, probes, timeout=1.0)
+    _check(results, len([p for p in probes if not p.advisory]))
+    by = {(r.probe.src, r.probe.dst, r.probe.protocol.value, r.probe.port): r for r in results}
+    # the engine's reasons are the ones the scenario is about
+    assert "[Admin] allow-monitoring" in by[("monitoring/prom", "tenant-a/web", "TCP", 80)].reason
+    why = by[("tenant-a/web", "tenant-b/api", "TCP", 80)].reason
+    assert "[Admin] a-to-b" not in why and "tenant-b/same-namespace" in why  # egress was accepted; ingress denied
+    # each drop is counted on the rule that made it, named in its comment
+    counters = {r["comment"]: r["packets"] for r in lab.nft().counters("podwall")}
+    assert counters["[Admin] ClusterNetworkPolicy/monitoring-not-to-agents egress rule #1 (no-agent-metrics) Deny"] > 0
+    assert counters["[Admin] ClusterNetworkPolicy/b-web-from-monitoring ingress rule #1 (no-udp-80) Deny"] > 0
+    assert counters["[Baseline] ClusterNetworkPolicy/default ingress rule #1 (not-from-tenant-b) Deny"] > 0
+    assert counters["[Admin] ClusterNetworkPolicy/a-to-b egress rule #1 (to-tenant-b) Accept"] > 0
+    status = lab.status()
+    assert any("no-agent-metrics" in d["comment"] for d in status["drops"])
