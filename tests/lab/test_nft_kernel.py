@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -107,11 +108,12 @@ def test_tier_updates_give_the_state_of_a_fresh_load() -> None:
     try:
         create_node(node)
         with Nft(node) as nft:
-            seq = [i for i in INPUTS if i[0].startswith("cnp/cnp-admin-tier-egress-inline") or i[0].startswith("cnp/cnp-admin-tier-gress")]
+            wanted = ("cnp/cnp-admin-tier-egress-inline", "cnp/cnp-admin-tier-gress")
+            seq = [i for i in INPUTS if i[0].startswith(wanted)]
             seq += [i for i in INPUTS if i[0] == "tiers-properties"]
             rulesets = [compiled(p, ns) for _, p, ns in seq]
             assert len(rulesets) == 9
-            for old, new in zip(rulesets, rulesets[1:]):
+            for old, new in itertools.pairwise(rulesets):
                 nft.create(old)
                 assert nft.update(old, new) in ("diff", "replace", "none")
                 after_update = _state(nft)

@@ -202,8 +202,11 @@ def test_v1alpha1_admin_and_baseline_policies() -> None:
     assert 'counter accept comment "[Admin] AdminNetworkPolicy/allow-http ingress rule #1 (http) Accept"' in text
     assert "10.1.0.1 . tcp . 8080" in text
     assert "udp . 1000-2000" in text
-    assert 'counter return comment "[Admin] AdminNetworkPolicy/allow-http egress rule #2 (out) Pass -> NetworkPolicy"' in text
-    assert 'counter drop comment "[Baseline] BaselineAdminNetworkPolicy/default egress rule #1 (no-internet) Deny"' in text
+    want = "[Admin] AdminNetworkPolicy/allow-http egress rule #2 (out) Pass -> NetworkPolicy"
+    assert f'counter return comment "{want}"' in text
+    assert 'counter drop comment "[Baseline] BaselineAdminNetworkPolicy/default egress rule #1 (no-internet) Deny"' in (
+        text
+    )
 
 
 def test_domain_names_only_through_the_address_map() -> None:
