@@ -127,6 +127,8 @@ def _change_text(what: str, ch: Change) -> str:
         lines.append(f"cut {ch.cut} established connection(s) that are no longer allowed")
     for key, why in ch.skipped:
         lines.append(f"  not in the lab: {key}: {why}")
+    for key, ips, served in ch.hosts:
+        lines.append(f"  host namespace {key} ({', '.join(ips)})" + (f": {', '.join(served)}" if served else ""))
     return "\n".join(lines)
 
 
@@ -138,6 +140,7 @@ def _change_json(ch: Change) -> dict[str, Any]:
         "nft": ch.nft,
         "ruleset": ch.stats,
         "cut": ch.cut,
+        "hosts": [{"host": k, "ips": list(ips), "endpoints": list(eps)} for k, ips, eps in ch.hosts],
         "seconds": round(ch.seconds, 3),
         "skipped": [{"endpoint": k, "reason": r} for k, r in ch.skipped],
     }
@@ -342,6 +345,8 @@ def lab_status(lab_name: str, output: str) -> None:
             click.echo(f"missing namespace: {m}")
         for s in st["skipped"]:
             click.echo(f"not in the lab: {s['endpoint']}: {s['reason']}")
+        for h in st.get("hosts", ()):
+            click.echo(f"host namespace: {h['host']} ({', '.join(h['ips'])})")
         for d in st["drops"]:
             click.echo(f"dropped {d['packets']} packet(s): {d['comment']}")
     if not healthy:

@@ -100,6 +100,8 @@ class Change:
     stats: dict[str, int] = field(default_factory=dict)
     cut: int = 0
     seconds: float = 0.0
+    hosts: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
+    """Host namespaces: (key, node addresses, hostNetwork endpoints living there)."""
 
 
 class Lab:
@@ -196,6 +198,7 @@ class Lab:
             nft="create",
             stats=dict(rs.stats),
             seconds=time.monotonic() - t0,
+            hosts=_hosts(lab_plan),
         )
 
     def apply(
@@ -258,6 +261,7 @@ class Lab:
             stats=dict(rs.stats),
             cut=cut_n,
             seconds=time.monotonic() - t0,
+            hosts=_hosts(lab_plan),
         )
 
     def down(self) -> list[str]:
@@ -377,7 +381,8 @@ class Lab:
             "lab": self.name,
             "node": self.node,
             "up": self.exists(),
-            "pods": len(st.pods),
+            "pods": len([p for p in st.pods if not p.key.startswith("host:")]),
+            "hosts": [{"host": p.key, "ips": list(p.ips)} for p in st.pods if p.key.startswith("host:")],
             "namespaces_missing": missing,
             "skipped": [{"endpoint": k, "reason": r} for k, r in st.skipped],
             "listener_pid": st.server_pid,
@@ -394,6 +399,11 @@ def _stats(rs: Ruleset) -> dict[str, int]:
         "sets": len(rs.sets),
         "elements": sum(len(s.elements) for s in rs.sets) + sum(len(m.elements) for m in rs.maps),
     }
+
+
+def _hosts(lab_plan: LabPlan) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    served = lab_plan.host_of
+    return [(h.key, h.ips, tuple(k for k, host in served if host == h.key)) for h in lab_plan.hosts]
 
 
 def _is_drop_rule(comment: str) -> bool:
