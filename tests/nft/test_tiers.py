@@ -234,3 +234,21 @@ def test_a_rule_swap_is_a_one_chain_diff() -> None:
     b = compiled([base / "step2/cluster.yaml", base / "step2/policies.yaml"])
     d = diff_script(a, b)
     assert d.count("flush chain") == 1 and "delete set" not in d and "add element" not in d
+
+
+def test_podwall_compile_prints_the_tiered_golden_and_rejects_a_bad_tier_policy(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from podwall.cli.main import cli
+
+    paths = [str(p) for p in GOLDENS["tiers-properties"]]
+    r = CliRunner().invoke(cli, ["compile", *paths], catch_exceptions=False)
+    assert r.exit_code == 0
+    assert r.output == (GOLDEN / "tiers-properties.nft").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: x}\n"
+        "spec: {tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [{action: Drop, from: [{namespaces: {}}]}]}\n"
+    )
+    r = CliRunner().invoke(cli, ["compile", str(bad)])
+    assert r.exit_code == 2 and "spec.ingress[0].action" in r.output

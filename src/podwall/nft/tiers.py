@@ -118,6 +118,7 @@ class TierStage:
         self.cluster = comp.cluster
         self.engine: TierEngine = comp.engine.tiers
         self.policies = tuple(sorted(comp.cluster.tier_policies, key=TierPolicy.sort_key))
+        self._peers: dict[str, tuple[str, str] | None] = {}
 
     @property
     def active(self) -> bool:
@@ -125,13 +126,7 @@ class TierStage:
 
     def selecting(self, ep: Endpoint, tier: Tier, direction: Direction) -> tuple[TierPolicy, ...]:
         """Policies of ``tier`` that select ``ep`` and have rules for ``direction``, in order."""
-        out = []
-        for pol in self.policies:
-            if pol.tier is not tier:
-                continue
-            if pol.rules(direction) and self.engine.selects(pol, ep):
-                out.append(pol)
-        return tuple(out)
+        return tuple(p for p in self.engine.subject_of(ep, tier) if p.rules(direction))
 
     # sets ----------------------------------------------------------------------------------
     def peer_sets(self, peer: TierPeer) -> tuple[str, str] | None:
@@ -142,6 +137,13 @@ class TierStage:
         peer matches outside the cluster: the CIDRs of ``networks`` (as intervals), the Node
         addresses of ``nodes``, the mapped addresses of ``domainNames``.
         """
+        desc = str(peer)
+        if desc in self._peers:
+            return self._peers[desc]
+        self._peers[desc] = names = self._peer_sets(peer, desc)
+        return names
+
+    def _peer_sets(self, peer: TierPeer, desc: str) -> tuple[str, str] | None:
         nets: list[IPNetwork] = [
             ipaddress.ip_network(ip)
             for ep in self.c.with_ips
@@ -158,7 +160,6 @@ class TierStage:
             nets.extend(ipaddress.ip_network(a) for a in self.engine.domain_addresses(peer)[0])
         if not nets:
             return None
-        desc = str(peer)
         h = short_hash("tier-peer", desc)  # stable across updates: elements change in place
         names = (f"tpeer4_{h}", f"tpeer6_{h}")
         for version, name in ((4, names[0]), (6, names[1])):
