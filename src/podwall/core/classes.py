@@ -27,6 +27,9 @@ runs per pod pair:
   ingress, or some admitting rule of a policy selecting it has ``a`` among its peers. Columns with
   the same selecting policies and port type share one source vector.
 
+Cluster-wide tiers (Admin and Baseline policies) add to the class signature and rewrite the
+egress rows and ingress source vectors before they are combined: :mod:`podwall.core.tier_classes`.
+
 The result is a bit matrix (classes x columns, packed 8 per byte) plus the endpoint-to-class
 map: the complete pod-level answer in compressed form. :func:`podwall.core.reachability.matrix`
 wraps it; :func:`podwall.core.reachability.reference_matrix` is the per-pair oracle it is tested
@@ -62,6 +65,7 @@ from podwall.core.peers import is_node_traffic
 from podwall.core.ports import ports_match
 from podwall.core.reachability import PortKey, Progress, checked_ports
 from podwall.core.selectors import matches
+from podwall.core.tier_classes import TierAtoms, TierVectors, apply_tiers, class_key, tier_pod_selectors
 
 BoolVec = npt.NDArray[np.bool_]
 
@@ -144,8 +148,10 @@ class Classes:
         pod_sels, ns_sels, blocks = _selectors(cluster.policies)
         self.ns_selectors = ns_sels
         self.blocks = blocks
-        mentioned = _mentioned(pod_sels)
+        tier_atoms = TierAtoms(cluster, options) if cluster.tier_policies else None
+        mentioned = _mentioned(pod_sels + tier_pod_selectors(cluster))
         keys = sorted(mentioned)
+        rep_tier: list[tuple[int, ...]] = []
         atoms = _Atoms(blocks) if blocks else None
         self._atoms = atoms
         ip_atoms: dict[str, int] = {}
@@ -173,11 +179,13 @@ class Classes:
                         a = ip_atoms[ip] = atoms.of(_ip_int(ip))
                     found.append(a)
                 eps_atoms = tuple(sorted(set(found)))
-            key = (ep.namespace, node, tuple(sig), ep.ports, eps_atoms)
+            tier_key = class_key(ep, tier_atoms)
+            key = (ep.namespace, node, tuple(sig), ep.ports, eps_atoms, tier_key)
             c = index.get(key)
             if c is None:
                 c = index[key] = len(reps)
                 reps.append(ep)
+                rep_tier.append(tier_key[1] if tier_key else ())
                 rep_atoms.append(eps_atoms)
                 members.append(0)
             cls[i] = c
@@ -219,6 +227,8 @@ class Classes:
         self._ns_cache: dict[LabelSelector, BoolVec] = {}
         self._block_cache: dict[IPBlock, BoolVec] = {}
         self._ns_eq_cache: dict[str, BoolVec] = {}
+        self.tiers = TierVectors(self, tier_atoms, rep_tier) if tier_atoms is not None else None
+        """The cluster-wide tiers over classes (``None`` without them)."""
 
     # -- vectors over classes ----------------------------------------------------------------
     def _vec(self, idx: list[int] | None) -> BoolVec:
@@ -529,6 +539,12 @@ def compile_reachability(
                 memo[(sig, t)] = s
             col_src[k] = s
     src_t = np.stack(src_vecs, axis=1)  # [source class, source-vector id]
+    if cl.tiers is not None:
+        iso_e = [bool(x) for x in egress_of]
+        iso_i = [bool(x) for x in ingress_of]
+        erow_mat, erow_ids, src_t, col_src = apply_tiers(
+            cl.tiers, col_class, col_type, col_start, pt.type_eps, iso_e, erow_mat, erow_ids, iso_i, src_t, col_src
+        )
     # combine in row blocks: bits = egress rows & ingress columns
     bits = np.zeros((n, (n_cols + 7) // 8), dtype=np.uint8)
     step = max(1, _BLOCK_CELLS // max(1, n_cols))

@@ -206,7 +206,10 @@ def test_networks_match_pod_ips_and_addresses():
 
 
 def test_domain_names_need_the_address_map():
-    body = "egress:\n- {action: Accept, to: [{domainNames: ['*.example.com']}]}\n- {action: Deny, to: [{networks: [0.0.0.0/0]}]}"
+    body = (
+        "egress:\n- {action: Accept, to: [{domainNames: ['*.example.com']}]}\n"
+        "- {action: Deny, to: [{networks: [0.0.0.0/0]}]}"
+    )
     doc = cnp("dns", "Admin", 1, body, "namespaces: {matchLabels: {team: b}}")
     v = verdict(engine(doc), "b/client", "203.0.113.9", 443)
     assert not v.allowed and v.egress.tier_notes and "cannot be decided offline" in v.egress.tier_notes[0]
@@ -223,7 +226,8 @@ def test_v1alpha1_policies_evaluate_alike():
         "  ingress: [{action: Allow, from: [{namespaces: {}}], ports: [{portNumber: {protocol: TCP, port: 80}}]}]\n"
     )
     banp = (
-        "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {name: default}\n"
+        "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\n"
+        "metadata: {name: default}\n"
         "spec:\n  subject: {namespaces: {}}\n  ingress: [{action: Deny, from: [{namespaces: {}}]}]\n"
     )
     e = engine(anp, banp)

@@ -1,0 +1,335 @@
+"""Cluster-wide tiers in the class matrix (:mod:`podwall.core.classes`).
+
+Classes must also be told apart by what the tiers look at: the label keys and values of their
+pod selectors, hostNetwork (tiers never select host-network pods, whatever
+``Options.host_network`` says), and the addresses that ``networks``, ``nodes`` and
+``domainNames`` peers match. The last are *tier atoms*: the intervals between consecutive
+boundaries of every such network and address; an IP's atom decides every one of those peers.
+
+Verdicts per direction then follow :mod:`podwall.core.tiers`, as boolean vectors:
+
+* egress row of source class ``a`` over columns: the Admin rules of the policies selecting
+  ``a``, first match first (``Accept`` / ``Deny`` final, ``Pass`` ends the tier); then the
+  NetworkPolicy row if ``a`` is isolated for egress, else the Baseline tier (only its Deny
+  denies);
+* ingress vector of a column (destination class, port type) over source classes: the same,
+  with the destination's policies.
+
+``row = accept | (~(accept | deny) & np_row & ~(~isolated & baseline_deny))``, where ``np_row``
+is the NetworkPolicy answer as :mod:`classes` computes it (all allowed when not isolated).
+Rows and vectors are shared by every class (column) with the same selecting policies.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from podwall.core.model import (
+    Cluster,
+    Direction,
+    Endpoint,
+    IPNetwork,
+    LabelSelector,
+    Options,
+    Tier,
+    TierAction,
+    TierPeer,
+    TierPolicy,
+    TierPort,
+    TierRule,
+)
+from podwall.core.selectors import matches
+from podwall.core.tiers import domain_matches, ports_match
+
+if TYPE_CHECKING:
+    from podwall.core.classes import Classes
+
+BoolVec = npt.NDArray[np.bool_]
+_V6_OFFSET = 1 << 32
+
+
+def _addr_int(ip: str) -> int:
+    a = ipaddress.ip_address(ip)
+    return int(a) + (_V6_OFFSET if a.version == 6 else 0)
+
+
+def _range(net: IPNetwork) -> tuple[int, int]:
+    off = _V6_OFFSET if net.version == 6 else 0
+    return int(net.network_address) + off, int(net.broadcast_address) + off
+
+
+def tier_pod_selectors(cluster: Cluster) -> list[LabelSelector]:
+    """The pod selectors of subjects and peers (their label keys and values split classes)."""
+    out: dict[LabelSelector, None] = {}
+    for pol in cluster.tier_policies:
+        if pol.subject.pod_selector is not None:
+            out[pol.subject.pod_selector] = None
+        for rule in (*pol.ingress, *pol.egress):
+            for peer in rule.peers:
+                if peer.pod_selector is not None:
+                    out[peer.pod_selector] = None
+    return list(out)
+
+
+def _peer_networks(cluster: Cluster, options: Options, peer: TierPeer) -> list[IPNetwork] | None:
+    """The networks an address-matching peer stands for; ``None`` for a domainNames peer whose
+    names are all unknown (it matches nothing, see :mod:`podwall.core.tiers`)."""
+    if peer.kind == "networks":
+        return [n.network for n in peer.networks]
+    if peer.kind == "nodes":
+        assert peer.node_selector is not None
+        return [
+            ipaddress.ip_network(a) for n in cluster.nodes if matches(peer.node_selector, n.labels) for a in n.addresses
+        ]
+    known = False
+    nets: list[IPNetwork] = []
+    for pattern in peer.domain_names:
+        for name, addrs in options.domain_addresses.items():
+            if name.lower().rstrip(".") == pattern.lower().rstrip(".") or domain_matches(pattern, name):
+                known = True
+                nets.extend(ipaddress.ip_network(a) for a in addrs)
+    return nets if known else None
+
+
+class TierAtoms:
+    """Intervals between the boundaries of every network the tiers' address peers match."""
+
+    def __init__(self, cluster: Cluster, options: Options) -> None:
+        bounds: set[int] = set()
+        for pol in cluster.tier_policies:
+            for rule in pol.egress:
+                for peer in rule.peers:
+                    if peer.kind in ("namespaces", "pods"):
+                        continue
+                    for net in _peer_networks(cluster, options, peer) or ():
+                        lo, hi = _range(net)
+                        bounds.add(lo)
+                        bounds.add(hi + 1)
+        self.bounds = sorted(bounds)
+        self._memo: dict[str, int] = {}
+
+    def of_endpoint(self, ep: Endpoint) -> tuple[int, ...]:
+        if not self.bounds:
+            return ()
+        out = set()
+        for ip in ep.ips:
+            a = self._memo.get(ip)
+            if a is None:
+                a = self._memo[ip] = bisect.bisect_right(self.bounds, _addr_int(ip))
+            out.add(a)
+        return tuple(sorted(out))
+
+    def span(self, net: IPNetwork) -> tuple[int, int]:
+        lo, hi = _range(net)
+        return bisect.bisect_right(self.bounds, lo), bisect.bisect_right(self.bounds, hi)
+
+
+def class_key(ep: Endpoint, atoms: TierAtoms | None) -> tuple[Any, ...]:
+    """What the tiers add to an endpoint's class signature."""
+    if atoms is None:
+        return ()
+    return (ep.host_network, atoms.of_endpoint(ep))
+
+
+_RuleEntry = tuple[int, int, TierAction]
+"""A tier rule as ``(peer vector id, ports list id, action)``."""
+
+
+class TierVectors:
+    """The tiers over classes: who each policy selects, each rule's peers and ports."""
+
+    def __init__(self, cl: Classes, atoms: TierAtoms, rep_atoms: Sequence[tuple[int, ...]]) -> None:
+        self.cl = cl
+        self.cluster = cl.cluster
+        self.options = cl.options
+        self.atoms = atoms
+        n = cl.n
+        self.not_host = np.asarray([not r.host_network for r in cl.reps], dtype=np.bool_)
+        flat_c = [c for c, at in enumerate(rep_atoms) for _ in at]
+        flat_a = [a for at in rep_atoms for a in at]
+        self._flat_cls = np.asarray(flat_c, dtype=np.int64)
+        self._flat_atom = np.asarray(flat_a, dtype=np.int64)
+        self.policies = tuple(sorted(self.cluster.tier_policies, key=TierPolicy.sort_key))
+        self.peer_vecs: list[BoolVec] = []
+        self._peer_ids: dict[tuple[TierPeer, ...], int] = {}
+        self.port_lists: dict[tuple[TierPort, ...] | None, int] = {}
+        # per tier and direction: for each class, the indices (into self.policies) that select it
+        self.selecting: dict[Tier, list[list[int]]] = {t: [[] for _ in range(n)] for t in Tier}
+        self.entries: list[dict[Direction, list[_RuleEntry]]] = []
+        for k, pol in enumerate(self.policies):
+            subj = self.subject(pol)
+            for c in np.flatnonzero(subj).tolist():
+                self.selecting[pol.tier][c].append(k)
+            self.entries.append(
+                {d: [self.rule_entry(r) for r in pol.rules(d)] if subj.any() else [] for d in Direction}
+            )
+
+    # -- vectors -------------------------------------------------------------------------------
+    def subject(self, pol: TierPolicy) -> BoolVec:
+        v = self.not_host & self.cl.namespace_selector(pol.subject.namespace_selector)
+        if pol.subject.pod_selector is not None:
+            v = v & self.cl.pod_selector(pol.subject.pod_selector)
+        return v
+
+    def _networks(self, nets: Sequence[IPNetwork]) -> BoolVec:
+        v = np.zeros(self.cl.n, dtype=np.bool_)
+        if not len(self._flat_atom):
+            return v
+        fa = self._flat_atom
+        for net in nets:
+            p, q = self.atoms.span(net)
+            v[self._flat_cls[(fa >= p) & (fa <= q)]] = True
+        return v
+
+    def peer(self, peer: TierPeer) -> BoolVec:
+        if peer.kind in ("namespaces", "pods"):
+            assert peer.namespace_selector is not None
+            v = self.not_host & self.cl.namespace_selector(peer.namespace_selector)
+            if peer.kind == "pods":
+                assert peer.pod_selector is not None
+                v = v & self.cl.pod_selector(peer.pod_selector)
+            return v
+        nets = _peer_networks(self.cluster, self.options, peer)
+        return self._networks(nets) if nets else np.zeros(self.cl.n, dtype=np.bool_)
+
+    def rule_entry(self, rule: TierRule) -> _RuleEntry:
+        pid = self._peer_ids.get(rule.peers)
+        if pid is None:
+            v = np.zeros(self.cl.n, dtype=np.bool_)
+            for p in rule.peers:
+                v |= self.peer(p)
+            pid = self._peer_ids[rule.peers] = len(self.peer_vecs)
+            self.peer_vecs.append(v)
+        lid = self.port_lists.get(rule.ports)
+        if lid is None:
+            lid = self.port_lists[rule.ports] = len(self.port_lists)
+        return pid, lid, rule.action
+
+    def port_table(self, type_eps: Sequence[tuple[int, Any, Endpoint]]) -> npt.NDArray[np.bool_]:
+        """``[ports list id, port type]``: does a tier ports list admit the port type."""
+        t = np.zeros((len(self.port_lists), len(type_eps)), dtype=np.bool_)
+        for ports, i in self.port_lists.items():
+            for j, (num, proto, fake) in enumerate(type_eps):
+                t[i, j] = ports_match(ports, num, proto, fake)
+        return t
+
+    def rules_of(self, tier: Tier, direction: Direction, c: int) -> list[_RuleEntry]:
+        return [e for k in self.selecting[tier][c] for e in self.entries[k][direction]]
+
+
+def _first_match(entries: Sequence[_RuleEntry], peer_at: Any, admits: Any, size: int) -> tuple[BoolVec, BoolVec]:
+    """``(accept, deny)`` of a first-match list: cells decided by an Accept, by a Deny."""
+    undecided = np.ones(size, dtype=np.bool_)
+    accept = np.zeros(size, dtype=np.bool_)
+    deny = np.zeros(size, dtype=np.bool_)
+    for pid, lid, action in entries:
+        m = peer_at(pid) & admits(lid) & undecided
+        if not m.any():
+            continue
+        if action is TierAction.ACCEPT:
+            accept |= m
+        elif action is TierAction.DENY:
+            deny |= m
+        undecided &= ~m
+        if not undecided.any():
+            break
+    return accept, deny
+
+
+def _combine(np_allowed: BoolVec, isolated: bool, admin: tuple[BoolVec, BoolVec], base_deny: BoolVec) -> BoolVec:
+    acc, deny = admin
+    lower = np_allowed if isolated else ~base_deny
+    return acc | (~(acc | deny) & lower)
+
+
+def apply_tiers(
+    tv: TierVectors,
+    col_class: npt.NDArray[np.int64],
+    col_type: npt.NDArray[np.int64],
+    col_start: npt.NDArray[np.int64],
+    type_eps: Sequence[tuple[int, Any, Endpoint]],
+    egress_isolated: Sequence[bool],
+    erow_mat: npt.NDArray[np.uint8],
+    erow_ids: npt.NDArray[np.int64],
+    ingress_isolated: Sequence[bool],
+    src_t: npt.NDArray[np.bool_],
+    col_src: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+    """The NetworkPolicy egress rows and ingress source vectors, with the tiers applied."""
+    n = tv.cl.n
+    n_cols = len(col_class)
+    table = tv.port_table(type_eps)
+    admits_cols: dict[int, BoolVec] = {}
+
+    def admits_col(lid: int) -> BoolVec:
+        v = admits_cols.get(lid)
+        if v is None:
+            v = admits_cols[lid] = table[lid][col_type] if n_cols else np.zeros(0, dtype=np.bool_)
+        return v
+
+    peer_cols: dict[int, BoolVec] = {}
+
+    def peer_col(pid: int) -> BoolVec:
+        v = peer_cols.get(pid)
+        if v is None:
+            v = peer_cols[pid] = tv.peer_vecs[pid][col_class]
+        return v
+
+    # egress
+    rows: list[npt.NDArray[np.uint8]] = list(erow_mat)
+    ids = erow_ids.copy()
+    memo: dict[tuple[Any, ...], int] = {}
+    for a in range(n):
+        adm = tuple(tv.selecting[Tier.ADMIN][a])
+        base = tuple(tv.selecting[Tier.BASELINE][a])
+        if not adm and not base:
+            continue
+        key = (int(erow_ids[a]), adm, base, egress_isolated[a])
+        r = memo.get(key)
+        if r is None:
+            np_row = np.unpackbits(erow_mat[erow_ids[a]], count=n_cols).astype(np.bool_)
+            admin = _first_match(tv.rules_of(Tier.ADMIN, Direction.EGRESS, a), peer_col, admits_col, n_cols)
+            _, bdeny = _first_match(tv.rules_of(Tier.BASELINE, Direction.EGRESS, a), peer_col, admits_col, n_cols)
+            row = _combine(np_row, egress_isolated[a], admin, bdeny)
+            r = memo[key] = len(rows)
+            rows.append(np.packbits(row))
+        ids[a] = r
+    new_rows = np.stack(rows) if n_cols else np.zeros((len(rows), 0), dtype=np.uint8)
+    # ingress
+    vecs: list[BoolVec] = [src_t[:, s] for s in range(src_t.shape[1])]
+    new_src = col_src.copy()
+    imemo: dict[tuple[Any, ...], int] = {}
+    ones = np.ones(n, dtype=np.bool_)
+    for b in range(n):
+        adm = tuple(tv.selecting[Tier.ADMIN][b])
+        base = tuple(tv.selecting[Tier.BASELINE][b])
+        if not adm and not base:
+            continue
+        for k in range(int(col_start[b]), int(col_start[b + 1])):
+            t = int(col_type[k])
+            ikey = (int(col_src[k]), adm, base, ingress_isolated[b], t)
+            s = imemo.get(ikey)
+            if s is None:
+
+                def scalar(lid: int, t: int = t) -> BoolVec:
+                    return ones if table[lid, t] else ~ones
+
+                admin = _first_match(tv.rules_of(Tier.ADMIN, Direction.INGRESS, b), tv.peer_vecs.__getitem__, scalar, n)
+                _, bdeny = _first_match(
+                    tv.rules_of(Tier.BASELINE, Direction.INGRESS, b), tv.peer_vecs.__getitem__, scalar, n
+                )
+                v = _combine(src_t[:, int(col_src[k])], ingress_isolated[b], admin, bdeny)
+                s = imemo[ikey] = len(vecs)
+                vecs.append(v)
+            new_src[k] = s
+    new_src_t = np.stack(vecs, axis=1) if vecs else src_t
+    return new_rows, ids, new_src_t, new_src
+
+
+__all__ = ["TierAtoms", "TierVectors", "apply_tiers", "class_key", "tier_pod_selectors"]
