@@ -101,3 +101,76 @@ def test_tier_properties_upstream_never_probes(make_lab) -> None:  # type: ignor
     assert counters["[Admin] ClusterNetworkPolicy/a-to-b egress rule #1 (to-tenant-b) Accept"] > 0
     status = lab.status()
     assert any("no-agent-metrics" in d["comment"] for d in status["drops"])
+
+
+DUAL = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: a, labels: {team: a}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: b, labels: {team: b}}
+""" + "".join(
+    f"""---
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, namespace: {ns}, labels: {{app: {name[0]}}}}}
+spec:
+  containers:
+  - {{name: c, ports: [{{name: web, containerPort: {port}}}, {{name: dns, containerPort: 53, protocol: UDP}}]}}
+status: {{podIPs: [{{ip: 10.6.0.{i}}}, {{ip: "fd00:6::{i}"}}], podIP: 10.6.0.{i}}}
+"""
+    for i, (name, ns, port) in enumerate(
+        (("x", "a", 80), ("y", "a", 8080), ("z", "b", 80), ("x2", "b", 80)), start=1
+    )
+) + """---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: z-in}
+spec:
+  tier: Admin
+  priority: 1
+  subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: z}}}}
+  ingress:
+  - {name: from-x-web, action: Accept, from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: x}}}}],
+     protocols: [{destinationNamedPort: web}]}
+  - {name: rest, action: Deny, from: [{namespaces: {}}]}
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: no-v6-out}
+spec:
+  tier: Baseline
+  priority: 1
+  subject: {namespaces: {matchLabels: {team: a}}}
+  egress:
+  - {name: v6, action: Deny, to: [{networks: ["fd00:6::3/128"]}]}
+"""
+
+
+def test_tiers_over_ipv6_and_ipv4(make_lab) -> None:  # type: ignore[no-untyped-def]
+    """Dual-stack pods: the same verdicts over each family (named port, networks that are
+    IPv6-only: the engine matches the pod, so its IPv4 address is denied too)."""
+    from podwall.core.model import Protocol
+    from podwall.lab.probe import Probe
+    from podwall.sources.manifests import SourceText
+
+    lab = make_lab("6")
+    lab.up([SourceText("dual.yaml", DUAL)])
+    lc, plan = lab.loaded()
+    probes = [
+        # the Baseline denies z's IPv6 address: the engine matches the pod, so IPv4 too
+        Probe(src="a/x", dst="b/z", port=80, protocol=Protocol.TCP, expect=False),
+        Probe(src="b/z", dst="a/y", port=8080, protocol=Protocol.TCP, expect=True),
+        Probe(src="a/y", dst="a/x", port=80, protocol=Protocol.TCP, expect=True),
+        Probe(src="b/x2", dst="b/z", port=80, protocol=Protocol.TCP, expect=True),  # named port web = TCP/80 on z
+        Probe(src="b/x2", dst="b/z", port=8080, protocol=Protocol.TCP, expect=False),
+        Probe(src="b/x2", dst="b/z", port=80, protocol=Protocol.UDP, expect=False),
+    ]
+    text = lab.nft().run("list table inet podwall")
+    assert "ip6 saddr @tpeer6_" in text and "ip6 daddr @tpeer6_" in text
+    for family in (4, 6):
+        results = run_probes(lc, plan, probes, family=family, timeout=1.0)
+        _check(results, len(probes))
+        assert all((":" in r.attempts[0].ip) == (family == 6) for r in results)
