@@ -174,3 +174,19 @@ def test_tiers_over_ipv6_and_ipv4(make_lab) -> None:  # type: ignore[no-untyped-
         results = run_probes(lc, plan, probes, family=family, timeout=1.0)
         _check(results, len(probes))
         assert all((":" in r.attempts[0].ip) == (family == 6) for r in results)
+
+
+def test_hostnetwork_pods_as_lab_pods_in_pod_mode(make_lab) -> None:  # type: ignore[no-untyped-def]
+    """``--host-network pod``: the centaur pods get namespaces of their own (the Node hosts,
+    whose addresses they took, are reported and skipped); the tiers still never select them,
+    and ``nodes`` peers still match their addresses."""
+    from podwall.core.model import HostNetworkMode, Options
+
+    d = CNP / "experimental" / "cnp-admin-tier-egress-node-peers"
+    lab = make_lab("h")
+    ch = lab.up(sources(d / "cluster.yaml", d / "policies.yaml"), options=Options(host_network=HostNetworkMode.POD))
+    lc, plan = lab.loaded()
+    assert plan.hosts == () and {k for k, _ in ch.skipped} == {"host:node-1", "host:node-2"}
+    assert plan.pod("network-policy-conformance-forbidden-forrest/centaur-1") is not None
+    probes = parse_expectations((d / "expected.yaml").read_text())
+    _check(run_probes(lc, plan, probes, timeout=1.0), len(probes))
