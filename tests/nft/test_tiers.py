@@ -248,7 +248,51 @@ def test_podwall_compile_prints_the_tiered_golden_and_rejects_a_bad_tier_policy(
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: x}\n"
-        "spec: {tier: Admin, priority: 1, subject: {namespaces: {}}, ingress: [{action: Drop, from: [{namespaces: {}}]}]}\n"
+        "spec: {tier: Admin, priority: 1, subject: {namespaces: {}},\n"
+        "       ingress: [{action: Drop, from: [{namespaces: {}}]}]}\n"
     )
     r = CliRunner().invoke(cli, ["compile", str(bad)])
     assert r.exit_code == 2 and "spec.ingress[0].action" in r.output
+
+
+def test_lab_plan_keeps_the_tiers_and_gives_nodes_host_namespaces() -> None:
+    d = CNP / "experimental" / "cnp-admin-tier-egress-node-peers"
+    lc = podwall.load([str(d / "cluster.yaml"), str(d / "policies.yaml")])
+    p, c = plan(lc.cluster, "t")
+    # both reach the compiler
+    assert c.tier_policies == lc.cluster.tier_policies and c.nodes == lc.cluster.nodes
+    assert [(h.key, h.netns, h.ips) for h in p.hosts] == [
+        ("host:node-1", "podwall-t-host-node-1", ("192.168.0.11",)),
+        ("host:node-2", "podwall-t-host-node-2", ("192.168.0.12",)),
+    ]
+    centaur = "network-policy-conformance-forbidden-forrest/centaur-1"
+    assert dict(p.host_of)[centaur] == "host:node-2"
+    assert p.place(centaur) == p.hosts[1] and p.pod(centaur) is None
+    assert (34345, "TCP") in p.hosts[1].ports and (34347, "UDP") in p.hosts[1].ports
+    assert p.host_with_ip("192.168.0.11") == p.hosts[0]
+    assert not p.skipped
+    assert set(p.attachments()) == {x.key for x in p.pods}  # hosts get no dispatch
+
+
+def test_a_hostnetwork_pod_without_a_node_gets_its_own_host_and_clashes_are_reported() -> None:
+    text = """
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {addresses: [{type: InternalIP, address: 10.1.0.1}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: a}
+status: {podIP: 10.1.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: h, namespace: a}
+spec: {hostNetwork: true, containers: [{name: c, ports: [{containerPort: 9100}]}]}
+status: {podIP: 10.2.0.1}
+"""
+    res = load_texts([SourceText("t.yaml", text)])
+    p, _ = plan(res.cluster, "t")
+    assert [(h.key, h.ips, h.ports) for h in p.hosts] == [("host:a/h", ("10.2.0.1",), ((9100, "TCP"),))]
+    assert ("host:n1", "IP 10.1.0.1 is already used by a/p") in p.skipped
