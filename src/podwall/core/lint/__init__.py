@@ -24,6 +24,7 @@ from podwall.core.lint.peers import check_ipblocks, check_peers
 from podwall.core.lint.ports import check_ports
 from podwall.core.lint.rules import RULES, RuleInfo
 from podwall.core.lint.shadow import check_shadowed
+from podwall.core.lint.tiers import TIER_RULES, check_tiers
 from podwall.core.model import Cluster, Policy
 from podwall.errors import render_path
 
@@ -100,6 +101,7 @@ def lint(
         (frozenset({"named-port-unresolved", "port-protocol-mismatch"}), lambda: check_ports(ctx)),
         (frozenset({"noncanonical-cidr", "ipblock-covers-pods"}), lambda: check_ipblocks(ctx)),
         (frozenset({"shadowed-rule"}), lambda: check_shadowed(ctx)),
+        (TIER_RULES, lambda: check_tiers(ctx)),
     ]
     by_policy = {p.key: p for p in cluster.policies}
     by_endpoint = {e.key: e.annotations for e in cluster.endpoints}

@@ -14,12 +14,22 @@ from collections.abc import Iterator
 from podwall.core.lint.context import LintContext, describe, direction_key
 from podwall.core.lint.findings import Finding, Fix, PolicyEdit
 from podwall.core.lint.manifests import default_deny_ingress, policy_yaml
-from podwall.core.model import Direction, Endpoint, Policy
+from podwall.core.model import Direction, Endpoint, Policy, Tier, TierAction
 from podwall.core.selectors import matches
 
 
 def _default_deny_fix(ns: str) -> Fix:
     return Fix(name=f"{ns}.default-deny-ingress", yaml=default_deny_ingress(ns))
+
+
+def tier_denies_ingress(ctx: LintContext, ep: Endpoint) -> bool:
+    """Whether an Admin or Baseline policy with an ingress Deny rule applies to ``ep``."""
+    return any(
+        r.action is TierAction.DENY
+        for tier in Tier
+        for pol in ctx.engine.tiers.subject_of(ep, tier)
+        for r in pol.ingress
+    )
 
 
 def check_default_deny(ctx: LintContext) -> Iterator[Finding]:
@@ -30,13 +40,14 @@ def check_default_deny(ctx: LintContext) -> Iterator[Finding]:
         pods = ctx.pods(ns)
         if not pods:
             continue
-        open_pods = [e for e in pods if not ctx.engine.selecting(e, Direction.INGRESS)]
+        guarded = [e for e in pods if tier_denies_ingress(ctx, e)]  # a cluster-wide Deny protects them
+        open_pods = [e for e in pods if not ctx.engine.selecting(e, Direction.INGRESS) and e not in guarded]
         full = [
             p
             for p in ctx.policies_by_ns.get(ns, ())
             if Direction.INGRESS in p.policy_types and all(matches(p.pod_selector, e.labels) for e in pods)
         ]
-        if not full:
+        if not full and len(guarded) < len(pods):
             n_open = len(open_pods)
             detail = (
                 f"{n_open} of its {len(pods)} pods/workloads accept connections from anywhere"

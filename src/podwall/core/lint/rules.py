@@ -206,5 +206,65 @@ _RULES = (
     ),
 )
 
-RULES: dict[str, RuleInfo] = {r.id: r for r in _RULES}
+_TIER_RULES = (
+    RuleInfo(
+        id="tier-priority-overlap",
+        severity=W,
+        summary="two cluster-wide policies of one tier with the same priority apply to the same pods",
+        why="Upstream leaves the order of same-priority policies undefined: one implementation may apply "
+        "one policy's Deny, another the other's Accept. podwall orders them by name, as "
+        "kube-network-policies does, but no one should have to rely on that.",
+        bad="# ClusterNetworkPolicy allow-monitoring: tier Admin, priority 10, subject namespaces {}\n"
+        "# ClusterNetworkPolicy isolate-tenants:  tier Admin, priority 10, subject namespaces {}",
+        fixed="spec:\n  tier: Admin\n  priority: 20",
+    ),
+    RuleInfo(
+        id="tier-rule-shadowed",
+        severity=W,
+        summary="a cluster-wide rule that an earlier rule (same policy, or a policy evaluated before it "
+        "in the tier for the same pods) always matches first",
+        why="The first matching rule decides, so the later rule never does anything: often a rule placed "
+        "below a broader Deny or Pass by mistake.",
+        bad="  ingress:\n  - action: Deny\n    from:\n    - namespaces: {}\n  - action: Accept\n    from:\n"
+        "    - namespaces:\n        matchLabels:\n          kubernetes.io/metadata.name: monitoring",
+        fixed="  ingress:\n  - action: Accept\n    from:\n    - namespaces:\n        matchLabels:\n"
+        "          kubernetes.io/metadata.name: monitoring\n  - action: Deny\n    from:\n    - namespaces: {}",
+    ),
+    RuleInfo(
+        id="tier-pass-noop",
+        severity=I,
+        summary="a Pass rule with no later rule of its tier that could match: it changes nothing",
+        why="Pass skips the rest of the tier; when nothing follows that could match, the traffic goes to "
+        "the next stage anyway. The rule suggests a decision that is not there.",
+        bad="  egress:\n  - action: Pass\n    to:\n    - namespaces: {}",
+        fixed="# remove the rule, or add after it the rules it is meant to skip",
+    ),
+    RuleInfo(
+        id="tier-masks-networkpolicy",
+        severity=W,
+        summary="the Admin tier accepts or denies every in-cluster connection of the pods a NetworkPolicy "
+        "selects, in one direction: that NetworkPolicy never decides it",
+        why="Admin Accept and Deny are final. A namespace owner's NetworkPolicy under such a rule looks "
+        "effective but is dead for in-cluster traffic, which misleads whoever reads or edits it.",
+        bad="# Admin: ingress Deny from namespaces {} for every namespace\n"
+        "# NetworkPolicy production/allow-frontend: ingress from app=frontend",
+        fixed="  ingress:\n  - action: Pass\n    from:\n    - namespaces:\n        matchLabels:\n"
+        "          kubernetes.io/metadata.name: production",
+    ),
+    RuleInfo(
+        id="baseline-deny-without-dns",
+        severity=E,
+        summary="a Baseline Deny decides pods' DNS egress (UDP 53 to the DNS pods): names stop resolving",
+        why="A baseline default-deny applies to every pod that no NetworkPolicy isolates; unless DNS is "
+        "accepted first, each of them loses name resolution.",
+        bad="  egress:\n  - action: Deny\n    to:\n    - networks: [0.0.0.0/0, ::/0]",
+        fixed="  egress:\n  - action: Accept\n    to:\n    - pods:\n        namespaceSelector:\n"
+        "          matchLabels:\n            kubernetes.io/metadata.name: kube-system\n        podSelector:\n"
+        "          matchLabels:\n            k8s-app: kube-dns\n    protocols:\n"
+        "    - udp: {destinationPort: {number: 53}}\n    - tcp: {destinationPort: {number: 53}}\n"
+        "  - action: Deny\n    to:\n    - networks: [0.0.0.0/0, ::/0]",
+    ),
+)
+
+RULES: dict[str, RuleInfo] = {r.id: r for r in (*_RULES, *_TIER_RULES)}
 """Every rule by id, in documentation order."""
