@@ -95,10 +95,10 @@ def test_tier_properties_upstream_never_probes(make_lab) -> None:  # type: ignor
     assert "[Admin] a-to-b" not in why and "tenant-b/same-namespace" in why  # egress was accepted; ingress denied
     # each drop is counted on the rule that made it, named in its comment
     counters = {r["comment"]: r["packets"] for r in lab.nft().counters("podwall")}
-    assert counters["[Admin] ClusterNetworkPolicy/monitoring-not-to-agents egress rule #1 (no-agent-metrics) Deny"] > 0
-    assert counters["[Admin] ClusterNetworkPolicy/b-web-from-monitoring ingress rule #1 (no-udp-80) Deny"] > 0
-    assert counters["[Baseline] ClusterNetworkPolicy/default ingress rule #1 (not-from-tenant-b) Deny"] > 0
-    assert counters["[Admin] ClusterNetworkPolicy/a-to-b egress rule #1 (to-tenant-b) Accept"] > 0
+    assert counters["[Admin] ClusterNetworkPolicy/monitoring-not-to-agents egress rule #1 Deny (no-agent-metrics)"] > 0
+    assert counters["[Admin] ClusterNetworkPolicy/b-web-from-monitoring ingress rule #1 Deny (no-udp-80)"] > 0
+    assert counters["[Baseline] ClusterNetworkPolicy/default ingress rule #1 Deny (not-from-tenant-b)"] > 0
+    assert counters["[Admin] ClusterNetworkPolicy/a-to-b egress rule #1 Accept (to-tenant-b)"] > 0
     status = lab.status()
     assert any("no-agent-metrics" in d["comment"] for d in status["drops"])
 

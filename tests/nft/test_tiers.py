@@ -35,7 +35,7 @@ GOLDENS = {
 }
 TIER_COMMENT = re.compile(
     r"\[(Admin|Baseline)\] (ClusterNetworkPolicy|AdminNetworkPolicy|BaselineAdminNetworkPolicy)/[a-z0-9.-]+ "
-    r"(ingress|egress) rule #\d+( \([^)]*\))? (Accept|Deny|Pass -> NetworkPolicy|Pass -> default allow)"
+    r"(ingress|egress) rule #\d+ (Accept|Deny|Pass -> NetworkPolicy|Pass -> default allow)( \([^)]*\))?"
 )
 
 
@@ -82,11 +82,11 @@ def test_every_tier_rule_is_counted_and_commented_and_deny_never_rejects() -> No
                 assert any(isinstance(x, Counter) for x in r.stmts)
                 verdict = r.stmts[-1]
                 assert isinstance(verdict, Verdict)
-                want = {"Accept": "accept", "Deny": "drop"}.get(r.comment.rsplit(" ", 1)[-1])
-                if r.comment.endswith("Pass -> NetworkPolicy"):
+                m = TIER_COMMENT.fullmatch(r.comment)
+                assert m is not None
+                want = {"Accept": "accept", "Deny": "drop", "Pass -> default allow": "accept"}.get(m.group(4))
+                if m.group(4) == "Pass -> NetworkPolicy":
                     want = "return"  # skips the rest of the Admin tier, back to the tier chain
-                if r.comment.endswith("Pass -> default allow"):
-                    want = "accept"
                 assert verdict.kind == want, r.comment
                 seen += 1
     assert seen >= 9
@@ -199,12 +199,12 @@ spec:
 def test_v1alpha1_admin_and_baseline_policies() -> None:
     rs = from_text(ANP)
     text = render(rs)
-    assert 'counter accept comment "[Admin] AdminNetworkPolicy/allow-http ingress rule #1 (http) Accept"' in text
+    assert 'counter accept comment "[Admin] AdminNetworkPolicy/allow-http ingress rule #1 Accept (http)"' in text
     assert "10.1.0.1 . tcp . 8080" in text
     assert "udp . 1000-2000" in text
-    want = "[Admin] AdminNetworkPolicy/allow-http egress rule #2 (out) Pass -> NetworkPolicy"
+    want = "[Admin] AdminNetworkPolicy/allow-http egress rule #2 Pass -> NetworkPolicy (out)"
     assert f'counter return comment "{want}"' in text
-    assert 'counter drop comment "[Baseline] BaselineAdminNetworkPolicy/default egress rule #1 (no-internet) Deny"' in (
+    assert 'counter drop comment "[Baseline] BaselineAdminNetworkPolicy/default egress rule #1 Deny (no-internet)"' in (
         text
     )
 
@@ -215,7 +215,7 @@ def test_domain_names_only_through_the_address_map() -> None:
     rs = from_text(ANP, Options(domain_addresses={"example.com": ("203.0.113.7",)}))
     s = next(x for x in rs.sets if x.comment == "domainNames example.com" and x.key == ("ipv4_addr",))
     assert s.elements == ("203.0.113.7",)
-    assert "AdminNetworkPolicy/allow-http egress rule #1 (site) Accept" in render(rs)
+    assert "AdminNetworkPolicy/allow-http egress rule #1 Accept (site)" in render(rs)
 
 
 def test_a_cluster_without_tiers_has_no_tier_chains() -> None:

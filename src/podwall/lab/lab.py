@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -44,6 +45,7 @@ from podwall.sources.decode import load_texts
 from podwall.sources.manifests import SourceText
 
 STATE_ROOT = "/run/podwall"
+TIER_DENY = re.compile(r"\[(Admin|Baseline)\] \S+ (ingress|egress) rule #\d+ Deny\b")
 
 
 def require_root() -> None:
@@ -408,7 +410,7 @@ def _hosts(lab_plan: LabPlan) -> list[tuple[str, tuple[str, ...], tuple[str, ...
 
 def _is_drop_rule(comment: str) -> bool:
     """A NetworkPolicy signature chain's final drop, or a tier rule's Deny (nft/tiers.py)."""
-    return "isolated" in comment or (comment.startswith("[") and comment.endswith(" Deny"))
+    return "isolated" in comment or TIER_DENY.match(comment) is not None
 
 
 def _is_our_server(pid: int) -> bool:

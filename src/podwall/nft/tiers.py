@@ -35,7 +35,7 @@ domainNames allow). Numeric ports are ``proto . port`` intervals; a named port i
 every destination pod (``daddr . proto . port``), so it only ever matches with its protocol.
 A pod talking to itself never reaches the node: it is exempt, as the API says.
 
-Every rule is counted and commented ``[Admin] ClusterNetworkPolicy/name egress rule #3 Deny``.
+Every rule is counted and commented ``[Admin] ClusterNetworkPolicy/name egress rule #3 Deny (rule-name)``.
 """
 
 from __future__ import annotations
@@ -102,7 +102,10 @@ def _action_word(tier: Tier, action: TierAction) -> str:
 
 
 def rule_comment(pol: TierPolicy, direction: Direction, rule: TierRule) -> str:
-    return f"[{pol.tier.value}] {pol.key} {direction.value.lower()} {rule.label} {_action_word(pol.tier, rule.action)}"
+    # the action before the rule's name: a comment clipped at COMMENT_MAX loses the name, never the action
+    name = f" ({rule.name})" if rule.name else ""
+    word = direction.value.lower()
+    return f"[{pol.tier.value}] {pol.key} {word} rule #{rule.index + 1} {_action_word(pol.tier, rule.action)}{name}"
 
 
 class TierStage:
