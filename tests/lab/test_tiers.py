@@ -190,3 +190,16 @@ def test_hostnetwork_pods_as_lab_pods_in_pod_mode(make_lab) -> None:  # type: ig
     assert plan.pod("network-policy-conformance-forbidden-forrest/centaur-1") is not None
     probes = parse_expectations((d / "expected.yaml").read_text())
     _check(run_probes(lc, plan, probes, timeout=1.0), len(probes))
+
+
+def test_examples_tiers_in_the_lab(make_lab) -> None:  # type: ignore[no-untyped-def]
+    """The platform team's tier set over the seed (examples/tiers): kernel = engine = its expectations."""
+    seed, tiers = REPO / "examples" / "seed", REPO / "examples" / "tiers"
+    lab = make_lab("x")
+    lab.up(sources(seed / "manifests", tiers / "policies.yaml"), namespace="production")
+    lc, plan = lab.loaded()
+    probes = parse_expectations((tiers / "expect.yaml").read_text())
+    results = run_probes(lc, plan, probes, timeout=1.0)
+    in_lab = [r for r in results if not r.advisory]
+    assert len(in_lab) >= 10
+    _check(in_lab, len(in_lab))
