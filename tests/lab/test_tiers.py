@@ -101,6 +101,8 @@ def test_tier_properties_upstream_never_probes(make_lab) -> None:  # type: ignor
     assert counters["[Admin] ClusterNetworkPolicy/a-to-b egress rule #1 Accept (to-tenant-b)"] > 0
     status = lab.status()
     assert any("no-agent-metrics" in d["comment"] for d in status["drops"])
+    assert not any("Accept" in d["comment"] for d in status["drops"])
+    assert status["pods"] == 5 and status["hosts"] == [{"host": "host:node-1", "ips": ["10.9.0.1"]}]
 
 
 DUAL = """
