@@ -376,7 +376,7 @@ class Lab:
         if self.exists():
             try:
                 rows = self.nft().counters(rs.table if rs else "podwall")
-                drops = [r for r in rows if r["packets"] and _is_drop_rule(r["comment"])]
+                drops = _merge_same_rule([r for r in rows if r["packets"] and _is_drop_rule(r["comment"])])
             except Exception:  # noqa: BLE001 - status is best effort
                 drops = []
         return {
@@ -406,6 +406,20 @@ def _stats(rs: Ruleset) -> dict[str, int]:
 def _hosts(lab_plan: LabPlan) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
     served = lab_plan.host_of
     return [(h.key, h.ips, tuple(k for k, host in served if host == h.key)) for h in lab_plan.hosts]
+
+
+def _merge_same_rule(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per rule: a tier rule has a copy in the Admin (Baseline) chain of every set of
+    selecting policies, and a rule matching both families one per family; their counters add up."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        have = out.get(r["comment"])
+        if have is None:
+            out[r["comment"]] = dict(r)
+        else:
+            have["packets"] += r["packets"]
+            have["bytes"] += r["bytes"]
+    return list(out.values())
 
 
 def _is_drop_rule(comment: str) -> bool:
