@@ -29,9 +29,9 @@ chain teg_<hash> {                         # one per (admin set, NetworkPolicy s
 Peers become sets shared by every rule that uses them: ``namespaces`` and ``pods`` the
 addresses of the matching pods (hostNetwork pods never), ``networks`` an interval set of the
 CIDRs plus the addresses of every pod the engine says they match, ``nodes`` the addresses of the
-matching Node objects, ``domainNames`` the addresses the user's name map gives (without one the
-peer matches nothing: the documented fail-closed choice for Accept rules, the only action
-domainNames allow). Numeric ports are ``proto . port`` intervals; a named port is resolved on
+matching Node objects, ``domainNames`` the addresses ``Options.domain_addresses`` gives (without
+them the peer matches nothing, as the engine reads it; upstream supports domainNames in Accept
+rules only, where matching nothing is the API's "fail closed"). Numeric ports are ``proto . port`` intervals; a named port is resolved on
 every destination pod (``daddr . proto . port``), so it only ever matches with its protocol.
 A pod talking to itself never reaches the node: it is exempt, as the API says.
 
