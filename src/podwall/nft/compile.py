@@ -453,7 +453,7 @@ class _Compiler:
 
     def build(self) -> Ruleset:
         disp: dict[Direction, dict[str, str]] = {Direction.EGRESS: {}, Direction.INGRESS: {}}
-        from podwall.nft.tiers import TierStage  # noqa: I001 - tiers builds on this module
+        from podwall.nft.tiers import TierStage  # here, not at the top: tiers builds on this module
 
         tiers = TierStage(self)
         for ep in self.cluster.endpoints:

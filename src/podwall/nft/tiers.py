@@ -35,7 +35,8 @@ rules only, where matching nothing is the API's "fail closed"). Numeric ports ar
 every destination pod (``daddr . proto . port``), so it only ever matches with its protocol.
 A pod talking to itself never reaches the node: it is exempt, as the API says.
 
-Every rule is counted and commented ``[Admin] ClusterNetworkPolicy/name egress rule #3 Deny (rule-name)``.
+Every rule is counted and commented, e.g.
+``[Admin] ClusterNetworkPolicy/name egress rule #3 Deny (rule-name)``.
 """
 
 from __future__ import annotations
