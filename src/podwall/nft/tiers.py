@@ -31,8 +31,9 @@ addresses of the matching pods (hostNetwork pods never), ``networks`` an interva
 CIDRs plus the addresses of every pod the engine says they match, ``nodes`` the addresses of the
 matching Node objects, ``domainNames`` the addresses ``Options.domain_addresses`` gives (without
 them the peer matches nothing, as the engine reads it; upstream supports domainNames in Accept
-rules only, where matching nothing is the API's "fail closed"). Numeric ports are ``proto . port`` intervals; a named port is resolved on
-every destination pod (``daddr . proto . port``), so it only ever matches with its protocol.
+rules only, where matching nothing is the API's "fail closed"). Numeric ports are
+``proto . port`` intervals; a named port is resolved on every destination pod
+(``daddr . proto . port``), so it only ever matches with its protocol.
 A pod talking to itself never reaches the node: it is exempt, as the API says.
 
 Every rule is counted and commented, e.g.
