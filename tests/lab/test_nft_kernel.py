@@ -111,8 +111,9 @@ def test_tier_updates_give_the_state_of_a_fresh_load() -> None:
             wanted = ("cnp/cnp-admin-tier-egress-inline", "cnp/cnp-admin-tier-gress")
             seq = [i for i in INPUTS if i[0].startswith(wanted)]
             seq += [i for i in INPUTS if i[0] == "tiers-properties"]
+            seq += [i for i in INPUTS if i[0] == "seed"]  # and to no tiers at all
             rulesets = [compiled(p, ns) for _, p, ns in seq]
-            assert len(rulesets) == 9
+            assert len(rulesets) == 10 and not [c for c in rulesets[-1].chains if c.name[0] in "abt"]
             for old, new in itertools.pairwise(rulesets):
                 nft.create(old)
                 assert nft.update(old, new) in ("diff", "replace", "none")
