@@ -41,3 +41,24 @@ def test_tier_lint_is_clean_and_explain_names_the_tiers():
         "[Admin] isolate-production priority 30 rule #1 (own-namespace-and-ingress-controller) Pass -> [NetworkPolicy]"
         in (v.reason())
     )
+
+
+def test_validate_counts_cluster_wide_policies_and_reports_crd_errors(tmp_path):
+    result = CliRunner().invoke(cli, ["validate", SEED, str(TIERS / "policies.yaml"), "-n", "production"])
+    assert result.exit_code == 0
+    assert "6 cluster-wide policies, 0 Nodes" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: x}\n"
+        "spec:\n  tier: Admin\n  priority: 1001\n  subject: {namespaces: {}}\n"
+    )
+    result = CliRunner().invoke(cli, ["validate", str(bad)])
+    assert result.exit_code == 1
+    assert (
+        f"{bad}:6: spec.priority: Invalid value: 1001: spec.priority in body should be less than or equal to 1000"
+        in result.output
+    )
+    result = CliRunner().invoke(
+        cli, ["can", str(bad), SEED, "--from", "production/frontend", "--to", "ci/ci-runner", "-p", "80"]
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output

@@ -65,6 +65,9 @@ def validate(paths: tuple[str, ...], namespace: str, output: str, verbose: bool)
         "services": len(c.services),
         "skipped": len(result.skipped),
     }
+    if c.tier_policies or c.nodes:  # only then, so that other documents keep their shape
+        counts["clusterpolicies"] = len(c.tier_policies)
+        counts["nodes"] = len(c.nodes)
     code = 2 if result.unreadable else 1 if errors else 0
     if output == "json":
         echo_json(
@@ -89,6 +92,11 @@ def validate(paths: tuple[str, ...], namespace: str, output: str, verbose: bool)
             f"{status}: {len(errors)} error{'s' * (len(errors) != 1)}, {len(warnings)} warning{'s' * (len(warnings) != 1)}; "
             f"{counts['networkpolicies']} NetworkPolicies, {counts['endpoints']} endpoints, "
             f"{counts['services']} Services, {counts['namespaces']} Namespaces"
+            + (
+                f", {counts['clusterpolicies']} cluster-wide policies, {counts['nodes']} Nodes"
+                if "clusterpolicies" in counts
+                else ""
+            )
             + (f", {counts['skipped']} other objects skipped (-v lists them)" if counts["skipped"] and not verbose else ""),
             err=True,
         )

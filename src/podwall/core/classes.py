@@ -65,7 +65,7 @@ from podwall.core.peers import is_node_traffic
 from podwall.core.ports import ports_match
 from podwall.core.reachability import PortKey, Progress, checked_ports
 from podwall.core.selectors import matches
-from podwall.core.tier_classes import TierAtoms, TierVectors, apply_tiers, class_key, tier_pod_selectors
+from podwall.core.tier_classes import TierAtoms, TierVectors, apply_tiers, tier_pod_selectors
 
 BoolVec = npt.NDArray[np.bool_]
 
@@ -152,6 +152,7 @@ class Classes:
         mentioned = _mentioned(pod_sels + tier_pod_selectors(cluster))
         keys = sorted(mentioned)
         rep_tier: list[tuple[int, ...]] = []
+        tier_keys = tier_atoms.class_keys(self.endpoints) if tier_atoms is not None else None
         atoms = _Atoms(blocks) if blocks else None
         self._atoms = atoms
         ip_atoms: dict[str, int] = {}
@@ -179,7 +180,7 @@ class Classes:
                         a = ip_atoms[ip] = atoms.of(_ip_int(ip))
                     found.append(a)
                 eps_atoms = tuple(sorted(set(found)))
-            tier_key = class_key(ep, tier_atoms)
+            tier_key = tier_keys[i] if tier_keys is not None else ()
             key = (ep.namespace, node, tuple(sig), ep.ports, eps_atoms, tier_key)
             c = index.get(key)
             if c is None:

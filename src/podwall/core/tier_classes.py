@@ -55,8 +55,12 @@ _V6_OFFSET = 1 << 32
 
 
 def _addr_int(ip: str) -> int:
-    a = ipaddress.ip_address(ip)
-    return int(a) + (_V6_OFFSET if a.version == 6 else 0)
+    parts = ip.split(".")
+    if len(parts) == 4:  # IPv4, the common case (decode validated it), without ipaddress objects
+        a, b, c, d = map(int, parts)
+        return (a << 24) | (b << 16) | (c << 8) | d
+    addr = ipaddress.ip_address(ip)
+    return int(addr) + (_V6_OFFSET if addr.version == 6 else 0)
 
 
 def _range(net: IPNetwork) -> tuple[int, int]:
@@ -112,29 +116,32 @@ class TierAtoms:
                         bounds.add(lo)
                         bounds.add(hi + 1)
         self.bounds = sorted(bounds)
-        self._memo: dict[str, int] = {}
 
-    def of_endpoint(self, ep: Endpoint) -> tuple[int, ...]:
+    def class_keys(self, endpoints: Sequence[Endpoint]) -> list[tuple[bool, tuple[int, ...]]]:
+        """What the tiers add to each endpoint's class signature: hostNetwork and its IPs' atoms."""
         if not self.bounds:
-            return ()
-        out = set()
-        for ip in ep.ips:
-            a = self._memo.get(ip)
-            if a is None:
-                a = self._memo[ip] = bisect.bisect_right(self.bounds, _addr_int(ip))
-            out.add(a)
-        return tuple(sorted(out))
+            return [(ep.host_network, ()) for ep in endpoints]
+        flat = [_addr_int(ip) for ep in endpoints for ip in ep.ips]
+        v4_bounds = np.asarray([b for b in self.bounds if b < _V6_OFFSET], dtype=np.int64)
+        atoms: list[int] = []
+        if flat and max(flat) < _V6_OFFSET:
+            atoms = np.searchsorted(v4_bounds, np.asarray(flat, dtype=np.int64), side="right").tolist()
+        else:
+            atoms = [bisect.bisect_right(self.bounds, x) for x in flat]
+        out: list[tuple[bool, tuple[int, ...]]] = []
+        i = 0
+        for ep in endpoints:
+            k = len(ep.ips)
+            if k == 1:
+                out.append((ep.host_network, (atoms[i],)))
+            else:
+                out.append((ep.host_network, tuple(sorted(set(atoms[i : i + k])))))
+            i += k
+        return out
 
     def span(self, net: IPNetwork) -> tuple[int, int]:
         lo, hi = _range(net)
         return bisect.bisect_right(self.bounds, lo), bisect.bisect_right(self.bounds, hi)
-
-
-def class_key(ep: Endpoint, atoms: TierAtoms | None) -> tuple[Any, ...]:
-    """What the tiers add to an endpoint's class signature."""
-    if atoms is None:
-        return ()
-    return (ep.host_network, atoms.of_endpoint(ep))
 
 
 _RuleEntry = tuple[int, int, TierAction]
@@ -242,10 +249,27 @@ def _first_match(entries: Sequence[_RuleEntry], peer_at: Any, admits: Any, size:
     return accept, deny
 
 
-def _combine(np_allowed: BoolVec, isolated: bool, admin: tuple[BoolVec, BoolVec], base_deny: BoolVec) -> BoolVec:
+_Effect = tuple[Any, Any, Any] | None
+"""A tier set's effect: ``(accept, deny, baseline deny)`` vectors (packed for egress rows), or
+``None`` when it decides nothing (the NetworkPolicy answer stands unchanged)."""
+
+
+def _effect(admin: tuple[BoolVec, BoolVec], bdeny: BoolVec, isolated: bool, pack: bool) -> _Effect:
     acc, deny = admin
-    lower = np_allowed if isolated else ~base_deny
-    return acc | (~(acc | deny) & lower)
+    lower_matters = not isolated and bool(bdeny.any())
+    if not acc.any() and not deny.any() and not lower_matters:
+        return None
+    if pack:
+        return np.packbits(acc), np.packbits(acc | deny), np.packbits(bdeny) if lower_matters else None
+    return acc, acc | deny, bdeny if lower_matters else None
+
+
+def _apply(np_allowed: Any, effect: tuple[Any, Any, Any]) -> Any:
+    """``accept | (~decided & lower)``; lower is the NetworkPolicy answer, or for a pod that no
+    NetworkPolicy isolates the Baseline answer (only its Deny denies). Works on packed bytes too."""
+    acc, decided, bdeny = effect
+    lower = np_allowed if bdeny is None else ~bdeny
+    return acc | (~decided & lower)
 
 
 def apply_tiers(
@@ -261,7 +285,12 @@ def apply_tiers(
     src_t: npt.NDArray[np.bool_],
     col_src: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
-    """The NetworkPolicy egress rows and ingress source vectors, with the tiers applied."""
+    """The NetworkPolicy egress rows and ingress source vectors, with the tiers applied.
+
+    The first-match results depend only on the selecting policies (and, for ingress, the port
+    type), so they are computed once per set of policies; sets that decide nothing leave the
+    NetworkPolicy row or vector as it is.
+    """
     n = tv.cl.n
     n_cols = len(col_class)
     table = tv.port_table(type_eps)
@@ -281,55 +310,75 @@ def apply_tiers(
             v = peer_cols[pid] = tv.peer_vecs[pid][col_class]
         return v
 
-    # egress
+    # egress rows (packed bytes throughout: padding bits beyond n_cols are never read)
+    e_effect: dict[tuple[tuple[int, ...], tuple[int, ...], bool], _Effect] = {}
     rows: list[npt.NDArray[np.uint8]] = list(erow_mat)
     ids = erow_ids.copy()
     memo: dict[tuple[Any, ...], int] = {}
+    admin_sel, base_sel = tv.selecting[Tier.ADMIN], tv.selecting[Tier.BASELINE]
     for a in range(n):
-        adm = tuple(tv.selecting[Tier.ADMIN][a])
-        base = tuple(tv.selecting[Tier.BASELINE][a])
-        if not adm and not base:
+        if not admin_sel[a] and not base_sel[a]:
             continue
-        key = (int(erow_ids[a]), adm, base, egress_isolated[a])
+        adm, base, iso = tuple(admin_sel[a]), tuple(base_sel[a]), egress_isolated[a]
+        ekey = (adm, base, iso)
+        if ekey not in e_effect:
+            admin = _first_match(tv.rules_of(Tier.ADMIN, Direction.EGRESS, a), peer_col, admits_col, n_cols)
+            bdeny = (
+                _first_match(tv.rules_of(Tier.BASELINE, Direction.EGRESS, a), peer_col, admits_col, n_cols)[1]
+                if base and not iso
+                else np.zeros(n_cols, dtype=np.bool_)
+            )
+            e_effect[ekey] = _effect(admin, bdeny, iso, pack=True)
+        effect = e_effect[ekey]
+        if effect is None:
+            continue
+        key = (int(erow_ids[a]), ekey)
         r = memo.get(key)
         if r is None:
-            np_row = np.unpackbits(erow_mat[erow_ids[a]], count=n_cols).astype(np.bool_)
-            admin = _first_match(tv.rules_of(Tier.ADMIN, Direction.EGRESS, a), peer_col, admits_col, n_cols)
-            _, bdeny = _first_match(tv.rules_of(Tier.BASELINE, Direction.EGRESS, a), peer_col, admits_col, n_cols)
-            row = _combine(np_row, egress_isolated[a], admin, bdeny)
             r = memo[key] = len(rows)
-            rows.append(np.packbits(row))
+            rows.append(_apply(erow_mat[erow_ids[a]], effect))
         ids[a] = r
     new_rows = np.stack(rows) if n_cols else np.zeros((len(rows), 0), dtype=np.uint8)
-    # ingress
-    vecs: list[BoolVec] = [src_t[:, s] for s in range(src_t.shape[1])]
+    # ingress source vectors, per column
+    vecs: list[BoolVec] = []
     new_src = col_src.copy()
+    base_count = src_t.shape[1]
     imemo: dict[tuple[Any, ...], int] = {}
     ones = np.ones(n, dtype=np.bool_)
+    nobody = np.zeros(n, dtype=np.bool_)
+    i_effect: dict[tuple[tuple[int, ...], tuple[int, ...], bool, int], _Effect] = {}
     for b in range(n):
-        adm = tuple(tv.selecting[Tier.ADMIN][b])
-        base = tuple(tv.selecting[Tier.BASELINE][b])
-        if not adm and not base:
+        if not admin_sel[b] and not base_sel[b]:
             continue
+        adm, base, iso = tuple(admin_sel[b]), tuple(base_sel[b]), ingress_isolated[b]
         for k in range(int(col_start[b]), int(col_start[b + 1])):
             t = int(col_type[k])
-            ikey = (int(col_src[k]), adm, base, ingress_isolated[b], t)
-            s = imemo.get(ikey)
-            if s is None:
+            tkey = (adm, base, iso, t)
+            if tkey not in i_effect:
 
                 def scalar(lid: int, t: int = t) -> BoolVec:
-                    return ones if table[lid, t] else ~ones
+                    return ones if table[lid, t] else nobody
 
                 admin = _first_match(tv.rules_of(Tier.ADMIN, Direction.INGRESS, b), tv.peer_vecs.__getitem__, scalar, n)
-                _, bdeny = _first_match(
-                    tv.rules_of(Tier.BASELINE, Direction.INGRESS, b), tv.peer_vecs.__getitem__, scalar, n
+                bdeny = (
+                    _first_match(tv.rules_of(Tier.BASELINE, Direction.INGRESS, b), tv.peer_vecs.__getitem__, scalar, n)[
+                        1
+                    ]
+                    if base and not iso
+                    else nobody
                 )
-                v = _combine(src_t[:, int(col_src[k])], ingress_isolated[b], admin, bdeny)
-                s = imemo[ikey] = len(vecs)
-                vecs.append(v)
+                i_effect[tkey] = _effect(admin, bdeny, iso, pack=False)
+            effect = i_effect[tkey]
+            if effect is None:
+                continue
+            ikey = (int(col_src[k]), tkey)
+            s = imemo.get(ikey)
+            if s is None:
+                s = imemo[ikey] = base_count + len(vecs)
+                vecs.append(_apply(src_t[:, int(col_src[k])], effect))
             new_src[k] = s
-    new_src_t = np.stack(vecs, axis=1) if vecs else src_t
+    new_src_t = np.concatenate([src_t, np.stack(vecs, axis=1)], axis=1) if vecs else src_t
     return new_rows, ids, new_src_t, new_src
 
 
-__all__ = ["TierAtoms", "TierVectors", "apply_tiers", "class_key", "tier_pod_selectors"]
+__all__ = ["TierAtoms", "TierVectors", "apply_tiers", "tier_pod_selectors"]
