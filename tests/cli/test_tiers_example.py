@@ -62,3 +62,45 @@ def test_validate_counts_cluster_wide_policies_and_reports_crd_errors(tmp_path):
         cli, ["can", str(bad), SEED, "--from", "production/frontend", "--to", "ci/ci-runner", "-p", "80"]
     )
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+ALLOWLIST = """\
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: egress-allowlist}
+spec:
+  tier: Admin
+  priority: 5
+  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: production}}}
+  egress:
+  - {name: partner-api, action: Accept, to: [{domainNames: ["*.partner.example"]}]}
+  - {name: no-internet, action: Deny, to: [{networks: [0.0.0.0/0]}]}
+"""
+
+
+def test_domain_names_need_domain_address(tmp_path):
+    f = tmp_path / "allowlist.yaml"
+    f.write_text(ALLOWLIST)
+    args = [
+        "can",
+        SEED,
+        str(f),
+        "-n",
+        "production",
+        "--from",
+        "production/frontend",
+        "--to",
+        "203.0.113.10",
+        "-p",
+        "443",
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "domainNames *.partner.example cannot be decided offline" in result.output
+    result = CliRunner().invoke(cli, [*args, "--domain-address", "api.partner.example=203.0.113.10"])
+    assert result.exit_code == 0, result.output
+    assert "rule #1 (partner-api) Accept" in result.output
+    result = CliRunner().invoke(cli, [*args, "--domain-address", "api.partner.example=203.0.113.11"])
+    assert result.exit_code == 1  # the name is known, the address is another one
+    result = CliRunner().invoke(cli, [*args, "--domain-address", "api.partner.example"])
+    assert result.exit_code == 2 and "NAME=IP" in result.output

@@ -11,7 +11,7 @@ import yaml
 
 from podwall.api import LoadedCluster
 from podwall.cli import matrix_cmd
-from podwall.cli.common import OUTPUT_TEXT_JSON, echo_json, input_options, load_cluster
+from podwall.cli.common import OUTPUT_TEXT_JSON, domain_options, echo_json, input_options, load_cluster
 from podwall.core.evaluate import Verdict
 from podwall.core.services import ServiceVerdict
 from podwall.errors import InputError, PodwallError, Severity
@@ -123,6 +123,7 @@ def _ask(
 
 @click.command()
 @input_options
+@domain_options
 @connection_options
 @click.option("-q", "--quiet", is_flag=True, help="Print only yes or no.")
 @click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
@@ -159,6 +160,7 @@ def can(
 
 @click.command()
 @input_options
+@domain_options
 @connection_options
 @click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
 def explain(
@@ -284,6 +286,7 @@ def run_probes(loaded: LoadedCluster, probes: list[Probe], expect_file: str) -> 
 
 @click.command()
 @input_options
+@domain_options
 @click.option("--expect", "expect_file", required=True, help="YAML file of probes: {from, to, port, protocol, expect: allow|deny}.")
 @click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
 def test(

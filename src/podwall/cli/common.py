@@ -13,8 +13,11 @@ Exit codes (documented in the README, stable for scripts):
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import json
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import click
@@ -56,11 +59,51 @@ def input_options(func: F) -> F:
     return func
 
 
+DOMAIN_META = "podwall.domain_addresses"
+
+
+def _domain_addresses(ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> None:
+    out: dict[str, tuple[str, ...]] = {}
+    for value in values:
+        name, sep, addrs = value.partition("=")
+        name = name.strip().lower().rstrip(".")
+        ips = tuple(a.strip() for a in addrs.split(",") if a.strip())
+        if not sep or not name or not ips:
+            raise click.BadParameter(f"{value!r}: write NAME=IP[,IP...]", ctx=ctx, param_hint="'--domain-address'")
+        for ip in ips:
+            try:
+                ipaddress.ip_address(ip)
+            except ValueError:
+                hint = "'--domain-address'"
+                raise click.BadParameter(f"{ip!r} is not an IP address", ctx=ctx, param_hint=hint) from None
+        out[name] = out.get(name, ()) + ips
+    ctx.meta[DOMAIN_META] = out
+
+
+def domain_options(func: F) -> F:
+    """``--domain-address NAME=IP[,IP...]``: what ``domainNames`` peers of cluster-wide policies
+    resolve to (podwall never resolves names itself). Stored in the click context, so the
+    command functions' signatures stay as they are; :func:`load_cluster` applies it."""
+    return click.option(
+        "--domain-address",
+        multiple=True,
+        metavar="NAME=IP[,IP...]",
+        expose_value=False,
+        callback=_domain_addresses,
+        help="Addresses a DNS name resolves to, for domainNames peers of cluster-wide policies "
+        "(repeatable; without it such rules cannot be decided offline and match nothing).",
+    )(func)
+
+
 def load_cluster(
     paths: tuple[str, ...], namespace: str, ipblock_matches_pods: bool, host_network: str
 ) -> LoadedCluster:
     """Load inputs for a query command: any error in the input is fatal (exit 2)."""
     opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
+    ctx = click.get_current_context(silent=True)
+    domains = ctx.meta.get(DOMAIN_META) if ctx is not None else None
+    if domains:
+        opts = dataclasses.replace(opts, domain_addresses=MappingProxyType(dict(domains)))
     loaded = api_load(list(paths), namespace=namespace, options=opts, strict=False)
     warn_diagnostics(loaded.diagnostics)
     errors = [d for d in loaded.diagnostics if d.severity is Severity.ERROR]

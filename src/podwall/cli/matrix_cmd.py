@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import click
 
-from podwall.cli.common import input_options, load_cluster
+from podwall.cli.common import domain_options, input_options, load_cluster
 from podwall.core.evaluate import Engine
 from podwall.core.model import Endpoint, Protocol
 from podwall.core.reachability import ALL, NA, NONE, SOME, ClassMatrix, Matrix, PortKey, matrix
@@ -178,6 +178,7 @@ class _Bar:
 
 @click.command("matrix")
 @input_options
+@domain_options
 @click.option("--port", "-p", type=click.IntRange(1, 65535), help="Check this port on every destination (default: each destination's declared container ports).")
 @click.option("--protocol", type=click.Choice(["TCP", "UDP", "SCTP"], case_sensitive=False), default="TCP", show_default=True)
 @click.option(

@@ -116,7 +116,8 @@ class DirectionVerdict:
         """One sentence about this direction."""
         word = self.direction.value.lower()
         if self.decided_by and self.governed:
-            return f"{word} of {self.endpoint}: {self.tier_chain()}"
+            notes = f" (note: {'; '.join(self.tier_notes)})" if self.tier_notes else ""
+            return f"{word} of {self.endpoint}: {self.tier_chain()}{notes}"
         if not self.governed:
             return f"{word} of {self.endpoint} is not governed by NetworkPolicy"
         if not self.isolated:

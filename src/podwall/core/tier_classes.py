@@ -121,13 +121,16 @@ class TierAtoms:
         """What the tiers add to each endpoint's class signature: hostNetwork and its IPs' atoms."""
         if not self.bounds:
             return [(ep.host_network, ()) for ep in endpoints]
-        flat = [_addr_int(ip) for ep in endpoints for ip in ep.ips]
-        v4_bounds = np.asarray([b for b in self.bounds if b < _V6_OFFSET], dtype=np.int64)
+        ips = [ip for ep in endpoints for ip in ep.ips]
         atoms: list[int] = []
-        if flat and max(flat) < _V6_OFFSET:
-            atoms = np.searchsorted(v4_bounds, np.asarray(flat, dtype=np.int64), side="right").tolist()
+        if ips and ":" not in (text := ".".join(ips)) and text.count(".") == 4 * len(ips) - 1:
+            # IPv4 only (decode validated every address): parse all at once
+            octets = np.asarray(text.split("."), dtype=np.int64).reshape(-1, 4)
+            values = (octets[:, 0] << 24) | (octets[:, 1] << 16) | (octets[:, 2] << 8) | octets[:, 3]
+            v4_bounds = np.asarray([b for b in self.bounds if b < _V6_OFFSET], dtype=np.int64)
+            atoms = np.searchsorted(v4_bounds, values, side="right").tolist()
         else:
-            atoms = [bisect.bisect_right(self.bounds, x) for x in flat]
+            atoms = [bisect.bisect_right(self.bounds, _addr_int(ip)) for ip in ips]
         out: list[tuple[bool, tuple[int, ...]]] = []
         i = 0
         for ep in endpoints:
@@ -249,6 +252,31 @@ def _first_match(entries: Sequence[_RuleEntry], peer_at: Any, admits: Any, size:
     return accept, deny
 
 
+def _first_match_types(
+    entries: Sequence[_RuleEntry],
+    peer_vecs: Sequence[BoolVec],
+    table: npt.NDArray[np.bool_],
+    types: npt.NDArray[np.int64],
+    n: int,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """``(accept, deny)`` as ``[source class, port type]`` for an ingress first-match list."""
+    shape = (n, len(types))
+    undecided = np.ones(shape, dtype=np.bool_)
+    accept = np.zeros(shape, dtype=np.bool_)
+    deny = np.zeros(shape, dtype=np.bool_)
+    for pid, lid, action in entries:
+        admits = table[lid, types]
+        if not admits.any():
+            continue
+        m = peer_vecs[pid][:, None] & admits[None, :] & undecided
+        if action is TierAction.ACCEPT:
+            accept |= m
+        elif action is TierAction.DENY:
+            deny |= m
+        undecided &= ~m
+    return accept, deny
+
+
 _Effect = tuple[Any, Any, Any] | None
 """A tier set's effect: ``(accept, deny, baseline deny)`` vectors (packed for egress rows), or
 ``None`` when it decides nothing (the NetworkPolicy answer stands unchanged)."""
@@ -339,45 +367,46 @@ def apply_tiers(
             rows.append(_apply(erow_mat[erow_ids[a]], effect))
         ids[a] = r
     new_rows = np.stack(rows) if n_cols else np.zeros((len(rows), 0), dtype=np.uint8)
-    # ingress source vectors, per column
-    vecs: list[BoolVec] = []
-    new_src = col_src.copy()
-    base_count = src_t.shape[1]
-    imemo: dict[tuple[Any, ...], int] = {}
-    ones = np.ones(n, dtype=np.bool_)
-    nobody = np.zeros(n, dtype=np.bool_)
-    i_effect: dict[tuple[tuple[int, ...], tuple[int, ...], bool, int], _Effect] = {}
+    # ingress source vectors: the columns of classes with the same policy sets and isolation are
+    # grouped, the first match is computed for all their port types at once (classes x types),
+    # and every (port type, NetworkPolicy vector) pair becomes one new source vector
+    groups: dict[tuple[tuple[int, ...], tuple[int, ...], bool], dict[int, list[int]]] = {}
+    rep: dict[tuple[tuple[int, ...], tuple[int, ...], bool], int] = {}
     for b in range(n):
         if not admin_sel[b] and not base_sel[b]:
             continue
-        adm, base, iso = tuple(admin_sel[b]), tuple(base_sel[b]), ingress_isolated[b]
+        gkey = (tuple(admin_sel[b]), tuple(base_sel[b]), ingress_isolated[b])
+        by_type = groups.setdefault(gkey, {})
+        rep.setdefault(gkey, b)
         for k in range(int(col_start[b]), int(col_start[b + 1])):
-            t = int(col_type[k])
-            tkey = (adm, base, iso, t)
-            if tkey not in i_effect:
-
-                def scalar(lid: int, t: int = t) -> BoolVec:
-                    return ones if table[lid, t] else nobody
-
-                admin = _first_match(tv.rules_of(Tier.ADMIN, Direction.INGRESS, b), tv.peer_vecs.__getitem__, scalar, n)
-                bdeny = (
-                    _first_match(tv.rules_of(Tier.BASELINE, Direction.INGRESS, b), tv.peer_vecs.__getitem__, scalar, n)[
-                        1
-                    ]
-                    if base and not iso
-                    else nobody
-                )
-                i_effect[tkey] = _effect(admin, bdeny, iso, pack=False)
-            effect = i_effect[tkey]
-            if effect is None:
+            by_type.setdefault(int(col_type[k]), []).append(k)
+    new_src = col_src.copy()
+    pieces: list[npt.NDArray[np.bool_]] = [src_t]
+    next_id = src_t.shape[1]
+    for (adm, base, iso), by_type in groups.items():
+        b = rep[(adm, base, iso)]
+        types = np.fromiter(by_type, dtype=np.int64, count=len(by_type))
+        acc, deny = _first_match_types(tv.rules_of(Tier.ADMIN, Direction.INGRESS, b), tv.peer_vecs, table, types, n)
+        base_deny = None
+        if base and not iso:
+            base_rules = tv.rules_of(Tier.BASELINE, Direction.INGRESS, b)
+            base_deny = _first_match_types(base_rules, tv.peer_vecs, table, types, n)[1]
+        decided = acc | deny
+        for j, cols in enumerate(by_type.values()):
+            lower_matters = base_deny is not None and bool(base_deny[:, j].any())
+            if not decided[:, j].any() and not lower_matters:
                 continue
-            ikey = (int(col_src[k]), tkey)
-            s = imemo.get(ikey)
-            if s is None:
-                s = imemo[ikey] = base_count + len(vecs)
-                vecs.append(_apply(src_t[:, int(col_src[k])], effect))
-            new_src[k] = s
-    new_src_t = np.concatenate([src_t, np.stack(vecs, axis=1)], axis=1) if vecs else src_t
+            idx = np.asarray(cols, dtype=np.int64)
+            uniq, inv = np.unique(col_src[idx], return_inverse=True)
+            if lower_matters:
+                assert base_deny is not None
+                lower = np.broadcast_to(~base_deny[:, j : j + 1], (n, len(uniq)))
+            else:
+                lower = src_t[:, uniq]
+            pieces.append(acc[:, j : j + 1] | (~decided[:, j : j + 1] & lower))
+            new_src[idx] = next_id + inv
+            next_id += len(uniq)
+    new_src_t = np.concatenate(pieces, axis=1) if len(pieces) > 1 else src_t
     return new_rows, ids, new_src_t, new_src
 
 

@@ -113,11 +113,36 @@ def subject_covers(outer: TierPolicy, inner: TierPolicy) -> bool:
 
 
 # -- checks -----------------------------------------------------------------------------------------
-def _subject_pods(ctx: LintContext, pol: TierPolicy) -> list[Endpoint]:
-    return [e for e in ctx.cluster.endpoints if ctx.engine.tiers.selects(pol, e)]
+class Subjects:
+    """The endpoints each cluster-wide policy's subject selects, computed once per lint run."""
+
+    def __init__(self, ctx: LintContext) -> None:
+        self.ctx = ctx
+        self._memo: dict[str, list[Endpoint]] = {}
+        self._ids: dict[str, frozenset[int]] = {}
+
+    def pods(self, pol: TierPolicy) -> list[Endpoint]:
+        hit = self._memo.get(pol.key)
+        if hit is None:
+            tiers = self.ctx.engine.tiers
+            hit = self._memo[pol.key] = [e for e in self.ctx.cluster.endpoints if tiers.selects(pol, e)]
+        return hit
+
+    def ids(self, pol: TierPolicy) -> frozenset[int]:
+        hit = self._ids.get(pol.key)
+        if hit is None:
+            hit = self._ids[pol.key] = frozenset(id(e) for e in self.pods(pol))
+        return hit
+
+    def overlap(self, a: TierPolicy, b: TierPolicy) -> list[Endpoint]:
+        """The endpoints both select, in ``b``'s order (empty fast when they are disjoint)."""
+        mine = self.ids(a)
+        if mine.isdisjoint(self.ids(b)):
+            return []
+        return [e for e in self.pods(b) if id(e) in mine]
 
 
-def check_priority_overlap(ctx: LintContext) -> Iterator[Finding]:
+def check_priority_overlap(ctx: LintContext, subjects: Subjects) -> Iterator[Finding]:
     groups: dict[tuple[Tier, int], list[TierPolicy]] = defaultdict(list)
     for pol in ordered(ctx.cluster.tier_policies):
         groups[(pol.tier, pol.priority)].append(pol)
@@ -128,8 +153,7 @@ def check_priority_overlap(ctx: LintContext) -> Iterator[Finding]:
                 if not dirs:
                     continue
                 if ctx.inventory:
-                    mine = {e.key for e in _subject_pods(ctx, second)}
-                    common = [e for e in _subject_pods(ctx, first) if e.key in mine]
+                    common = subjects.overlap(second, first)
                     if not common:
                         continue
                     whom = describe(common[0]) + (f" and {len(common) - 1} more" if len(common) > 1 else "")
@@ -193,14 +217,7 @@ def check_shadowed(ctx: LintContext) -> Iterator[Finding]:
                     )
 
 
-def _may_overlap(ctx: LintContext, a: TierPolicy, b: TierPolicy) -> bool:
-    if not ctx.inventory:
-        return True
-    mine = {e.key for e in _subject_pods(ctx, a)}
-    return any(e.key in mine for e in _subject_pods(ctx, b))
-
-
-def check_pass_noop(ctx: LintContext) -> Iterator[Finding]:
+def check_pass_noop(ctx: LintContext, subjects: Subjects) -> Iterator[Finding]:
     for tier in Tier:
         pols = list(ctx.engine.tiers.by_tier[tier])
         for k, pol in enumerate(pols):
@@ -211,7 +228,11 @@ def check_pass_noop(ctx: LintContext) -> Iterator[Finding]:
                         continue
                     if any(r.index > rule.index for r in rules):
                         continue
-                    later = [o for o in pols[k + 1 :] if o.rules(direction) and _may_overlap(ctx, pol, o)]
+                    later = [
+                        o
+                        for o in pols[k + 1 :]
+                        if o.rules(direction) and (not ctx.inventory or subjects.overlap(pol, o))
+                    ]
                     if later:
                         continue
                     nxt = "NetworkPolicy and then the Baseline tier" if tier is Tier.ADMIN else "the default allow"
@@ -337,8 +358,9 @@ TIER_RULES = frozenset(
 def check_tiers(ctx: LintContext) -> Iterator[Finding]:
     if not ctx.cluster.tier_policies:
         return
-    yield from check_priority_overlap(ctx)
+    subjects = Subjects(ctx)
+    yield from check_priority_overlap(ctx, subjects)
     yield from check_shadowed(ctx)
-    yield from check_pass_noop(ctx)
+    yield from check_pass_noop(ctx, subjects)
     yield from check_masks_networkpolicy(ctx)
     yield from check_baseline_dns(ctx)
