@@ -42,7 +42,14 @@ import yaml
 TEAMS = ["payments", "search", "identity", "catalog", "checkout", "ads", "media", "platform"]
 ENVS = ["prod", "staging", "dev"]
 TIERS = ["web", "api", "api", "worker", "db", "cache", "queue"]
-UPSTREAM = {"web": ["web"], "api": ["web", "api"], "worker": ["api"], "db": ["api", "worker"], "cache": ["api", "web"], "queue": ["api", "worker"]}
+UPSTREAM = {
+    "web": ["web"],
+    "api": ["web", "api"],
+    "worker": ["api"],
+    "db": ["api", "worker"],
+    "cache": ["api", "web"],
+    "queue": ["api", "worker"],
+}
 POD_CIDR = ipaddress.ip_network("10.0.0.0/8")
 NS_BLOCK = 1024  # addresses per namespace (/22)
 
@@ -60,7 +67,10 @@ def _h(text: str, n: int) -> str:
 def tier_ports(tier: str, rnd: random.Random) -> list[dict[str, Any]]:
     http = rnd.choice([8080, 8080, 80, 8000])
     if tier == "web":
-        return [{"name": "http", "containerPort": http, "protocol": "TCP"}, {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}]
+        return [
+            {"name": "http", "containerPort": http, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": 9090, "protocol": "TCP"},
+        ]
     if tier == "api":
         return [
             {"name": "http", "containerPort": http, "protocol": "TCP"},
@@ -70,10 +80,19 @@ def tier_ports(tier: str, rnd: random.Random) -> list[dict[str, Any]]:
     if tier == "worker":
         return [{"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]
     if tier == "db":
-        return [{"name": "db", "containerPort": 5432, "protocol": "TCP"}, {"name": "metrics", "containerPort": 9187, "protocol": "TCP"}]
+        return [
+            {"name": "db", "containerPort": 5432, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": 9187, "protocol": "TCP"},
+        ]
     if tier == "cache":
-        return [{"name": "redis", "containerPort": 6379, "protocol": "TCP"}, {"name": "metrics", "containerPort": 9121, "protocol": "TCP"}]
-    return [{"name": "amqp", "containerPort": 5672, "protocol": "TCP"}, {"name": "metrics", "containerPort": 15692, "protocol": "TCP"}]
+        return [
+            {"name": "redis", "containerPort": 6379, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": 9121, "protocol": "TCP"},
+        ]
+    return [
+        {"name": "amqp", "containerPort": 5672, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 15692, "protocol": "TCP"},
+    ]
 
 
 def ns_cidr(index: int) -> ipaddress.IPv4Network:
@@ -86,40 +105,78 @@ def pod_ip(index: int, j: int) -> str:
 
 
 def namespace(name: str, labels: dict[str, str]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name, **labels}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name, **labels}},
+    }
 
 
-def pod(ns: str, name: str, labels: dict[str, str], ports: list[dict[str, Any]], ip: str, owner: tuple[str, str] | None, image: str) -> dict[str, Any]:
+def pod(
+    ns: str,
+    name: str,
+    labels: dict[str, str],
+    ports: list[dict[str, Any]],
+    ip: str,
+    owner: tuple[str, str] | None,
+    image: str,
+) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "namespace": ns, "labels": labels}
     if owner is not None:
         meta["ownerReferences"] = [
-            {"apiVersion": "apps/v1", "kind": owner[0], "name": owner[1], "uid": _h(ns + "/" + owner[1], 8) + "-0000-4000-8000-" + _h(owner[1], 12), "controller": True, "blockOwnerDeletion": True}
+            {
+                "apiVersion": "apps/v1",
+                "kind": owner[0],
+                "name": owner[1],
+                "uid": _h(ns + "/" + owner[1], 8) + "-0000-4000-8000-" + _h(owner[1], 12),
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
         ]
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": meta,
-        "spec": {"containers": [{"name": labels.get("app", labels.get("k8s-app", "main")), "image": image, "ports": ports}]},
+        "spec": {
+            "containers": [{"name": labels.get("app", labels.get("k8s-app", "main")), "image": image, "ports": ports}]
+        },
         "status": {"phase": "Running", "podIP": ip},
     }
 
 
-def policy(ns: str, name: str, selector: dict[str, Any], types: list[str], ingress: list[Any] | None = None, egress: list[Any] | None = None) -> dict[str, Any]:
+def policy(
+    ns: str,
+    name: str,
+    selector: dict[str, Any],
+    types: list[str],
+    ingress: list[Any] | None = None,
+    egress: list[Any] | None = None,
+) -> dict[str, Any]:
     spec: dict[str, Any] = {"podSelector": selector, "policyTypes": types}
     if ingress is not None:
         spec["ingress"] = ingress
     if egress is not None:
         spec["egress"] = egress
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name, "namespace": ns}, "spec": spec}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    }
 
 
-def generate(pods: int, policies: int | None, seed: int, owner_refs: bool = True) -> tuple[list[Any], list[Any], list[Any]]:
+def generate(
+    pods: int, policies: int | None, seed: int, owner_refs: bool = True
+) -> tuple[list[Any], list[Any], list[Any]]:
     """Return (namespaces, pods, policies) as lists of manifests."""
     rnd = random.Random(seed)
     n_pol = policies if policies is not None else max(10, pods // 5)
     n_ns = max(2, (pods - 4) // 100)
     app_pods = pods - 4  # two kube-dns pods and two prometheus pods
-    namespaces: list[Any] = [namespace("kube-system", {}), namespace("monitoring", {"team": "observability", "env": "prod"})]
+    namespaces: list[Any] = [
+        namespace("kube-system", {}),
+        namespace("monitoring", {"team": "observability", "env": "prod"}),
+    ]
     pod_docs: list[Any] = []
     pol_docs: list[Any] = []
     for i in range(2):
@@ -130,11 +187,21 @@ def generate(pods: int, policies: int | None, seed: int, owner_refs: bool = True
             {"name": "metrics", "containerPort": 9153, "protocol": "TCP"},
         ]
         owner = ("ReplicaSet", "coredns-5d78c9869d") if owner_refs else None
-        pod_docs.append(pod("kube-system", f"coredns-5d78c9869d-{i:05d}", lab, ports, f"10.255.0.{10 + i}", owner, "coredns:1.11"))
+        pod_docs.append(
+            pod("kube-system", f"coredns-5d78c9869d-{i:05d}", lab, ports, f"10.255.0.{10 + i}", owner, "coredns:1.11")
+        )
         lab = {"app": "prometheus", "tier": "monitoring", "pod-template-hash": "7c9f8d6b5"}
         owner = ("ReplicaSet", "prometheus-7c9f8d6b5") if owner_refs else None
         pod_docs.append(
-            pod("monitoring", f"prometheus-7c9f8d6b5-{i:05d}", lab, [{"name": "web", "containerPort": 9090, "protocol": "TCP"}], f"10.255.1.{10 + i}", owner, "prometheus:2.50")
+            pod(
+                "monitoring",
+                f"prometheus-7c9f8d6b5-{i:05d}",
+                lab,
+                [{"name": "web", "containerPort": 9090, "protocol": "TCP"}],
+                f"10.255.1.{10 + i}",
+                owner,
+                "prometheus:2.50",
+            )
         )
     ns_names = [f"ns-{i:04d}" for i in range(n_ns)]
     ns_team = {n: TEAMS[i % len(TEAMS)] for i, n in enumerate(ns_names)}
@@ -158,12 +225,22 @@ def generate(pods: int, policies: int | None, seed: int, owner_refs: bool = True
                 owner = ("ReplicaSet", f"{app}-{h}") if owner_refs else None
                 for _ in range(count):
                     labels = {"app": app, "tier": tier, "version": version, "pod-template-hash": h}
-                    pod_docs.append(pod(n, f"{app}-{h}-{j:05d}", labels, ports, pod_ip(i, j), owner, f"registry.example/{app}:{version}"))
+                    pod_docs.append(
+                        pod(
+                            n,
+                            f"{app}-{h}-{j:05d}",
+                            labels,
+                            ports,
+                            pod_ip(i, j),
+                            owner,
+                            f"registry.example/{app}:{version}",
+                        )
+                    )
                     j += 1
             left -= replicas
             k += 1
     # policies: four per namespace, the rest per app
-    for i, n in enumerate(ns_names):
+    for n in ns_names:
         pol_docs.append(policy(n, "default-deny", {}, ["Ingress", "Egress"]))
         pol_docs.append(
             policy(
@@ -173,7 +250,12 @@ def generate(pods: int, policies: int | None, seed: int, owner_refs: bool = True
                 ["Egress"],
                 egress=[
                     {
-                        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                        "to": [
+                            {
+                                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                            }
+                        ],
                         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
                     }
                 ],
@@ -185,10 +267,17 @@ def generate(pods: int, policies: int | None, seed: int, owner_refs: bool = True
                 "allow-monitoring",
                 {},
                 ["Ingress"],
-                ingress=[{"from": [{"namespaceSelector": {"matchLabels": {"team": "observability"}}}], "ports": [{"port": "metrics"}]}],
+                ingress=[
+                    {
+                        "from": [{"namespaceSelector": {"matchLabels": {"team": "observability"}}}],
+                        "ports": [{"port": "metrics"}],
+                    }
+                ],
             )
         )
-        pol_docs.append(policy(n, "allow-egress-same-namespace", {}, ["Egress"], egress=[{"to": [{"podSelector": {}}]}]))
+        pol_docs.append(
+            policy(n, "allow-egress-same-namespace", {}, ["Egress"], egress=[{"to": [{"podSelector": {}}]}])
+        )
     budget = n_pol - len(pol_docs)
     slots = [(n, a) for n in ns_names for a in apps[n]]
     rnd.shuffle(slots)
@@ -209,7 +298,16 @@ def _split(replicas: int, rnd: random.Random) -> list[int]:
     return [replicas]
 
 
-def _app_policy(rnd: random.Random, ns_names: list[str], ns_team: dict[str, str], n: str, app: str, tier: str, ports: list[dict[str, Any]], round_: int) -> dict[str, Any]:
+def _app_policy(
+    rnd: random.Random,
+    ns_names: list[str],
+    ns_team: dict[str, str],
+    n: str,
+    app: str,
+    tier: str,
+    ports: list[dict[str, Any]],
+    round_: int,
+) -> dict[str, Any]:
     idx = ns_names.index(n) if len(ns_names) < 64 else int(n.split("-")[1])
     sel = {"matchLabels": {"app": app}}
     kind = (round_ + rnd.randint(0, 3)) % 4
@@ -226,11 +324,23 @@ def _app_policy(rnd: random.Random, ns_names: list[str], ns_team: dict[str, str]
             sel,
             ["Ingress"],
             ingress=[
-                {"from": [{"podSelector": {"matchExpressions": [{"key": "tier", "operator": "In", "values": UPSTREAM[tier]}]}}], "ports": rule_ports},
                 {
                     "from": [
                         {
-                            "namespaceSelector": {"matchLabels": {"team": other_team}, "matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["dev"]}]},
+                            "podSelector": {
+                                "matchExpressions": [{"key": "tier", "operator": "In", "values": UPSTREAM[tier]}]
+                            }
+                        }
+                    ],
+                    "ports": rule_ports,
+                },
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"team": other_team},
+                                "matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["dev"]}],
+                            },
                             "podSelector": {"matchLabels": {"tier": rnd.choice(["web", "api"])}},
                         }
                     ],
@@ -248,7 +358,12 @@ def _app_policy(rnd: random.Random, ns_names: list[str], ns_team: dict[str, str]
             f"{app}-from-cidr-{round_}",
             sel,
             ["Ingress"],
-            ingress=[{"from": [{"ipBlock": {"cidr": str(cidr), "except": [str(exc)]}}], "ports": [{"protocol": "TCP", "port": ports[0]["containerPort"]}]}],
+            ingress=[
+                {
+                    "from": [{"ipBlock": {"cidr": str(cidr), "except": [str(exc)]}}],
+                    "ports": [{"protocol": "TCP", "port": ports[0]["containerPort"]}],
+                }
+            ],
         )
     if kind == 2:
         # egress to databases and caches on named ports, and to a port range in prod namespaces
@@ -258,9 +373,27 @@ def _app_policy(rnd: random.Random, ns_names: list[str], ns_team: dict[str, str]
             sel,
             ["Egress"],
             egress=[
-                {"to": [{"podSelector": {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["db", "cache"]}]}}], "ports": [{"port": "db"}, {"port": "redis"}]},
                 {
-                    "to": [{"namespaceSelector": {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod"]}, {"key": "team", "operator": "Exists"}]}}],
+                    "to": [
+                        {
+                            "podSelector": {
+                                "matchExpressions": [{"key": "tier", "operator": "In", "values": ["db", "cache"]}]
+                            }
+                        }
+                    ],
+                    "ports": [{"port": "db"}, {"port": "redis"}],
+                },
+                {
+                    "to": [
+                        {
+                            "namespaceSelector": {
+                                "matchExpressions": [
+                                    {"key": "env", "operator": "In", "values": ["prod"]},
+                                    {"key": "team", "operator": "Exists"},
+                                ]
+                            }
+                        }
+                    ],
                     "ports": [{"protocol": "TCP", "port": 8000, "endPort": 8999}],
                 },
             ],
@@ -271,8 +404,26 @@ def _app_policy(rnd: random.Random, ns_names: list[str], ns_team: dict[str, str]
         f"{app}-canary-{round_}",
         sel,
         ["Ingress", "Egress"],
-        ingress=[{"from": [{"podSelector": {"matchExpressions": [{"key": "version", "operator": "NotIn", "values": ["v2"]}, {"key": "app", "operator": "Exists"}]}}]}],
-        egress=[{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}], "ports": [{"protocol": "TCP", "port": 443}]}],
+        ingress=[
+            {
+                "from": [
+                    {
+                        "podSelector": {
+                            "matchExpressions": [
+                                {"key": "version", "operator": "NotIn", "values": ["v2"]},
+                                {"key": "app", "operator": "Exists"},
+                            ]
+                        }
+                    }
+                ]
+            }
+        ],
+        egress=[
+            {
+                "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}],
+                "ports": [{"protocol": "TCP", "port": 443}],
+            }
+        ],
     )
 
 

@@ -17,16 +17,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from lab_common import LAB, guard, timed  # noqa: E402
-from lab_synth import cluster_yaml, pod  # noqa: E402
-
-from podwall.lab.netns import create_node  # noqa: E402
-from podwall.lab.topology import node_netns, plan  # noqa: E402
-from podwall.nft.apply import Nft  # noqa: E402
-from podwall.nft.compile import Ruleset, compile_ruleset  # noqa: E402
-from podwall.nft.script import create_script, diff_script  # noqa: E402
-from podwall.sources.decode import load_texts  # noqa: E402
-from podwall.sources.manifests import SourceText  # noqa: E402
+from lab_common import LAB, guard, timed
+from lab_synth import cluster_yaml, pod
+from podwall.lab.netns import create_node
+from podwall.lab.topology import node_netns, plan
+from podwall.nft.apply import Nft
+from podwall.nft.compile import Ruleset, compile_ruleset
+from podwall.nft.script import create_script, diff_script
+from podwall.sources.decode import load_texts
+from podwall.sources.manifests import SourceText
 
 
 def ruleset(text: str, previous: dict[str, tuple[str, ...]] | None = None) -> tuple[Ruleset, float]:
@@ -40,7 +39,9 @@ def ruleset(text: str, previous: dict[str, tuple[str, ...]] | None = None) -> tu
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--namespaces", type=int, default=100, help="namespaces of 20 pods and 4 policies (100 = 2,000 pods)")
+    ap.add_argument(
+        "--namespaces", type=int, default=100, help="namespaces of 20 pods and 4 policies (100 = 2,000 pods)"
+    )
     args = ap.parse_args()
     guard()
     node = node_netns(LAB)
@@ -59,7 +60,9 @@ def main() -> None:
     results: dict[str, float] = {}
     for backend in ("lib", "exec"):
         with Nft(node, backend=backend) as nft:
-            results[f"create/{backend}"] = timed(lambda: nft.create(rs), repeat=5, setup=lambda: nft.delete_table("podwall"))
+            results[f"create/{backend}"] = timed(
+                lambda: nft.create(rs), repeat=5, setup=lambda: nft.delete_table("podwall")
+            )
             nft.create(rs)
             results[f"replace/{backend}"] = timed(lambda: nft.replace(rs), repeat=5)
             nft.create(rs)
@@ -76,13 +79,19 @@ def main() -> None:
     one_del = "delete element inet podwall egress_dispatch { \"pwbench\" }\n"
 
     def scripted() -> None:
-        subprocess.run(["ip", "netns", "exec", node, "nft", "-f", "-"], input=one.replace("jump egress_fw", "drop"), text=True, check=True)
+        subprocess.run(
+            ["ip", "netns", "exec", node, "nft", "-f", "-"],
+            input=one.replace("jump egress_fw", "drop"),
+            text=True,
+            check=True,
+        )
         subprocess.run(["ip", "netns", "exec", node, "nft", "-f", "-"], input=one_del, text=True, check=True)
 
     results["scripted nft element"] = timed(scripted, repeat=5) / 2
     script = create_script(rs)
     results["nft -f create (tool)"] = timed(
-        lambda: subprocess.run(["ip", "netns", "exec", node, "nft", "-f", "-"], input=script, text=True, check=True), repeat=3
+        lambda: subprocess.run(["ip", "netns", "exec", node, "nft", "-f", "-"], input=script, text=True, check=True),
+        repeat=3,
     )
     print()
     for k, v in results.items():

@@ -19,16 +19,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from lab_common import LAB, guard  # noqa: E402
-from lab_synth import cluster_yaml  # noqa: E402
-
-from podwall.lab.lab import Lab  # noqa: E402
-from podwall.lab.netns import add_pods, create_node, kill_all, strict_conntrack  # noqa: E402
-from podwall.lab.topology import node_netns, plan  # noqa: E402
-from podwall.nft.apply import Nft, in_netns  # noqa: E402
-from podwall.nft.compile import compile_ruleset  # noqa: E402
-from podwall.sources.decode import load_texts  # noqa: E402
-from podwall.sources.manifests import SourceText  # noqa: E402
+from lab_common import LAB, guard
+from lab_synth import cluster_yaml
+from podwall.lab.lab import Lab
+from podwall.lab.netns import add_pods, create_node, kill_all, strict_conntrack
+from podwall.lab.topology import node_netns, plan
+from podwall.nft.apply import Nft, in_netns
+from podwall.nft.compile import compile_ruleset
+from podwall.sources.decode import load_texts
+from podwall.sources.manifests import SourceText
 
 
 def rate(netns: str, ip: str, port: int, n: int) -> float:
@@ -87,11 +86,14 @@ def main() -> None:
             nft.delete_table("ctonly")
             print(f"round {r + 1}: 2000-pod ruleset {with_rs[-1]:7.0f} conn/s | no ruleset {without[-1]:7.0f} | "
                   f"conntrack only {ct_only[-1]:7.0f} | ratio {with_rs[-1] / without[-1]:.2f}")
-        ratios = [a / b for a, b in zip(with_rs, without)]
-        ct_ratios = [a / b for a, b in zip(ct_only, without)]
-        print(f"median: with ruleset {statistics.median(with_rs):.0f} conn/s, none {statistics.median(without):.0f} conn/s, "
-              f"median ratio {statistics.median(ratios):.2f} (target >= 0.90); "
-              f"conntrack alone: median ratio {statistics.median(ct_ratios):.2f}")
+        ratios = [a / b for a, b in zip(with_rs, without, strict=False)]
+        ct_ratios = [a / b for a, b in zip(ct_only, without, strict=False)]
+        print(
+            f"median: with ruleset {statistics.median(with_rs):.0f} conn/s, none {statistics.median(without):.0f} "
+            f"conn/s, "
+            f"median ratio {statistics.median(ratios):.2f} (target >= 0.90); "
+            f"conntrack alone: median ratio {statistics.median(ct_ratios):.2f}"
+        )
     finally:
         kill_all([pid]) if pid else None
         nft.close()

@@ -16,11 +16,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from lab_common import LAB, guard  # noqa: E402
-from lab_synth import cluster_yaml  # noqa: E402
-
-from podwall.lab.lab import Lab  # noqa: E402
-from podwall.sources.manifests import SourceText  # noqa: E402
+from lab_common import LAB, guard
+from lab_synth import cluster_yaml
+from podwall.lab.lab import Lab
+from podwall.sources.manifests import SourceText
 
 
 def main() -> None:
@@ -41,7 +40,10 @@ def main() -> None:
             t = time.perf_counter()
             lab.down()
             downs.append(time.perf_counter() - t)
-            print(f"run {i + 1}: up {ups[-1]:.2f} s ({ch.pods_total} pods, {ch.stats['rules']} rules), down {downs[-1]:.2f} s")
+            print(
+                f"run {i + 1}: up {ups[-1]:.2f} s ({ch.pods_total} pods, {ch.stats['rules']} rules), down "
+                f"{downs[-1]:.2f} s"
+            )
     finally:
         lab.down()
     up = statistics.median(ups)

@@ -74,7 +74,10 @@ def cluster_yaml(namespaces: int = 100, pods_per_ns: int = 20, extra: str = "") 
     docs = ["apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system}\n"]
     for ns in range(namespaces):
         role = "monitoring" if ns % 10 == 0 else "app"
-        docs.append(f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: ns{ns:03d}, labels: {{team: ns{ns:03d}, role: {role}}}}}\n")
+        docs.append(
+            f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: ns{ns:03d}, labels: {{team: ns{ns:03d}, role: "
+            f"{role}}}}}\n"
+        )
         docs += [pod(ns, i) for i in range(pods_per_ns)]
         docs.append(policies(ns))
     if extra:

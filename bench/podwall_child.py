@@ -52,7 +52,7 @@ def main() -> None:
             pairs[np.arange(len(block)), np.arange(a0, a0 + len(block))] -= rows
             triples += int((pairs * block).sum())
         # ... plus each endpoint with itself: a pod reaches itself on every checked port
-        for c, e in zip(comp.classes.cls.tolist(), m.endpoints):
+        for c, e in zip(comp.classes.cls.tolist(), m.endpoints, strict=False):
             triples += len(comp.checked[c]) if e.is_pod else len(comp.allowed(c, c))
         out.update(
             matrix_s=t2 - t1,

@@ -89,7 +89,12 @@ def ensure_nca(venv: Path) -> tuple[str | None, str]:
         return str(nca), ""
     try:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
-        r = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "network-config-analyzer"], capture_output=True, text=True, timeout=900)
+        r = subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", "network-config-analyzer"],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     except (subprocess.SubprocessError, OSError) as exc:
         return None, f"cannot create the NCA virtualenv: {exc}"
     if r.returncode != 0 or not nca.exists():
@@ -129,7 +134,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", default="/tmp/podwall-bench", help="where generated clusters are cached")
     ap.add_argument("--repeat", type=int, default=3, help="best of N for parse, podwall, load and can (default 3)")
-    ap.add_argument("--repeat-max-pods", type=int, default=10000, help="above this many pods, run each once (default 10000)")
+    ap.add_argument(
+        "--repeat-max-pods", type=int, default=10000, help="above this many pods, run each once (default 10000)"
+    )
     ap.add_argument("--nca-venv", default=str(Path.home() / ".cache" / "podwall-bench" / "nca-venv"))
     ap.add_argument("--nca-max-pods", type=int, default=5000, help="run NCA only up to this many pods")
     ap.add_argument("--nca-timeout", type=float, default=600.0, help="seconds before NCA is killed")
@@ -144,12 +151,20 @@ def main() -> None:
     child = str(HERE / "podwall_child.py")
     podwall_cli = [py, "-m", "podwall.cli.main"] if not _has_script() else ["podwall"]
     rows: list[dict[str, Any]] = []
-    print(f"# machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}", file=sys.stderr)
+    print(
+        f"# machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        file=sys.stderr,
+    )
     for pods in sizes:
         pols = max(10, round(pods * a.policy_ratio))
         d, counts = ensure_cluster(workdir, pods, pols, a.seed)
         files = [str(d / f) for f in FILES]
-        row: dict[str, Any] = {"pods": counts["pods"], "policies": counts["policies"], "namespaces": counts["namespaces"], "dir": str(d)}
+        row: dict[str, Any] = {
+            "pods": counts["pods"],
+            "policies": counts["policies"],
+            "namespaces": counts["namespaces"],
+            "dir": str(d),
+        }
         mib = sum(os.path.getsize(f) for f in files) / 2**20
         repeat = a.repeat if counts["pods"] <= a.repeat_max_pods else 1
         row["yaml_mib"] = mib
@@ -171,12 +186,16 @@ def main() -> None:
         parse, reach, load, can = (min(runs[k], key=lambda r: r["wall_s"]) for k in ("parse", "reach", "load", "can"))
         row["parse_s"], row["parse_peak_mib"] = parse["wall_s"], parse["peak_mib"]
         info = json.loads(reach["stdout"])
-        row.update(podwall_s=reach["wall_s"], podwall_peak_mib=reach["peak_mib"], **{f"pw_{k}": v for k, v in info.items()})
+        row.update(
+            podwall_s=reach["wall_s"], podwall_peak_mib=reach["peak_mib"], **{f"pw_{k}": v for k, v in info.items()}
+        )
         row["load_s"] = load["wall_s"]
         row["can_s"], row["can_rc"] = can["wall_s"], can["rc"]
         print(
-            f"   parse {parse['wall_s']:.2f} s | podwall {reach['wall_s']:.2f} s (load {info['load_s']:.2f} s, matrix {info['matrix_s']:.2f} s, "
-            f"{info['classes']} classes x {info['columns']} columns), {reach['peak_mib']:.0f} MiB | load-only {load['wall_s']:.2f} s, can {can['wall_s']:.2f} s",
+            f"   parse {parse['wall_s']:.2f} s | podwall {reach['wall_s']:.2f} s (load {info['load_s']:.2f} s, matrix "
+            f"{info['matrix_s']:.2f} s, "
+            f"{info['classes']} classes x {info['columns']} columns), {reach['peak_mib']:.0f} MiB | load-only "
+            f"{load['wall_s']:.2f} s, can {can['wall_s']:.2f} s",
             file=sys.stderr,
         )
         row["nca_s"] = row["nca_peak_mib"] = None
@@ -186,14 +205,20 @@ def main() -> None:
             row["nca_note"] = f"not run (> --nca-max-pods {a.nca_max_pods})"
         else:
             with open(d / "nca-output.txt", "w") as fh:
-                r = run([nca, "--connectivity", *[x for f in files for x in ("-r", f)]], timeout=a.nca_timeout, stdout=fh)
+                r = run(
+                    [nca, "--connectivity", *[x for f in files for x in ("-r", f)]], timeout=a.nca_timeout, stdout=fh
+                )
             if r["timed_out"]:
                 row["nca_note"] = f"killed after {a.nca_timeout:.0f} s"
             elif r["rc"] not in (0, 1, 2, 3):
                 row["nca_note"] = f"failed (exit {r['rc']}): {r['stderr'].strip()[-200:]}"
             else:
                 row["nca_s"], row["nca_peak_mib"] = r["wall_s"], r["peak_mib"]
-            print(f"   nca {r['wall_s']:.1f} s, {r['peak_mib']:.0f} MiB, exit {r['rc']}{' (timeout)' if r['timed_out'] else ''}", file=sys.stderr)
+            print(
+                f"   nca {r['wall_s']:.1f} s, {r['peak_mib']:.0f} MiB, exit "
+                f"{r['rc']}{' (timeout)' if r['timed_out'] else ''}",
+                file=sys.stderr,
+            )
         rows.append(row)
     print_table(rows, nca_note if nca is None else "")
     if a.json:
@@ -234,7 +259,8 @@ def print_table(rows: list[dict[str, Any]], note: str) -> None:
         ratio = f"{r['nca_s'] / r['podwall_s']:.0f}×" if r["nca_s"] else "–"
         nca_mem = f"{r['nca_peak_mib']:.0f} MiB" if r["nca_peak_mib"] else "–"
         print(
-            f"| {r['pods']:,} | {r['policies']:,} | {r['yaml_mib']:.1f} MiB | {fmt_s(r['parse_s'])} | {fmt_s(r['podwall_s'])} "
+            f"| {r['pods']:,} | {r['policies']:,} | {r['yaml_mib']:.1f} MiB | {fmt_s(r['parse_s'])} | "
+            f"{fmt_s(r['podwall_s'])} "
             f"| {r['podwall_peak_mib']:.0f} MiB | {r['podwall_s'] / r['parse_s']:.2f} | {r['pw_classes']:,} "
             f"| {fmt_s(r['can_s'])} ({fmt_s(r['load_s'])}) | {nca} | {nca_mem} | {ratio} |"
         )

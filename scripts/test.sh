@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install podwall with everything its tests need, then run every test.
+# Install podwall with everything its tests need, check types and lint (mypy --strict, ruff),
+# then run every test. A mypy or ruff finding fails the run before pytest starts.
 #  - Python: a virtualenv in .venv with podwall and its test extras.
 #  - System (lab tests): nftables, iproute2 and conntrack, installed with apt-get when running
 #    as root and they are missing. Lab tests (marker "lab") need root; without root they skip
@@ -23,4 +24,7 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[test]"
+# Code health gates: both must be clean before any test runs (config in pyproject.toml).
+.venv/bin/python -m mypy --strict src/podwall
+.venv/bin/python -m ruff check src tests bench
 exec .venv/bin/python -m pytest "$@"

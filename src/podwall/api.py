@@ -13,18 +13,24 @@ destination only, ``ns/service/name``.
 from __future__ import annotations
 
 import difflib
-import os
 import ipaddress
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
+from typing import Protocol as TypingProtocol
 
 from podwall.core.evaluate import Engine, Verdict
+from podwall.core.lint import RULES, SYSTEM_NAMESPACES, Finding
+from podwall.core.lint import lint as _lint
 from podwall.core.model import Address, Cluster, Endpoint, Options, Protocol, Service, Target
+from podwall.core.reachability import Matrix
+from podwall.core.reachability import matrix as _matrix
 from podwall.core.services import ServiceVerdict, evaluate_service, resolve_port
-from podwall.errors import Diagnostic, QueryError
+from podwall.errors import Diagnostic, InputError, PodwallError, QueryError
 from podwall.sources.decode import LoadResult
 from podwall.sources.decode import load as _load
+from podwall.sources.expectations import Expectation
 
 KIND_ALIASES = {
     "pod": "Pod",
@@ -53,7 +59,57 @@ KIND_ALIASES = {
 SERVICE_ALIASES = ("service", "svc", "services")
 
 
-@dataclass
+class Answer(TypingProtocol):
+    """What :meth:`LoadedCluster.can` returns, whatever the destination: a :class:`Verdict` for a
+    pod, workload or address, a :class:`ServiceVerdict` for a Service."""
+
+    @property
+    def allowed(self) -> bool: ...
+
+    def reason(self) -> str: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpectationResult:
+    """One expectation checked against the engine (:meth:`LoadedCluster.check`)."""
+
+    expectation: Expectation
+    verdict: Verdict | ServiceVerdict
+
+    @property
+    def actual(self) -> bool:
+        """What the engine says: True allowed."""
+        return self.verdict.allowed
+
+    @property
+    def ok(self) -> bool:
+        return self.actual == self.expectation.expect
+
+    @property
+    def failed(self) -> bool:
+        """A mismatch that counts (advisory expectations never fail)."""
+        return not self.ok and not self.expectation.advisory
+
+
+def _protocol(value: str | Protocol) -> Protocol:
+    if isinstance(value, Protocol):
+        return value
+    if isinstance(value, str) and value.upper() in Protocol.__members__:
+        return Protocol[value.upper()]
+    raise QueryError(f"unknown protocol {value!r} (use TCP, UDP or SCTP)")
+
+
+def _port(value: object) -> int | str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise QueryError(f"a port is a number or a port name, not {value!r}")
+    if isinstance(value, int) and not 1 <= value <= 65535:
+        raise QueryError(f"port {value} is out of range (1-65535)")
+    if isinstance(value, str) and not value.strip():
+        raise QueryError("a port name must not be empty")
+    return value
+
+
+@dataclass(frozen=True)
 class LoadedCluster:
     """A loaded cluster that answers questions (the object :func:`podwall.load` returns)."""
 
@@ -107,7 +163,10 @@ class LoadedCluster:
             else:
                 kind = KIND_ALIASES.get(kind_s.lower())
                 if kind is None:
-                    raise QueryError(f"{name}: unknown kind {kind_s!r} (use pod, deployment, statefulset, daemonset, replicaset, replicationcontroller, job, cronjob or service)")
+                    raise QueryError(
+                        f"{name}: unknown kind {kind_s!r} (use pod, deployment, statefulset, daemonset, replicaset, "
+                        f"replicationcontroller, job, cronjob or service)"
+                    )
                 for e in eps:
                     if e.kind == kind and e.namespace == ns and e.name == nm:
                         return e
@@ -125,19 +184,79 @@ class LoadedCluster:
         raise QueryError(f"no endpoint {name!r} in the input{hint}")
 
     def target(self, name: str) -> Target:
+        """Resolve a source name (a pod, workload or address; never a Service)."""
         t = self.endpoint(name)
-        assert not isinstance(t, Service)
+        if isinstance(t, Service):  # pragma: no cover - endpoint() refuses Services here
+            raise QueryError(f"{name}: a Service can only be a destination")
         return t
 
     # -- questions ---------------------------------------------------------------------
     def can(self, src: str, dst: str, port: int | str, protocol: str | Protocol = "TCP") -> Verdict | ServiceVerdict:
-        """The verdict for one connection; ``dst`` may be a Service, ``port`` a name."""
-        proto = Protocol(protocol) if isinstance(protocol, str) else protocol
+        """The verdict for one connection; ``dst`` may be a Service, ``port`` a name.
+
+        Raises:
+            QueryError: an unknown endpoint, protocol or port.
+        """
+        proto = _protocol(protocol)
+        port = _port(port)
         s = self.target(src)
         d = self.endpoint(dst, allow_service=True)
         if isinstance(d, Service):
             return evaluate_service(self.engine, self.cluster, s, d, port, proto)
         return self.engine.verdict(s, d, resolve_port(port, proto, d), proto)
+
+    def check(self, expectations: Iterable[Expectation]) -> tuple[ExpectationResult, ...]:
+        """Check the expectations of an expectations file against the engine (``podwall test``).
+
+        Raises:
+            QueryError: an expectation names an unknown endpoint or port (with its file and line).
+        """
+        out = []
+        for e in expectations:
+            try:
+                v = self.can(e.src, e.dst, e.port, e.protocol)
+            except PodwallError as exc:
+                raise QueryError(f"{e.span}: {exc}") from None
+            out.append(ExpectationResult(expectation=e, verdict=v))
+        return tuple(out)
+
+    def matrix(self, *, port: int | None = None, protocol: str | Protocol = "TCP") -> Matrix:
+        """Who can reach whom among the input's endpoints: on ``port``, or (``None``) on each
+        destination's declared container ports.
+
+        Raises:
+            QueryError: a bad port or protocol.
+        """
+        if port is not None:
+            checked = _port(port)
+            if not isinstance(checked, int):
+                raise QueryError("matrix takes a port number (or None for each destination's declared ports)")
+        return _matrix(self.engine, port=port, protocol=_protocol(protocol))
+
+    def lint(
+        self,
+        *,
+        enable: Collection[str] | None = None,
+        disable: Collection[str] = (),
+        cni: str | None = None,
+        include_system_namespaces: bool = False,
+    ) -> list[Finding]:
+        """The lint findings of the input (``podwall lint``): rule ids as ``podwall lint --list-rules``.
+
+        Raises:
+            QueryError: an unknown rule id.
+        """
+        unknown = sorted((set(enable or ()) | set(disable)) - set(RULES))
+        if unknown:
+            raise QueryError(f"unknown lint rule(s): {', '.join(unknown)} (see podwall lint --list-rules)")
+        chosen = (set(RULES) if enable is None else set(enable)) - set(disable)
+        return _lint(
+            self.cluster,
+            self.engine,
+            enabled=chosen,
+            cni=cni.lower() if cni else None,
+            system_namespaces=frozenset() if include_system_namespaces else SYSTEM_NAMESPACES,
+        )
 
     def endpoints(self) -> Sequence[Endpoint]:
         return self.cluster.endpoints
@@ -159,10 +278,25 @@ def load(
         options: implementation-defined semantics (:class:`podwall.Options`).
         stdin: the stream ``-`` reads (default: the process's stdin).
         strict: raise :class:`podwall.ManifestError` when the input has errors.
+
+    Raises:
+        InputError: unreadable input, or arguments of the wrong kind (no paths, a namespace
+            that is not a string, options that are not :class:`podwall.Options`).
+        ManifestError: the input has errors (with ``strict``).
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    result = _load([os.fspath(p) for p in paths], default_namespace=namespace, stdin=stdin)
+    try:
+        names = [os.fspath(p) for p in paths]
+    except TypeError:
+        raise InputError(f"paths must be file or directory names, not {paths!r}") from None
+    if not names:
+        raise InputError("no input: give at least one file, directory or '-'")
+    if not isinstance(namespace, str) or not namespace:
+        raise InputError(f"namespace must be a non-empty string, not {namespace!r}")
+    if options is not None and not isinstance(options, Options):
+        raise InputError(f"options must be podwall.Options, not {type(options).__name__}")
+    result = _load(names, default_namespace=namespace, stdin=stdin)
     if strict:
         result.raise_for_errors()
     return LoadedCluster(result=result, engine=Engine(result.cluster, options), default_namespace=namespace)

@@ -21,7 +21,7 @@ import enum
 from dataclasses import dataclass, field
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     """How bad a diagnostic is; ordered error > warning > info."""
 
     ERROR = "error"

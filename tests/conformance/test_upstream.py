@@ -6,16 +6,16 @@ Loopback probes (a pod to itself) are advisory, as upstream's ValidateOrFail ign
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from tests.conftest import CONFORMANCE
 
 import podwall
 from podwall.cli.main import cli
-
-from tests.conftest import CONFORMANCE
 
 
 def _states() -> list[Path]:
@@ -57,17 +57,20 @@ def test_api_agrees_with_upstream(state: Path):
 def test_cli_test_command_agrees_with_upstream(state: Path):
     result = CliRunner().invoke(
         cli,
-        ["test", str(state / "cluster.yaml"), str(state / "policies.yaml"), "--expect", str(state / "expected.yaml")],
+        ["test", str(state / "cluster.yaml"), str(state / "policies.yaml"), "--expect", str(state / "expected.yaml"),
+         "-o", "json"],
     )
     assert result.exit_code == 0, result.output
-    lines = result.output.strip().splitlines()
     probes = yaml.safe_load((state / "expected.yaml").read_text())
-    failed = 0
-    assert lines[-1].endswith(f" passed, {failed} failed")
-    passed = int(lines[-1].split()[0])
-    # every non-loopback probe passes; loopback probes pass unless upstream's table says deny
-    non_loopback = sum(1 for p in probes if not p.get("loopback"))
-    assert passed >= non_loopback
+    loopback = sum(1 for p in probes if p.get("loopback"))
+    # every probe upstream asserts passes; loopback probes are advisory (upstream ignores them)
+    assert json.loads(result.output)["summary"] == {
+        "total": len(probes),
+        "passed": len(probes) - loopback,
+        "failed": 0,
+        "advisory": loopback,
+        "not_run": 0,
+    }
 
 
 def test_a_wrong_expectation_fails_the_cli(tmp_path: Path):
@@ -78,7 +81,9 @@ def test_a_wrong_expectation_fails_the_cli(tmp_path: Path):
         p["expect"] = "deny" if p["expect"] == "allow" else "allow"
     f = tmp_path / "wrong.yaml"
     f.write_text(yaml.safe_dump(flipped))
-    result = CliRunner().invoke(cli, ["test", str(state / "cluster.yaml"), str(state / "policies.yaml"), "--expect", str(f)])
+    result = CliRunner().invoke(
+        cli, ["test", str(state / "cluster.yaml"), str(state / "policies.yaml"), "--expect", str(f)]
+    )
     assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1] == "0 passed, 3 failed"
+    assert result.output.strip().splitlines()[-1] == "3 probes: 0 passed, 3 failed, 0 advisory, 0 not run"
     assert result.output.count("FAIL ") == 3

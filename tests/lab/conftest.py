@@ -9,6 +9,7 @@ SIGTERM; the session fails if any ``podwall-pt<pid>*`` namespace is left behind.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -53,18 +54,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _cleanup_all() -> None:
     for lab in list(_made):
-        try:
+        with contextlib.suppress(Exception):
             lab.down()
-        except Exception:  # noqa: BLE001 - best effort at exit
-            pass
     names = {n[len("podwall-") : n.index("-", len("podwall-"))] for n in list_netns(f"podwall-{TAG}")}
     if os.path.isdir("/run/podwall"):
         names |= {n for n in os.listdir("/run/podwall") if n.startswith(TAG)}
     for name in sorted(names):
-        try:
+        with contextlib.suppress(Exception):
             Lab(name).down()  # namespaces, processes and the state directory
-        except Exception:  # noqa: BLE001
-            pass
 
 
 atexit.register(_cleanup_all)

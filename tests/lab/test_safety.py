@@ -92,14 +92,15 @@ def _podwall(*args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_interactive,  # noqa: PLW1509
+        preexec_fn=_interactive,
     )
 
 
 def _many_pods(n: int) -> str:
     return "\n---\n".join(
         f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: default}}\n"
-        f"spec: {{containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\nstatus: {{podIP: 10.8.{i // 250}.{i % 250 + 1}}}"
+        f"spec: {{containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\nstatus: {{podIP: "
+        f"10.8.{i // 250}.{i % 250 + 1}}}"
         for i in range(n)
     )
 
@@ -137,7 +138,12 @@ def test_ctrl_c_mid_build_tears_down(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=60)
     if proc.returncode != 130:
         new_lab("i").down()
-    assert proc.returncode == 130, (out, err, signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, []))
+    assert proc.returncode == 130, (
+        out,
+        err,
+        signal.getsignal(signal.SIGINT),
+        signal.pthread_sigmask(signal.SIG_BLOCK, []),
+    )
     assert list_netns(prefix) == []
     assert not os.path.exists(f"/run/podwall/{name}")
 
@@ -160,7 +166,9 @@ def test_cli_lab_flow(tmp_path: Path) -> None:
         assert r.exit_code == 0, r.output
         assert "72 probes compared: 72 kernel = engine, 0 disagree" in r.output
         wrong = tmp_path / "wrong.yaml"
-        wrong.write_text("- {from: y/a, to: x/a, port: 80, expect: allow}\n- {from: x/a, to: y/a, port: 80, expect: allow}\n")
+        wrong.write_text(
+            "- {from: y/a, to: x/a, port: 80, expect: allow}\n- {from: x/a, to: y/a, port: 80, expect: allow}\n"
+        )
         r = run(cli, ["lab", "test", "--lab", name, "--expect", str(wrong), "-o", "json"])
         assert r.exit_code == 1 and '"unexpected": 1' in r.output
         r = run(cli, ["lab", "apply", str(CASE / "cluster.yaml"), "--lab", name])  # policies removed

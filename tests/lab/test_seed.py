@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from podwall.lab.probe import parse_expectations, run_probes, summary
 
 from .conftest import HERE, SEED, sources
 
 MANIFESTS = SEED / "manifests"
-pytestmark = pytest.mark.skipif(not MANIFESTS.exists(), reason="examples/seed not present")
 
 
 def test_seed_expectations_and_dns_trap(make_lab) -> None:  # type: ignore[no-untyped-def]

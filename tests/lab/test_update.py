@@ -22,7 +22,10 @@ metadata: {name: app, labels: {team: app}}
 apiVersion: v1
 kind: Pod
 metadata: {name: server, namespace: app, labels: {app: server}}
-spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}, {name: alt, containerPort: 9090}, {containerPort: 53, protocol: UDP}]}]}
+spec:
+  containers:
+  - name: c
+    ports: [{name: http, containerPort: 8080}, {name: alt, containerPort: 9090}, {containerPort: 53, protocol: UDP}]
 status: {podIP: 10.9.0.2}
 ---
 apiVersion: v1

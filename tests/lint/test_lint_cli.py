@@ -107,7 +107,10 @@ def test_json_shape():
     dns = next(f for f in data["findings"] if f["rule"] == "dns-egress-blocked")
     assert dns["file"].endswith("dns-egress-blocked/bad.yaml") and dns["line"] == 13
     assert dns["field"] == "spec.egress"
-    assert [loc["object"] for loc in dns["locations"]] == ["NetworkPolicy production/backend-egress", "Pod production/backend"]
+    assert [loc["object"] for loc in dns["locations"]] == [
+        "NetworkPolicy production/backend-egress",
+        "Pod production/backend",
+    ]
     assert dns["locations"][1]["file"].endswith("base.yaml") and dns["locations"][1]["line"] > 0
     doc = yaml.safe_load(dns["fix"]["yaml"])
     assert doc["spec"]["policyTypes"] == ["Egress"]
@@ -211,7 +214,9 @@ spec:
     # the composed fix really is clean of the rules it fixes
     loaded = podwall.load([BASE, str(out / "production.backend.yaml")], namespace="production", strict=False)
     left = {f.rule for f in lint(loaded.cluster, loaded.engine) if f.policy == "production/backend"}
-    assert left.isdisjoint({"missing-namespace", "rules-ignored", "and-or-confusion", "noncanonical-cidr", "named-port-unresolved"})
+    assert left.isdisjoint(
+        {"missing-namespace", "rules-ignored", "and-or-confusion", "noncanonical-cidr", "named-port-unresolved"}
+    )
 
 
 def test_policies_without_pods_skip_inventory_rules():
@@ -261,6 +266,7 @@ def _big_cluster(n_ns: int, pods_per_ns: int) -> str:
     return yaml.safe_dump_all(docs)
 
 
+@pytest.mark.slow
 def test_thousands_of_pods_stay_fast(tmp_path):
     path = tmp_path / "big.yaml"
     path.write_text(_big_cluster(20, 150))  # 3000 pods, 200 policies

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from podwall.core.lint import RULES
@@ -20,20 +19,33 @@ def rules_section() -> str:
     out.append("")
     for r in RULES.values():
         out += [f"### {r.id}", "", f"Severity: **{r.severity.value}**. {r.summary[0].upper()}{r.summary[1:]}.", ""]
-        out += [f"Why it matters: {r.why}", "", "Bad:", "", "```yaml", r.bad, "```", "", "Fix:", "", "```yaml", r.fixed, "```", ""]
+        out += [
+            f"Why it matters: {r.why}",
+            "",
+            "Bad:",
+            "",
+            "```yaml",
+            r.bad,
+            "```",
+            "",
+            "Fix:",
+            "",
+            "```yaml",
+            r.fixed,
+            "```",
+            "",
+        ]
     out.append(END)
     return "\n".join(out)
 
 
-def test_docs_list_every_rule_and_are_current():
+def test_docs_list_every_rule_and_are_current(golden):  # type: ignore[no-untyped-def]
     text = DOC.read_text()
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     expected = head + rules_section() + tail
-    if os.environ.get("PODWALL_UPDATE_GOLDEN") == "1":
-        DOC.write_text(expected)
-        text = expected
-    assert text == expected, "docs/lint.md is out of date (PODWALL_UPDATE_GOLDEN=1 regenerates it)"
+    golden(DOC, expected)  # pytest --update-golden regenerates docs/lint.md
+    text = DOC.read_text()
     for rid in RULES:
         assert f"### {rid}\n" in text
 

@@ -2,7 +2,7 @@
 
 Scenarios live in ``tests/lint/rules/<rule-id>/`` and run on top of ``rules/base.yaml`` (a small
 cluster: production, monitoring, kube-system with CoreDNS). The text output of each bad scenario
-is golden (``golden/rules/<rule-id>.txt``); regenerate with PODWALL_UPDATE_GOLDEN=1 and review.
+is golden (``golden/rules/<rule-id>.txt``); regenerate with pytest --update-golden and review.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def findings(*paths: Path, namespace: str = "production"):
 
 
 def test_every_rule_has_a_scenario():
-    assert SCENARIOS == sorted(RULES)
+    assert sorted(RULES) == SCENARIOS
 
 
 @pytest.mark.parametrize("rule", SCENARIOS)

@@ -2,7 +2,7 @@
 
 The seed writes several policies without a namespace; we lint it as a user applying it with
 ``kubectl apply -n production`` would, so ``-n production``. Golden files are the specification:
-regenerate with PODWALL_UPDATE_GOLDEN=1 and review the diff.
+regenerate with pytest --update-golden and review the diff.
 """
 
 from __future__ import annotations

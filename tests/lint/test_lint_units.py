@@ -151,7 +151,9 @@ def test_artifact_uri(tmp_path):
 
 def test_finding_to_diagnostic():
     loaded = podwall.load(
-        [str(RULE_DIR / "base.yaml"), str(RULE_DIR / "rules-ignored" / "bad.yaml")], namespace="production", strict=False
+        [str(RULE_DIR / "base.yaml"), str(RULE_DIR / "rules-ignored" / "bad.yaml")],
+        namespace="production",
+        strict=False,
     )
     (f,) = [f for f in lint(loaded.cluster, loaded.engine) if f.rule == "rules-ignored"]
     d = f.to_diagnostic(loaded.result.line_of)

@@ -27,6 +27,8 @@ def test_compile_json_is_nft_json() -> None:
     r = run("compile", FEATURES, "-o", "json")
     assert r.exit_code == 0
     doc = json.loads(r.output)
+    # nft's own JSON inside podwall's envelope (nft ignores the two extra keys)
+    assert doc.pop("schema") == "podwall/v1" and doc.pop("kind") == "NftRuleset"
     assert doc == json.loads((HERE / "golden" / "features.json").read_text())
     assert doc["nftables"][0] == {"add": {"table": {"family": "inet", "name": "podwall"}}}
 
@@ -38,7 +40,9 @@ def test_compile_is_deterministic_and_table_is_configurable() -> None:
 
 def test_bad_input_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: x}\nspec: {podSelector: 3}\n")
+    bad.write_text(
+        "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: x}\nspec: {podSelector: 3}\n"
+    )
     r = CliRunner().invoke(cli, ["compile", str(bad)])
     assert r.exit_code == 2
     assert "error:" in r.output
@@ -47,6 +51,15 @@ def test_bad_input_exits_2(tmp_path: Path) -> None:
 
 
 def test_help_texts() -> None:
-    for args in (["compile"], ["lab"], ["lab", "up"], ["lab", "apply"], ["lab", "test"], ["lab", "probe"], ["lab", "status"], ["lab", "down"]):
+    for args in (
+        ["compile"],
+        ["lab"],
+        ["lab", "up"],
+        ["lab", "apply"],
+        ["lab", "test"],
+        ["lab", "probe"],
+        ["lab", "status"],
+        ["lab", "down"],
+    ):
         r = run(*args, "--help")
         assert r.exit_code == 0 and "Usage:" in r.output, args

@@ -62,11 +62,14 @@ scalars = st.one_of(
 )
 data = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6) | st.integers(0, 3), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6) | st.integers(0, 3), inner, max_size=4)
+    ),
     max_leaves=25,
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(st.lists(data, min_size=1, max_size=3), st.booleans())
 def test_random_documents_same_result(docs: list[Any], flow: bool) -> None:
@@ -77,7 +80,8 @@ def test_random_documents_same_result(docs: list[Any], flow: bool) -> None:
 
 def test_plain_manifests_take_the_fast_path() -> None:
     text = "".join(
-        f"---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\n  labels: {{app: a{i}}}\nspec:\n  containers:\n  - name: c\n    ports: [{{containerPort: 80}}]\n"
+        f"---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\n  labels: {{app: a{i}}}\nspec:\n  containers:\n  - "
+        f"name: c\n    ports: [{{containerPort: 80}}]\n"
         for i in range(200)
     )
     assert fastyaml.usable(text)

@@ -44,7 +44,16 @@ VALUES = ["x", "y", "z"]
 PORT_NAMES = ["http", "dns", "metrics"]
 NUMBERS = [53, 80, 443, 8080]
 PROTOCOLS = [Protocol.TCP, Protocol.UDP]
-CIDRS = ["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.4/30", "192.168.0.0/16", "0.0.0.0/0", "fd00::/8", "fd00::/64"]
+CIDRS = [
+    "10.0.0.0/8",
+    "10.1.0.0/16",
+    "10.1.2.0/24",
+    "10.1.2.4/30",
+    "192.168.0.0/16",
+    "0.0.0.0/0",
+    "fd00::/8",
+    "fd00::/64",
+]
 IPS = ["10.1.2.3", "10.1.2.5", "10.1.3.1", "10.2.0.1", "192.168.1.1", "172.16.0.1", "fd00::1", "fd01::1"]
 
 labels_st = st.dictionaries(st.sampled_from(KEYS), st.sampled_from(VALUES), max_size=3)
@@ -67,9 +76,15 @@ def selectors(draw: st.DrawFn) -> LabelSelector:
 def ip_blocks(draw: st.DrawFn) -> IPBlock:
     cidr = draw(st.sampled_from(CIDRS))
     net = ipaddress.ip_network(cidr)
-    inside = [c for c in CIDRS if ipaddress.ip_network(c).version == net.version and ipaddress.ip_network(c).subnet_of(net) and c != cidr]  # type: ignore[arg-type]
+    inside = [
+        c
+        for c in CIDRS
+        if ipaddress.ip_network(c).version == net.version and ipaddress.ip_network(c).subnet_of(net) and c != cidr
+    ]  # type: ignore[arg-type]
     excepts = tuple(sorted(draw(st.sets(st.sampled_from(inside), max_size=2)))) if inside else ()
-    return IPBlock(cidr=cidr, network=net, excepts=excepts, except_networks=tuple(ipaddress.ip_network(e) for e in excepts))
+    return IPBlock(
+        cidr=cidr, network=net, excepts=excepts, except_networks=tuple(ipaddress.ip_network(e) for e in excepts)
+    )
 
 
 @st.composite
@@ -145,7 +160,9 @@ def clusters(draw: st.DrawFn) -> tuple[Cluster, Options, int | None, Protocol]:
     nss = {}
     for name in NAMESPACES:
         if draw(st.booleans()):  # some namespaces are only referenced: default labels
-            nss[name] = Namespace(name=name, labels=MappingProxyType({"kubernetes.io/metadata.name": name, **draw(labels_st)}))
+            nss[name] = Namespace(
+                name=name, labels=MappingProxyType({"kubernetes.io/metadata.name": name, **draw(labels_st)})
+            )
     eps = tuple(draw(endpoints(i)) for i in range(draw(st.integers(0, 9))))
     pols = tuple(draw(policies(i)) for i in range(draw(st.integers(0, 6))))
     opts = Options(
@@ -169,9 +186,12 @@ def assert_same(fast: Matrix, ref: Matrix) -> None:
         fl, fc = aggregate(fast, by)
         rl, rc = aggregate(ref, by)
         assert fl == rl
-        assert [fc(a, b) for a in range(len(fl)) for b in range(len(fl))] == [rc(a, b) for a in range(len(rl)) for b in range(len(rl))]
+        assert [fc(a, b) for a in range(len(fl)) for b in range(len(fl))] == [
+            rc(a, b) for a in range(len(rl)) for b in range(len(rl))
+        ]
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(clusters())
 def test_fast_matrix_equals_reference(case: tuple[Cluster, Options, int | None, Protocol]) -> None:
@@ -185,13 +205,16 @@ def test_fast_matrix_equals_reference(case: tuple[Cluster, Options, int | None, 
         assert [a for _, a in fast.row(i)] == [fast.allowed(i, j) for j in range(len(fast))]
 
 
+@pytest.mark.slow
 @given(clusters(), st.data())
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 def test_subset_of_endpoints(case: tuple[Cluster, Options, int | None, Protocol], data: st.DataObject) -> None:
     cluster, opts, port, proto = case
     subset = data.draw(st.lists(st.sampled_from(cluster.endpoints), unique_by=id)) if cluster.endpoints else []
     engine = Engine(cluster, opts)
-    assert_same(matrix(engine, subset, port=port, protocol=proto), reference_matrix(engine, subset, port=port, protocol=proto))
+    assert_same(
+        matrix(engine, subset, port=port, protocol=proto), reference_matrix(engine, subset, port=port, protocol=proto)
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2])

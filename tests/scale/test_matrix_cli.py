@@ -17,7 +17,7 @@ from podwall.cli.matrix_cmd import _Bar, aggregate
 from podwall.core.reachability import reference_matrix
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import gen_cluster  # noqa: E402
+import gen_cluster
 
 sys.path.pop(0)
 

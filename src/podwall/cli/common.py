@@ -1,22 +1,17 @@
-"""Options and helpers shared by every command: inputs, semantics options, output format.
+"""Options and helpers shared by every command: inputs, output format, protocol and port, the
+exit-code epilog of every ``--help``, and printing JSON documents.
 
-Exit codes (documented in the README, stable for scripts):
-
-* 0 — success; for questions, the answer is yes / everything passed
-* 1 — the answer is no: ``can`` denied, ``validate`` found invalid objects, ``test`` had
-  failing probes, ``lint`` reached ``--fail-on``, ``lab test`` disagreed
-* 2 — bad input or usage: unreadable manifests, unknown endpoint, bad option
-* 3 — the lab or nftables cannot do it: no such lab is up, not root, nft missing, a kernel
-  refusal
-* 4 — internal error in podwall (a bug: please report it)
+The exit codes themselves are the table in :mod:`podwall.cli.exitcodes`; a command declares which
+of them it uses (and what they mean for it) with :func:`exit_codes`, and ``cli/main.py`` is the
+only place that exits.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import ipaddress
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -24,99 +19,196 @@ import click
 
 from podwall.api import LoadedCluster
 from podwall.api import load as api_load
-from podwall.core.engine_options import options_from
+from podwall.cli.exitcodes import ExitCode
+from podwall.core.model import HostNetworkMode, Options, Protocol
 from podwall.errors import Diagnostic, ManifestError, Severity
+from podwall.report.serialize import dumps
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-OUTPUT_TEXT_JSON = click.Choice(["text", "json"])
+OUTPUT_META = "podwall.output"
+"""``ctx.meta`` key: the output format asked for on the command line (set by ``cli/main.py``
+before any option is parsed, so that errors and eager options can honour ``-o json``)."""
+
+PROTOCOL = click.Choice([p.value for p in Protocol], case_sensitive=False)
+"""The --protocol choice of every command (TCP, UDP, SCTP, any case)."""
+
+
+# -- inputs -------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class Inputs:
+    """What the shared input options say: which manifests, the default namespace, the semantics."""
+
+    paths: tuple[str, ...]
+    namespace: str
+    options: Options
+
+    def load(self, *, quiet_codes: Collection[str] = ()) -> LoadedCluster:
+        """Load the inputs for a query: any error is fatal (exit 2); warnings go to stderr,
+        except those whose code is in ``quiet_codes`` (the command reports them itself)."""
+        loaded = api_load(list(self.paths), namespace=self.namespace, options=self.options, strict=False)
+        warn_diagnostics(loaded.diagnostics, quiet_codes=quiet_codes)
+        if any(d.severity is Severity.ERROR for d in loaded.diagnostics):
+            raise ManifestError(loaded.diagnostics)
+        return loaded
+
+
+def _domain_addresses(
+    ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    """``--domain-address NAME=IP[,IP...]`` (repeatable) as a name -> addresses map: what
+    ``domainNames`` peers of cluster-wide policies resolve to (podwall never resolves names)."""
+    out: dict[str, tuple[str, ...]] = {}
+    hint = "'--domain-address'"
+    for value in values:
+        name, sep, addrs = value.partition("=")
+        name = name.strip().lower().rstrip(".")
+        ips = tuple(a.strip() for a in addrs.split(",") if a.strip())
+        if not sep or not name or not ips:
+            raise click.BadParameter(f"{value!r}: write NAME=IP[,IP...]", ctx=ctx, param_hint=hint)
+        for ip in ips:
+            try:
+                ipaddress.ip_address(ip)
+            except ValueError:
+                raise click.BadParameter(f"{ip!r} is not an IP address", ctx=ctx, param_hint=hint) from None
+        out[name] = out.get(name, ()) + ips
+    return out
 
 
 def input_options(func: F) -> F:
-    """PATHS... plus --namespace and the implementation-defined semantics options."""
-    func = click.option(
+    """PATHS... plus --namespace and the implementation-defined semantics options, passed to the
+    command as one ``inputs: Inputs`` parameter."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, paths: tuple[str, ...], namespace: str, ipblock_matches_pods: bool,
+                host_network: str, domain_address: Mapping[str, tuple[str, ...]], **kwargs: Any) -> Any:
+        opts = Options(
+            ipblock_matches_pods=ipblock_matches_pods,
+            host_network=HostNetworkMode(host_network),
+            domain_addresses=MappingProxyType(dict(domain_address)),
+        )
+        return func(*args, inputs=Inputs(paths=paths, namespace=namespace, options=opts), **kwargs)
+
+    cmd: Any = wrapper
+    cmd = click.option(
+        "--domain-address",
+        multiple=True,
+        metavar="NAME=IP[,IP...]",
+        callback=_domain_addresses,
+        help="Addresses a DNS name resolves to, for domainNames peers of cluster-wide policies "
+        "(repeatable; without it such rules cannot be decided offline and match nothing).",
+    )(cmd)
+    cmd = click.option(
         "--host-network",
-        type=click.Choice(["node", "pod"]),
-        default="node",
+        type=click.Choice([m.value for m in HostNetworkMode]),
+        default=HostNetworkMode.NODE.value,
         show_default=True,
         help="How hostNetwork pods count: 'node' (selectors never match them; their traffic is "
         "node traffic) or 'pod' (like any pod).",
-    )(func)
-    func = click.option(
+    )(cmd)
+    cmd = click.option(
         "--ipblock-matches-pods/--no-ipblock-matches-pods",
         default=True,
         show_default=True,
         help="Whether ipBlock rules match pod IPs (the upstream e2e suite requires it; Cilium does not).",
-    )(func)
-    func = click.option(
+    )(cmd)
+    cmd = namespace_option(cmd)
+    cmd = click.argument("paths", nargs=-1, required=True, type=str)(cmd)
+    return cmd  # type: ignore[no-any-return]
+
+
+def namespace_option(func: F) -> F:
+    return click.option(
         "-n",
         "--namespace",
         default="default",
         show_default=True,
         help="Namespace for objects (and endpoint names) that have none.",
     )(func)
-    func = click.argument("paths", nargs=-1, required=True, type=str)(func)
-    return func
 
 
-DOMAIN_META = "podwall.domain_addresses"
-
-
-def _domain_addresses(ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> None:
-    out: dict[str, tuple[str, ...]] = {}
-    for value in values:
-        name, sep, addrs = value.partition("=")
-        name = name.strip().lower().rstrip(".")
-        ips = tuple(a.strip() for a in addrs.split(",") if a.strip())
-        if not sep or not name or not ips:
-            raise click.BadParameter(f"{value!r}: write NAME=IP[,IP...]", ctx=ctx, param_hint="'--domain-address'")
-        for ip in ips:
-            try:
-                ipaddress.ip_address(ip)
-            except ValueError:
-                hint = "'--domain-address'"
-                raise click.BadParameter(f"{ip!r} is not an IP address", ctx=ctx, param_hint=hint) from None
-        out[name] = out.get(name, ()) + ips
-    ctx.meta[DOMAIN_META] = out
-
-
-def domain_options(func: F) -> F:
-    """``--domain-address NAME=IP[,IP...]``: what ``domainNames`` peers of cluster-wide policies
-    resolve to (podwall never resolves names itself). Stored in the click context, so the
-    command functions' signatures stay as they are; :func:`load_cluster` applies it."""
-    return click.option(
-        "--domain-address",
-        multiple=True,
-        metavar="NAME=IP[,IP...]",
-        expose_value=False,
-        callback=_domain_addresses,
-        help="Addresses a DNS name resolves to, for domainNames peers of cluster-wide policies "
-        "(repeatable; without it such rules cannot be decided offline and match nothing).",
-    )(func)
-
-
-def load_cluster(
-    paths: tuple[str, ...], namespace: str, ipblock_matches_pods: bool, host_network: str
-) -> LoadedCluster:
-    """Load inputs for a query command: any error in the input is fatal (exit 2)."""
-    opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
-    ctx = click.get_current_context(silent=True)
-    domains = ctx.meta.get(DOMAIN_META) if ctx is not None else None
-    if domains:
-        opts = dataclasses.replace(opts, domain_addresses=MappingProxyType(dict(domains)))
-    loaded = api_load(list(paths), namespace=namespace, options=opts, strict=False)
-    warn_diagnostics(loaded.diagnostics)
-    errors = [d for d in loaded.diagnostics if d.severity is Severity.ERROR]
-    if errors:
-        raise ManifestError(loaded.diagnostics)
-    return loaded
-
-
-def warn_diagnostics(diags: list[Diagnostic]) -> None:
+def warn_diagnostics(diags: list[Diagnostic], *, quiet_codes: Collection[str] = ()) -> None:
     for d in diags:
-        if d.severity is Severity.WARNING:
+        if d.severity is Severity.WARNING and d.code not in quiet_codes:
             click.echo(f"warning: {d.render()}", err=True)
 
 
-def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=False))
+# -- output -------------------------------------------------------------------------------------
+def output_option(*choices: str, default: str | None = None) -> Callable[[F], F]:
+    """``-o/--output`` with these formats (the first is the default unless ``default`` says)."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Choice(list(choices)),
+        default=default or choices[0],
+        show_default=True,
+        help="Output format (json: one document, see docs/output.md).",
+    )
+
+
+def json_requested(ctx: click.Context) -> bool:
+    """Whether the command line asked for ``-o json`` (known before any option is parsed)."""
+    return ctx.meta.get(OUTPUT_META) == "json"
+
+
+def echo_json(doc: Mapping[str, Any]) -> None:
+    """Print one JSON document (built by :mod:`podwall.report.serialize`)."""
+    click.echo(dumps(doc))
+
+
+# -- protocol and port --------------------------------------------------------------------------
+def protocol_option(func: F) -> F:
+    return click.option("--protocol", type=PROTOCOL, default="TCP", show_default=True, help="TCP, UDP or SCTP.")(
+        func
+    )
+
+
+def parse_protocol(value: str) -> Protocol:
+    """``tcp``/``TCP`` -> Protocol.TCP (the click choice has already checked the word)."""
+    return Protocol(value.upper())
+
+
+def parse_port(value: str) -> int | str:
+    """A port as typed: digits are a number, anything else a port name (checked by the query)."""
+    value = value.strip()
+    return int(value) if value.isdigit() else value
+
+
+# -- exit codes in --help -----------------------------------------------------------------------
+ALWAYS = (ExitCode.BAD_INPUT, ExitCode.BUG, ExitCode.SIGPIPE, ExitCode.SIGINT, ExitCode.SIGTERM)
+"""Codes every command can end with."""
+
+
+def exit_codes_text(meanings: Mapping[ExitCode, str]) -> str:
+    """The ``Exit codes:`` block of a command's help: its own codes with their meaning for it,
+    then the codes every command shares, all from the table."""
+    codes = dict(meanings)
+    for code in ALWAYS:
+        codes.setdefault(code, code.describe())
+    lines = ["\b", "Exit codes:"]
+    lines += [f"  {int(c):>3}  {text}" for c, text in sorted(codes.items())]
+    return "\n".join(lines)
+
+
+def exit_codes(**meanings: str) -> Callable[[click.Command], click.Command]:
+    """Declare a command's exit codes, by name in the table, with what each means for this
+    command (an empty string: the table's own words): ``@exit_codes(OK="yes", NO="no")``, placed
+    above ``@click.command``. The help epilog is generated from it; ``codes_of`` reads it back."""
+
+    def decorate(cmd: click.Command) -> click.Command:
+        table = {ExitCode[name]: text or ExitCode[name].describe() for name, text in meanings.items()}
+        for code in ALWAYS:
+            table.setdefault(code, code.describe())
+        cmd.epilog = exit_codes_text(table)
+        setattr(cmd, _DECLARED, table)
+        return cmd
+
+    return decorate
+
+
+_DECLARED = "podwall_exit_codes"
+
+
+def codes_of(cmd: click.Command) -> dict[ExitCode, str]:
+    """The exit codes ``cmd`` declared with :func:`exit_codes` (empty if none)."""
+    return dict(getattr(cmd, _DECLARED, {}))

@@ -7,28 +7,32 @@ carries the ruleset) and prove the policies with real packets. Lab commands need
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 
-from podwall.cli.common import OUTPUT_TEXT_JSON, echo_json, input_options, load_cluster
-from podwall.core.engine_options import options_from
-from podwall.core.model import Protocol
-from podwall.errors import InputError
+from podwall.cli.commands import summary_line
+from podwall.cli.common import (
+    Inputs,
+    echo_json,
+    exit_codes,
+    input_options,
+    output_option,
+    parse_port,
+    parse_protocol,
+    protocol_option,
+)
+from podwall.cli.exitcodes import ExitCode
+from podwall.errors import InputError, LabError
 from podwall.lab.lab import Change, Lab
-from podwall.lab.probe import Probe, ProbeResult, parse_expectations, run_probes, summary
-from podwall.lab.topology import plan
+from podwall.lab.probe import Probe, ProbeResult, probes_from, run_probes, summary
+from podwall.lab.topology import check_lab_name, plan
 from podwall.nft.compile import compile_ruleset
 from podwall.nft.script import render, to_json
+from podwall.report import serialize
+from podwall.sources.expectations import load_expectations
 from podwall.sources.manifests import read_sources
-
-PROTOCOL = click.Choice(["TCP", "UDP", "SCTP"], case_sensitive=False)
 
 
 def register(cli: click.Group) -> None:
@@ -37,39 +41,35 @@ def register(cli: click.Group) -> None:
     cli.add_command(lab)
 
 
+def _check_lab_name(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    try:
+        return check_lab_name(value)
+    except LabError as exc:  # a bad option is bad usage (2), not a broken environment (3)
+        raise click.BadParameter(str(exc)) from None
+
+
 def _lab_option(func: Any) -> Any:
     return click.option(
         "--lab",
         "lab_name",
         default=lambda: os.environ.get("PODWALL_LAB", "default"),
         show_default="$PODWALL_LAB or default",
+        callback=_check_lab_name,
         help="Lab name (1-16 lower-case letters/digits); namespaces are podwall-<lab>-*.",
     )(func)
 
 
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM/SIGHUP behave like Ctrl-C, so a half-built lab is always torn down."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+# SIGTERM and SIGHUP unwind every command like Ctrl-C (cli/main.py), so a half-built lab is
+# always torn down, and the exit code says which signal it was.
 
 
 # -- compile ----------------------------------------------------------------------------------
+@exit_codes(OK="compiled")
 @click.command("compile")
 @input_options
-@click.option("-o", "--output", type=click.Choice(["nft", "json"]), default="nft", show_default=True)
+@output_option("nft", "json")
 @click.option("--table", default="podwall", show_default=True, help="Name of podwall's inet table.")
-def compile_cmd(
-    paths: tuple[str, ...], namespace: str, ipblock_matches_pods: bool, host_network: str, output: str, table: str
-) -> None:
+def compile_cmd(inputs: Inputs, output: str, table: str) -> ExitCode:
     """Compile the input's NetworkPolicies to an nftables ruleset (deterministic).
 
     The ruleset is for a routing node with one veth per pod, as the lab builds it: one inet
@@ -81,20 +81,21 @@ def compile_cmd(
 
     \b
     Pods without an IP (workloads) get the lab's stable address from 10.250.0.0/16.
-    Output: nft text (load with `nft -f`) or nft JSON (`nft -j -f`).
-    Exit codes: 0 ok, 2 bad input.
+    Output: nft text (load with `nft -f`) or nft JSON (`nft -j -f`; podwall's document
+    envelope adds two keys that nft ignores).
     """
-    loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
-    opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
+    loaded = inputs.load()
+    opts = inputs.options
     lab_plan, lab_cluster = plan(loaded.cluster, "compile", opts)
     for key, why in lab_plan.skipped:
         if "already used" in why:
             click.echo(f"warning: {key} gets no dispatch entry: {why}", err=True)
     rs = compile_ruleset(lab_cluster, lab_plan.attachments(), opts, table=table)
     if output == "json":
-        click.echo(json.dumps(to_json(rs), indent=1))
+        echo_json(serialize.ruleset_doc(to_json(rs)))
     else:
         click.echo(render(rs), nl=False)
+    return ExitCode.OK
 
 
 # -- lab ----------------------------------------------------------------------------------------
@@ -109,10 +110,10 @@ def lab() -> None:
     namespace, and nothing can leave the lab: the node has no uplink.
 
     \b
-      podwall lab up examples/seed/manifests
+      podwall lab up examples/seed/manifests -n production
       podwall lab test --expect examples/seed/expect.yaml
       podwall lab probe --from production/frontend --to production/backend --port 8080
-      podwall lab apply examples/seed/manifests   # policies changed in place
+      podwall lab apply examples/seed/manifests -n production   # policies changed in place
       podwall lab down
     """
 
@@ -132,46 +133,44 @@ def _change_text(what: str, ch: Change) -> str:
     return "\n".join(lines)
 
 
-def _change_json(ch: Change) -> dict[str, Any]:
-    return {
-        "pods": ch.pods_total,
-        "added": ch.pods_added,
-        "removed": ch.pods_removed,
-        "nft": ch.nft,
-        "ruleset": ch.stats,
-        "cut": ch.cut,
-        "hosts": [{"host": k, "ips": list(ips), "endpoints": list(eps)} for k, ips, eps in ch.hosts],
-        "seconds": round(ch.seconds, 3),
-        "skipped": [{"endpoint": k, "reason": r} for k, r in ch.skipped],
-    }
+def _change_doc(lab_name: str, ch: Change) -> dict[str, Any]:
+    return serialize.lab_change_doc(
+        lab=lab_name,
+        pods=ch.pods_total,
+        added=ch.pods_added,
+        removed=ch.pods_removed,
+        nft=ch.nft,
+        ruleset=ch.stats,
+        cut=ch.cut,
+        seconds=ch.seconds,
+        skipped=ch.skipped,
+        hosts=ch.hosts,
+    )
 
 
+@exit_codes(OK="the lab is up", ENVIRONMENT="not root, nft missing, or the kernel refused")
 @lab.command("up")
 @input_options
 @_lab_option
-@click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
-def lab_up(
-    paths: tuple[str, ...], namespace: str, ipblock_matches_pods: bool, host_network: str, lab_name: str, output: str
-) -> None:
+@output_option("text", "json")
+def lab_up(inputs: Inputs, lab_name: str, output: str) -> ExitCode:
     """Build the lab for PATHS: node, one namespace per pod, listeners, ruleset.
 
     Leftovers of an earlier lab of the same name (even after a crash) are removed first.
-    Ctrl-C or a failure half-way tears everything down again.
-
-    Exit codes: 0 up, 1 lab failure (not root, nft refused), 2 bad input.
+    Ctrl-C, SIGTERM or a failure half-way tears everything down again.
     """
     lab_obj = Lab(lab_name)
-    opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
-    sources = read_sources(paths)
-    with _terminate_as_interrupt():
-        ch = lab_obj.up(sources, namespace=namespace, options=opts)
+    sources = read_sources(inputs.paths)
+    ch = lab_obj.up(sources, namespace=inputs.namespace, options=inputs.options)
     lab_obj.close()
     if output == "json":
-        echo_json(dict(_change_json(ch), lab=lab_name))
+        echo_json(_change_doc(lab_name, ch))
     else:
         click.echo(_change_text(f"lab {lab_name} up", ch))
+    return ExitCode.OK
 
 
+@exit_codes(OK="applied", ENVIRONMENT="not root, no such lab, or the kernel refused")
 @lab.command("apply")
 @input_options
 @_lab_option
@@ -183,33 +182,22 @@ def lab_up(
     help="--cut: also cut established connections the new policies no longer allow (conntrack). "
     "--keep: they survive; only new connections are refused.",
 )
-@click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
-def lab_apply(
-    paths: tuple[str, ...],
-    namespace: str,
-    ipblock_matches_pods: bool,
-    host_network: str,
-    lab_name: str,
-    cut: bool,
-    output: str,
-) -> None:
+@output_option("text", "json")
+def lab_apply(inputs: Inputs, lab_name: str, cut: bool, output: str) -> ExitCode:
     """Change the running lab to PATHS: pods added/removed, policies changed in place.
 
     The ruleset changes in one nft transaction (element and chain diffs where possible), so
     there is no moment in which a denied connection gets through.
-
-    Exit codes: 0 applied, 1 lab failure, 2 bad input.
     """
     lab_obj = Lab(lab_name)
-    opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
-    sources = read_sources(paths)
-    with _terminate_as_interrupt():
-        ch = lab_obj.apply(sources, namespace=namespace, options=opts, cut=cut)
+    sources = read_sources(inputs.paths)
+    ch = lab_obj.apply(sources, namespace=inputs.namespace, options=inputs.options, cut=cut)
     lab_obj.close()
     if output == "json":
-        echo_json(dict(_change_json(ch), lab=lab_name))
+        echo_json(_change_doc(lab_name, ch))
     else:
         click.echo(_change_text(f"lab {lab_name} applied", ch))
+    return ExitCode.OK
 
 
 def _verdict_word(v: bool | None) -> str:
@@ -232,25 +220,61 @@ def _result_line(r: ProbeResult) -> str:
     )
 
 
-def _report(results: list[ProbeResult], output: str, verbose: bool) -> None:
+def _result(r: ProbeResult, *, reason: bool = False) -> dict[str, Any]:
+    p = r.probe
+    return serialize.probe_result(
+        src=p.src,
+        dst=p.dst,
+        port=p.port,
+        protocol=p.protocol,
+        expect=p.expect,
+        engine=r.engine,
+        kernel=r.kernel,
+        outcome=r.outcome,
+        detail=r.detail,
+        advisory=r.advisory,
+        agrees=r.agrees,
+        failed=r.failed,
+        attempts=[{"endpoint": a.endpoint, "ip": a.ip, "port": a.port, "outcome": a.outcome, "detail": a.detail}
+                  for a in r.attempts],
+        reason=r.reason if reason else "",
+    )
+
+
+def _report(results: list[ProbeResult], output: str, verbose: bool) -> ExitCode:
     s = summary(results)
+    doc = serialize.lab_test_doc(
+        [_result(r) for r in results],
+        {k: s[k] for k in ("compared", "agree", "disagree", "unexpected")},
+    )
     if output == "json":
-        echo_json({"summary": s, "results": [r.to_dict() for r in results]})
+        echo_json(doc)
     else:
         for r in results:
             if verbose or r.failed or r.kernel is None:
                 click.echo(_result_line(r))
         click.echo(
             f"{s['compared']} probes compared: {s['agree']} kernel = engine, {s['disagree']} disagree, "
-            f"{s['unexpected']} differ from the expectation; {s['advisory']} advisory, {s['not_run']} not run"
+            f"{s['unexpected']} differ from the expectation"
         )
-    if any(r.failed for r in results):
-        sys.exit(1)
+        click.echo(summary_line(doc["summary"]))
+    return ExitCode.NO if any(r.failed for r in results) else ExitCode.OK
 
 
+@exit_codes(
+    OK="kernel = engine = expectation everywhere",
+    NO="any disagreement",
+    ENVIRONMENT="not root, or no such lab",
+)
 @lab.command("test")
 @_lab_option
-@click.option("--expect", "expect_file", required=True, type=click.Path(dir_okay=False), help="Expectations file (podwall test format).")
+@click.option(
+    "--expect",
+    "expect_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Expectations file (podwall test format).",
+)
 @click.option("--timeout", default=1.0, show_default=True, help="Seconds before a probe counts as dropped.")
 @click.option("--parallel", default=64, show_default=True, help="Probes in flight at once.")
 @click.option("-6", "--ipv6", is_flag=True, help="Probe the pods' IPv6 addresses (pods without one are skipped).")
@@ -261,75 +285,65 @@ def _report(results: list[ProbeResult], output: str, verbose: bool) -> None:
     help="Probe once more what timed out although the engine allows it (as upstream re-polls); never the reverse.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Print every probe, not only failures and probes not run.")
-@click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
+@output_option("text", "json")
 def lab_test(
     lab_name: str, expect_file: str, timeout: float, parallel: int, ipv6: bool, retry: bool, verbose: bool, output: str
-) -> None:
+) -> ExitCode:
     """Run the probes of an expectations file with real connections in the lab.
 
     Each probe connects from the source pod's namespace (1 s timeout) and reports what the
     kernel did next to what the engine predicts (and what the file expects). Probes from a
     pod to itself, and to addresses outside the lab (never sent), are advisory.
     SCTP is probed with a raw INIT packet (this kernel kind has no SCTP sockets).
-
-    Exit codes: 0 kernel = engine = expectation everywhere, 1 any disagreement, 2 bad input.
     """
-    try:
-        with open(expect_file) as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise InputError(f"{expect_file}: {exc.strerror}") from None
-    probes = parse_expectations(text, expect_file)
+    probes = probes_from(load_expectations(expect_file))
     lab_obj = Lab(lab_name)
     lc, lab_plan = lab_obj.loaded()
     results = run_probes(lc, lab_plan, probes, timeout=timeout, parallel=parallel, family=6 if ipv6 else 4, retry=retry)
-    _report(results, output, verbose)
+    return _report(results, output, verbose)
 
 
+@exit_codes(OK="the kernel agrees with the engine", NO="it does not", ENVIRONMENT="not root, or no such lab")
 @lab.command("probe")
 @_lab_option
 @click.option("--from", "src", required=True, help="Source pod (ns/pod or ns/kind/name).")
 @click.option("--to", "dst", required=True, help="Destination: pod, workload, ns/service/name, or a lab pod IP.")
-@click.option("--port", required=True, help="Port number or container port name.")
-@click.option("--protocol", type=PROTOCOL, default="TCP", show_default=True)
+@click.option("--port", "-p", required=True, help="Port number or container port name.")
+@protocol_option
 @click.option("--timeout", default=1.0, show_default=True)
 @click.option("-6", "--ipv6", is_flag=True, help="Use IPv6 addresses.")
-@click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
-def lab_probe(lab_name: str, src: str, dst: str, port: str, protocol: str, timeout: float, ipv6: bool, output: str) -> None:
-    """One real connection attempt in the lab, next to the engine's verdict.
-
-    Exit codes: 0 kernel agrees with the engine, 1 it does not, 2 bad input.
-    """
-    probe = Probe(src=src, dst=dst, port=int(port) if port.isdigit() else port, protocol=Protocol(protocol.upper()))
+@output_option("text", "json")
+def lab_probe(
+    lab_name: str, src: str, dst: str, port: str, protocol: str, timeout: float, ipv6: bool, output: str
+) -> ExitCode:
+    """One real connection attempt in the lab, next to the engine's verdict."""
+    probe = Probe(src=src, dst=dst, port=parse_port(port), protocol=parse_protocol(protocol))
     lab_obj = Lab(lab_name)
     lc, lab_plan = lab_obj.loaded()
     (r,) = run_probes(lc, lab_plan, [probe], timeout=timeout, family=6 if ipv6 else 4)
     if r.outcome == "skipped" and r.engine is None:
         raise InputError(r.detail)
     if output == "json":
-        echo_json(r.to_dict() | {"reason": r.reason})
+        echo_json(serialize.lab_probe_doc(_result(r, reason=True)))
     else:
         click.echo(_result_line(r))
         if r.reason:
             click.echo(f"     engine: {r.reason}")
-    if r.failed:
-        sys.exit(1)
+    return ExitCode.NO if r.failed else ExitCode.OK
 
 
+@exit_codes(OK="the lab is up and whole", NO="it is damaged", ENVIRONMENT="not root, or no such lab")
 @lab.command("status")
 @_lab_option
-@click.option("-o", "--output", type=OUTPUT_TEXT_JSON, default="text", show_default=True)
-def lab_status(lab_name: str, output: str) -> None:
-    """Show the lab: pods, listener, ruleset size, and which policies dropped packets.
-
-    Exit codes: 0 the lab is up and whole, 1 it is missing or damaged.
-    """
+@output_option("text", "json")
+def lab_status(lab_name: str, output: str) -> ExitCode:
+    """Show the lab: pods, listener, ruleset size, and which policies dropped packets."""
     lab_obj = Lab(lab_name)
     st = lab_obj.status()
     lab_obj.close()
     healthy = st["up"] and not st["namespaces_missing"] and (st["listener_alive"] or st["listener_pid"] is None)
     if output == "json":
-        echo_json(st | {"healthy": healthy})
+        echo_json(serialize.lab_status_doc(st, healthy=healthy))
     else:
         rs = st["ruleset"]
         click.echo(f"lab {st['lab']}: {'up' if st['up'] else 'DOWN'}, {st['pods']} pods, node {st['node']}")
@@ -349,16 +363,21 @@ def lab_status(lab_name: str, output: str) -> None:
             click.echo(f"host namespace: {h['host']} ({', '.join(h['ips'])})")
         for d in st["drops"]:
             click.echo(f"dropped {d['packets']} packet(s): {d['comment']}")
-    if not healthy:
-        sys.exit(1)
+    return ExitCode.OK if healthy else ExitCode.NO
 
 
+@exit_codes(OK="done (also when there was nothing to remove)", ENVIRONMENT="not root")
 @lab.command("down")
 @_lab_option
-def lab_down(lab_name: str) -> None:
+@output_option("text", "json")
+def lab_down(lab_name: str, output: str) -> ExitCode:
     """Remove the lab: kill its processes, delete its namespaces (and so its links), forget it.
 
-    Safe to run any time, also after a crash. Exit codes: 0 done.
+    Safe to run any time, also after a crash.
     """
     removed = Lab(lab_name).down()
-    click.echo(f"lab {lab_name} down: removed {len(removed)} namespace(s)")
+    if output == "json":
+        echo_json(serialize.lab_down_doc(lab=lab_name, removed=removed))
+    else:
+        click.echo(f"lab {lab_name} down: removed {len(removed)} namespace(s)")
+    return ExitCode.OK

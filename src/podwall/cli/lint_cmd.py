@@ -15,12 +15,11 @@ from typing import Any
 import click
 
 from podwall import __version__
-from podwall.api import LoadedCluster
-from podwall.api import load as api_load
-from podwall.core.engine_options import options_from
-from podwall.core.lint import KNOWN_CNIS, RULES, SYSTEM_NAMESPACES, Finding, combined_fixes, lint, render_path
-from podwall.cli.common import echo_json, input_options
-from podwall.errors import ManifestError, Severity
+from podwall.cli.common import Inputs, echo_json, exit_codes, input_options, json_requested, output_option
+from podwall.cli.exitcodes import ExitCode
+from podwall.core.lint import KNOWN_CNIS, RULES, SYSTEM_NAMESPACES, Finding, combined_fixes, lint
+from podwall.errors import Severity
+from podwall.report import serialize
 from podwall.report.sarif import sarif_log
 
 
@@ -37,6 +36,9 @@ def _rule_list(values: Sequence[str], option: str) -> set[str]:
 def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
+    if json_requested(ctx):
+        echo_json(serialize.lint_rules_doc())
+        raise click.exceptions.Exit(ExitCode.OK)  # handled by cli/main.py, like --help
     width = max(len(r) for r in RULES)
     for info in RULES.values():
         click.echo(f"{info.id:<{width}}  {info.severity.value:<7}  {info.summary}")
@@ -49,24 +51,12 @@ def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> Non
         click.echo("fix:")
         click.echo(_indent(info.fixed, 2))
         click.echo("")
-    ctx.exit(0)
+    raise click.exceptions.Exit(ExitCode.OK)  # handled by cli/main.py, like --help
 
 
 def _indent(text: str, n: int) -> str:
     pad = " " * n
     return "\n".join(pad + line if line else line for line in text.rstrip("\n").split("\n"))
-
-
-def _load(paths: tuple[str, ...], namespace: str, ipblock_matches_pods: bool, host_network: str) -> LoadedCluster:
-    opts = options_from(ipblock_matches_pods=ipblock_matches_pods, host_network=host_network)
-    loaded = api_load(list(paths), namespace=namespace, options=opts, strict=False)
-    for d in loaded.diagnostics:
-        # lint reports non-canonical CIDRs itself, with a fix
-        if d.severity is Severity.WARNING and d.code != "noncanonical-cidr":
-            click.echo(f"warning: {d.render()}", err=True)
-    if any(d.severity is Severity.ERROR for d in loaded.diagnostics):
-        raise ManifestError(loaded.diagnostics)
-    return loaded
 
 
 def _sort_key(item: tuple[Finding, str, int]) -> tuple[Any, ...]:
@@ -96,43 +86,13 @@ def _render_text(items: list[tuple[Finding, str, int]], fail_on: Severity) -> No
     )
 
 
-def _json(items: list[tuple[Finding, str, int]], loaded: LoadedCluster) -> dict[str, Any]:
-    out = []
-    for f, file, line in items:
-        out.append(
-            {
-                "rule": f.rule,
-                "severity": f.severity.value,
-                "message": f.message,
-                "hint": f.hint,
-                "file": file,
-                "line": line,
-                "field": render_path(f.locations[0].path) if f.locations else "",
-                "locations": [
-                    {
-                        "file": loc.span.file if loc.span else "",
-                        "line": loaded.result.line_of(loc.span, *loc.path),
-                        "field": render_path(loc.path),
-                        "object": loc.what,
-                    }
-                    for loc in f.locations
-                ],
-                "namespace": f.namespace,
-                "policy": f.policy,
-                "endpoint": f.endpoint,
-                "fix": {"name": f.fix.name, "yaml": f.fix.yaml} if f.fix else None,
-            }
-        )
-    summary = {s.value: sum(1 for f, _, _ in items if f.severity is s) for s in Severity}
-    return {"findings": out, "summary": summary}
-
-
 def register(cli: click.Group) -> None:
     """Add ``lint`` to the ``podwall`` group."""
 
-    @cli.command("lint")
+    @exit_codes(OK="clean: no finding reached --fail-on", NO="a finding reached --fail-on")
+    @click.command("lint")
     @input_options
-    @click.option("-o", "--output", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+    @output_option("text", "json", "sarif")
     @click.option(
         "--fail-on",
         type=click.Choice(["error", "warning", "info"]),
@@ -164,10 +124,7 @@ def register(cli: click.Group) -> None:
         help="List every rule with why it matters, a bad example and the fix, then exit.",
     )
     def lint_cmd(
-        paths: tuple[str, ...],
-        namespace: str,
-        ipblock_matches_pods: bool,
-        host_network: str,
+        inputs: Inputs,
         output: str,
         fail_on: str,
         disable: tuple[str, ...],
@@ -175,7 +132,7 @@ def register(cli: click.Group) -> None:
         cni: str | None,
         fix_dir: str | None,
         include_system_namespaces: bool,
-    ) -> None:
+    ) -> ExitCode:
         """Find NetworkPolicy mistakes: missing default deny, DNS blocked by egress policies,
         inert rules, typos in selectors, AND/OR confusion, policies on a CNI that ignores them.
 
@@ -183,13 +140,10 @@ def register(cli: click.Group) -> None:
         Output: file:line: severity rule-id: message, with a hint and, where there is one, the
         fix as ready-to-apply YAML (--fix-dir writes them as files). Silence a rule for one
         policy or namespace with the annotation podwall.io/lint-ignore: rule-id,...
-
-        \b
-        Exit codes: 0 clean, 1 a finding reached --fail-on, 2 bad input or usage.
         """
         chosen = _rule_list(enable, "--enable") if enable else set(RULES)
         chosen -= _rule_list(disable, "--disable")
-        loaded = _load(paths, namespace, ipblock_matches_pods, host_network)
+        loaded = inputs.load(quiet_codes={"noncanonical-cidr"})  # lint reports those itself, with a fix
         findings = lint(
             loaded.cluster,
             loaded.engine,
@@ -201,7 +155,7 @@ def register(cli: click.Group) -> None:
         items = sorted(((f, *f.line(line_of)) for f in findings), key=_sort_key)
         threshold = Severity(fail_on)
         if output == "json":
-            echo_json(_json(items, loaded))
+            echo_json(serialize.lint_doc(items, line_of, fail_on=threshold.value))
         elif output == "sarif":
             click.echo(json.dumps(sarif_log([f for f, _, _ in items], line_of, tool_version=__version__), indent=2))
         else:
@@ -213,5 +167,6 @@ def register(cli: click.Group) -> None:
                 with open(os.path.join(fix_dir, f"{name}.yaml"), "w", encoding="utf-8") as fh:
                     fh.write(text)
             click.echo(f"wrote {len(files)} fix file(s) to {fix_dir}", err=True)
-        if any(f.severity.rank >= threshold.rank for f, _, _ in items):
-            raise SystemExit(1)
+        return ExitCode.NO if any(f.severity.rank >= threshold.rank for f, _, _ in items) else ExitCode.OK
+
+    cli.add_command(lint_cmd)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import os
 import shutil
 import sys
 import time
@@ -21,10 +19,12 @@ from typing import IO, Any
 
 import click
 
-from podwall.cli.common import domain_options, input_options, load_cluster
+from podwall.cli.common import Inputs, exit_codes, input_options, output_option, parse_protocol, protocol_option
+from podwall.cli.exitcodes import ExitCode
 from podwall.core.evaluate import Engine
 from podwall.core.model import Endpoint, Protocol
 from podwall.core.reachability import ALL, NA, NONE, SOME, ClassMatrix, Matrix, PortKey, matrix
+from podwall.report import serialize
 from podwall.report.render import SYMBOL, grid_markdown, matrix_grid
 
 _CODE = {ALL: 1, NONE: 2, SOME: 4}
@@ -118,7 +118,7 @@ def _aggregate_classes(m: ClassMatrix, by: str) -> tuple[list[str], Any]:
     starts = np.flatnonzero(np.r_[True, pair_g[1:] != pair_g[:-1]])
     by_rows = np.bitwise_or.reduceat(state[pair_c], starts, axis=0) if len(pairs) else state[:0]
     codes = np.bitwise_or.reduceat(by_rows[:, pair_c], starts, axis=1) if len(pairs) else by_rows[:, :0]
-    bounds = list(starts) + [len(pairs)]
+    bounds = [*starts.tolist(), len(pairs)]
     for gi in range(len(starts)):
         lo, hi = bounds[gi], bounds[gi + 1]
         if not lonely_pod[lo:hi].any():
@@ -176,11 +176,16 @@ class _Bar:
         self._progress.update(task, completed=done, total=total)
 
 
+@exit_codes(OK="the matrix was printed")
 @click.command("matrix")
 @input_options
-@domain_options
-@click.option("--port", "-p", type=click.IntRange(1, 65535), help="Check this port on every destination (default: each destination's declared container ports).")
-@click.option("--protocol", type=click.Choice(["TCP", "UDP", "SCTP"], case_sensitive=False), default="TCP", show_default=True)
+@click.option(
+    "--port",
+    "-p",
+    type=click.IntRange(1, 65535),
+    help="Check this port on every destination (default: each destination's declared container ports).",
+)
+@protocol_option
 @click.option(
     "--by",
     type=click.Choice(["auto", "pod", "workload", "namespace"]),
@@ -189,17 +194,8 @@ class _Bar:
     help="Rows and columns: each endpoint (pod), workload, or namespace. 'auto': per endpoint, "
     "except that text and md aggregate by workload, then namespace, when the grid would not fit the terminal.",
 )
-@click.option("-o", "--output", type=click.Choice(["text", "json", "csv", "md"]), default="text", show_default=True)
-def matrix_command(
-    paths: tuple[str, ...],
-    namespace: str,
-    ipblock_matches_pods: bool,
-    host_network: str,
-    port: int | None,
-    protocol: str,
-    by: str,
-    output: str,
-) -> None:
+@output_option("text", "json", "csv", "md")
+def matrix_command(inputs: Inputs, port: int | None, protocol: str, by: str, output: str) -> ExitCode:
     """Who can reach whom: a source x destination table.
 
     Without --port each destination is checked on its own declared container ports, and a
@@ -211,18 +207,12 @@ def matrix_command(
     JSON and CSV list, per pair, the reachable ports and the checked ports; pod-level JSON
     and CSV are streamed, one pair per line.
     """
-    loaded = load_cluster(paths, namespace, ipblock_matches_pods, host_network)
+    loaded = inputs.load()
     if not loaded.cluster.endpoints:
         click.echo("note: the input has no pods or workloads: the matrix is empty", err=True)
-    proto = Protocol(protocol.upper())
-    out = sys.stdout
-    try:
-        _run(out, loaded.engine, port, proto, by, output)
-    except BrokenPipeError:
-        # The reader went away (``| head``): stop quietly, and keep Python from complaining
-        # again when it flushes stdout at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    # a closed pipe (``| head``) ends here as BrokenPipeError; cli/main.py stops quietly
+    _run(sys.stdout, loaded.engine, port, parse_protocol(protocol), by, output)
+    return ExitCode.OK
 
 
 def _run(out: IO[str], engine: Engine, port: int | None, proto: Protocol, by: str, output: str) -> None:
@@ -239,7 +229,11 @@ def _run(out: IO[str], engine: Engine, port: int | None, proto: Protocol, by: st
                         break
         what = f"{proto}/{port}" if port else "declared container ports"
         if output == "json":
-            _json(out, m, port, proto, by, bar)
+            if by == "pod":
+                serialize.write_matrix(out, m, port=port, protocol=proto, progress=bar)
+            else:
+                labels, cell = aggregate(m, by)
+                serialize.write_group_matrix(out, labels, cell, port=port, protocol=proto, by=by, progress=bar)
             return
         if output == "csv" and by == "pod":
             _csv(out, m, bar)
@@ -258,11 +252,11 @@ def _run(out: IO[str], engine: Engine, port: int | None, proto: Protocol, by: st
     else:
         # too wide even by namespace: let the grid overflow the terminal rather than squeeze it
         grid_width = max(width, 80, len(labels) * 4 + max((len(x) for x in labels), default=0) + 8)
-        click.echo(matrix_grid(labels, sym, title=f"reachability on {what} (by {by}; rows: from, columns: to)", width=grid_width))
-
-
-def _ports_json(ports: tuple[PortKey, ...]) -> str:
-    return json.dumps([f"{p}/{n}" for p, n in ports])
+        click.echo(
+            matrix_grid(
+                labels, sym, title=f"reachability on {what} (by {by}; rows: from, columns: to)", width=grid_width
+            )
+        )
 
 
 def _ports_text(ports: tuple[PortKey, ...]) -> str:
@@ -289,51 +283,6 @@ def _state(allowed: tuple[PortKey, ...], checked: tuple[PortKey, ...]) -> str:
     return ALL if len(allowed) == len(checked) else NONE if not allowed else SOME
 
 
-def _json(out: IO[str], m: Matrix, port: int | None, proto: Protocol, by: str, bar: _Bar) -> None:
-    """Write JSON incrementally: a header, then one cell object per line."""
-    head = {"port": port, "protocol": proto.value}
-    if by == "pod":
-        keys = [json.dumps(e.key) for e in m.endpoints]
-        checked = [_ports_json(m.checked(j)) for j in range(len(m))]
-        out.write(json.dumps(head)[:-1] + ', "by": "pod",\n "endpoints": [' + ", ".join(keys) + '],\n "cells": [\n')
-        def tail(allowed: tuple[PortKey, ...], j: int) -> str:
-            st = _state(allowed, m.checked(j))
-            return f', "state": "{st}", "allowed": {_ports_json(allowed)}, "checked": {checked[j]}}}'
-
-        n = len(m)
-        cls = m.compiled.classes.cls.tolist() if isinstance(m, ClassMatrix) else []
-        for i in range(n):
-            bar("writing rows", i, n)
-            head_i = f'  {{"from": {keys[i]}, "to": '
-            if isinstance(m, ClassMatrix):
-                # one tail per destination class: the row is cheap to write
-                # the tail depends on (destination class, allowed ports) only
-                tails: dict[tuple[int, tuple[PortKey, ...]], str] = {}
-                parts = []
-                for j, allowed in m.row(i):
-                    tk = (cls[j], allowed)
-                    t = tails.get(tk)
-                    if t is None:
-                        t = tails[tk] = tail(allowed, j)
-                    parts.append(head_i + keys[j] + t)
-            else:
-                parts = [head_i + keys[j] + tail(m.allowed(i, j), j) for j in range(n)]
-            out.write(("" if i == 0 else ",\n") + ",\n".join(parts))
-        bar("writing rows", n, n)
-        out.write("\n ]\n}\n")
-        return
-    labels, cell = aggregate(m, by)
-    names = [json.dumps(x) for x in labels]
-    out.write(json.dumps(head)[:-1] + f', "by": "{by}",\n "groups": [' + ", ".join(names) + '],\n "cells": [\n')
-    sep = ""
-    for a in range(len(labels)):
-        bar("writing rows", a, len(labels))
-        for b in range(len(labels)):
-            out.write(f'{sep}  {{"from": {names[a]}, "to": {names[b]}, "state": "{cell(a, b)}"}}')
-            sep = ",\n"
-    out.write("\n ]\n}\n")
-
-
 def _csv_fields(*fields: str) -> str:
     """Fields as one CSV fragment (quoted as the csv module quotes them), without a newline."""
     buf = io.StringIO()
@@ -357,7 +306,9 @@ def _csv(out: IO[str], m: Matrix, bar: _Bar) -> None:
             tk = (cls[j], allowed)
             t = tails.get(tk)
             if t is None:
-                t = tails[tk] = "," + _csv_fields(_state(allowed, m.checked(j)), _ports_text(allowed), checked[j]) + "\n"
+                t = tails[tk] = (
+                    "," + _csv_fields(_state(allowed, m.checked(j)), _ports_text(allowed), checked[j]) + "\n"
+                )
             lines.append(keys[i] + "," + keys[j] + t)
         out.write("".join(lines))
     bar("writing rows", n, n)
@@ -367,4 +318,4 @@ def register(cli: click.Group) -> None:
     cli.add_command(matrix_command)
 
 
-__all__ = ["register", "aggregate", "group_key"]
+__all__ = ["aggregate", "group_key", "register"]

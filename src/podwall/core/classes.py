@@ -265,7 +265,9 @@ class Classes:
         hit = self._ns_cache.get(sel)
         if hit is not None:
             return hit
-        per_ns = np.asarray([matches(sel, self.cluster.namespace_labels(name)) for name in self.ns_names], dtype=np.bool_)
+        per_ns = np.asarray(
+            [matches(sel, self.cluster.namespace_labels(name)) for name in self.ns_names], dtype=np.bool_
+        )
         v = per_ns[self.class_ns] if self.n else np.zeros(0, dtype=np.bool_)
         self._ns_cache[sel] = v
         return v
@@ -456,7 +458,9 @@ def compile_reachability(
     np.cumsum(widths, out=col_start[1:])
     n_cols = int(col_start[-1])
     col_class = np.repeat(np.arange(n, dtype=np.int64), widths)
-    col_type = np.asarray([pt.type_of(pk, r) for r, ks in zip(cl.reps, checked) for pk in ks], dtype=np.int64)
+    col_type = np.asarray(
+        [pt.type_of(pk, r) for r, ks in zip(cl.reps, checked, strict=False) for pk in ks], dtype=np.int64
+    )
     # policies: selected classes, and per rule (peer vector, ports list)
     egress_of: list[list[int]] = [[] for _ in range(n)]
     ingress_of: list[list[int]] = [[] for _ in range(n)]
@@ -478,8 +482,16 @@ def compile_reachability(
         if progress is not None and k % 200 == 0:
             progress("policies", k, len(pols))
         sel_classes = np.flatnonzero(cl.selected(pol)) if pol.namespace in cl.ns_index else np.zeros(0, dtype=np.int64)
-        rules_e.append([rule_entry(r, pol.namespace) for r in pol.egress] if len(sel_classes) and Direction.EGRESS in pol.policy_types else [])
-        rules_i.append([rule_entry(r, pol.namespace) for r in pol.ingress] if len(sel_classes) and Direction.INGRESS in pol.policy_types else [])
+        rules_e.append(
+            [rule_entry(r, pol.namespace) for r in pol.egress]
+            if len(sel_classes) and Direction.EGRESS in pol.policy_types
+            else []
+        )
+        rules_i.append(
+            [rule_entry(r, pol.namespace) for r in pol.ingress]
+            if len(sel_classes) and Direction.INGRESS in pol.policy_types
+            else []
+        )
         for c in sel_classes.tolist():
             if Direction.EGRESS in pol.policy_types:
                 egress_of[c].append(k)

@@ -28,7 +28,7 @@ def _no_labels() -> Mapping[str, str]:
     return EMPTY_LABELS
 
 
-class Protocol(str, enum.Enum):
+class Protocol(enum.StrEnum):
     """Transport protocols a NetworkPolicy port may name."""
 
     TCP = "TCP"
@@ -39,7 +39,7 @@ class Protocol(str, enum.Enum):
         return self.value
 
 
-class Direction(str, enum.Enum):
+class Direction(enum.StrEnum):
     """A policy type: which side of a connection a policy governs."""
 
     INGRESS = "Ingress"
@@ -49,7 +49,7 @@ class Direction(str, enum.Enum):
         return self.value
 
 
-class Operator(str, enum.Enum):
+class Operator(enum.StrEnum):
     """Label selector operators allowed in a NetworkPolicy (``metav1.LabelSelectorOperator``)."""
 
     IN = "In"
@@ -58,7 +58,7 @@ class Operator(str, enum.Enum):
     DOES_NOT_EXIST = "DoesNotExist"
 
 
-class HostNetworkMode(str, enum.Enum):
+class HostNetworkMode(enum.StrEnum):
     """How pods with ``hostNetwork: true`` are treated (implementation-defined upstream).
 
     ``node``: the common reading. Selectors never match them (neither as the pods a policy

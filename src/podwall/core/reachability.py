@@ -101,7 +101,7 @@ class ClassMatrix(Matrix):
     except that a pod always reaches itself (every checked port).
     """
 
-    def __init__(self, endpoints: Sequence[Endpoint], compiled: "Compiled") -> None:
+    def __init__(self, endpoints: Sequence[Endpoint], compiled: Compiled) -> None:
         self.compiled = compiled
         self._cls = compiled.classes.cls
         self._cls_list: list[int] = self._cls.tolist()
@@ -150,5 +150,7 @@ def matrix(
     from podwall.core.classes import compile_reachability
 
     eps = tuple(engine.cluster.endpoints if endpoints is None else endpoints)
-    compiled = compile_reachability(engine.cluster, engine.options, eps, port=port, protocol=protocol, progress=progress)
+    compiled = compile_reachability(
+        engine.cluster, engine.options, eps, port=port, protocol=protocol, progress=progress
+    )
     return ClassMatrix(eps, compiled)

@@ -43,10 +43,7 @@ def matches(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
     for key, value in selector.match_labels:
         if labels.get(key) != value:
             return False
-    for req in selector.match_expressions:
-        if not requirement_matches(req, labels):
-            return False
-    return True
+    return all(requirement_matches(req, labels) for req in selector.match_expressions)
 
 
 def first_failure(selector: LabelSelector, labels: Mapping[str, str]) -> str | None:

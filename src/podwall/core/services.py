@@ -93,7 +93,9 @@ def find_service_port(svc: Service, port: int | str, protocol: Protocol) -> Serv
     for sp in svc.ports:
         if sp.protocol is not protocol:
             continue
-        if (isinstance(port, int) and sp.port == port) or (isinstance(port, str) and (sp.name == port or str(sp.port) == port)):
+        if (isinstance(port, int) and sp.port == port) or (
+            isinstance(port, str) and (sp.name == port or str(sp.port) == port)
+        ):
             return sp
     have = ", ".join(f"{sp.name + '=' if sp.name else ''}{sp.protocol}/{sp.port}" for sp in svc.ports) or "none"
     raise QueryError(f"{svc.key} has no {protocol} port {port} (its ports: {have})")

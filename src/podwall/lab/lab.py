@@ -19,6 +19,7 @@ pick-up disabled in the node, the flow's next packet is INVALID and dropped.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -77,7 +78,13 @@ class State:
     def from_json(cls, text: str) -> State:
         d = json.loads(text)
         d["pods"] = [
-            PodPlan(key=p["key"], netns=p["netns"], ifname=p["ifname"], ips=tuple(p["ips"]), ports=tuple((int(x[0]), str(x[1])) for x in p["ports"]))
+            PodPlan(
+                key=p["key"],
+                netns=p["netns"],
+                ifname=p["ifname"],
+                ips=tuple(p["ips"]),
+                ports=tuple((int(x[0]), str(x[1])) for x in p["ports"]),
+            )
             for p in d["pods"]
         ]
         return cls(**d)
@@ -158,7 +165,9 @@ class Lab:
         return lc, lab_plan
 
     # -- lifecycle -------------------------------------------------------------------------
-    def up(self, sources: Sequence[SourceText], *, namespace: str = "default", options: Options | None = None) -> Change:
+    def up(
+        self, sources: Sequence[SourceText], *, namespace: str = "default", options: Options | None = None
+    ) -> Change:
         """Build the lab from scratch (removing leftovers of an earlier or crashed lab first)."""
         require_root()
         t0 = time.monotonic()
@@ -270,10 +279,8 @@ class Lab:
         """Remove every namespace of this lab (processes inside first) and its state."""
         self.close()
         pid = None
-        try:
+        with contextlib.suppress(LabError, ValueError, KeyError, TypeError):
             pid = self.state().server_pid
-        except (LabError, ValueError, KeyError, TypeError):
-            pass
         if pid and _is_our_server(pid):
             ns.kill_all([pid])
         removed = ns.teardown(self.prefix)
@@ -289,7 +296,11 @@ class Lab:
         """
         path = os.path.join(self.state_dir, "listeners.json")
         gen = time.monotonic_ns()
-        spec = {"node": self.node, "generation": gen, "pods": [[p.netns, [list(x) for x in p.ports]] for p in pods if p.ports]}
+        spec = {
+            "node": self.node,
+            "generation": gen,
+            "pods": [[p.netns, [list(x) for x in p.ports]] for p in pods if p.ports],
+        }
         with open(path + ".tmp", "w") as fh:
             json.dump(spec, fh)
         os.replace(path + ".tmp", path)
@@ -377,7 +388,7 @@ class Lab:
             try:
                 rows = self.nft().counters(rs.table if rs else "podwall")
                 drops = _merge_same_rule([r for r in rows if r["packets"] and _is_drop_rule(r["comment"])])
-            except Exception:  # noqa: BLE001 - status is best effort
+            except Exception:
                 drops = []
         return {
             "lab": self.name,

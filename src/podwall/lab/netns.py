@@ -15,6 +15,7 @@ one per pod (batch lines cannot carry ``-n``), run a few at a time.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -53,7 +54,7 @@ def ip(args: Sequence[str], batch: str | None = None, *, tied: bool = False) -> 
             capture_output=True,
             text=True,
             check=False,
-            preexec_fn=_die_with_parent if tied else None,  # noqa: PLW1509 - async-signal-safe prctl only
+            preexec_fn=_die_with_parent if tied else None,
         )
     except FileNotFoundError:
         raise LabError("the ip tool is missing (apt-get install iproute2)") from None
@@ -100,10 +101,8 @@ def pids_in_any(names: Sequence[str]) -> list[int]:
 def kill_all(pids: Iterable[int], grace: float = 1.0) -> None:
     pids = [p for p in set(pids) if p != os.getpid()]
     for p in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(p, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + grace
     alive = list(pids)
     while alive and time.monotonic() < deadline:
@@ -111,10 +110,8 @@ def kill_all(pids: Iterable[int], grace: float = 1.0) -> None:
         if alive:
             time.sleep(0.02)
     for p in alive:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     for p in alive:
         for _ in range(100):
             if not is_alive(p):

@@ -29,19 +29,19 @@ import select
 import socket
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from podwall.api import LoadedCluster
 from podwall.core.model import Address, Endpoint, Protocol, Service
 from podwall.core.services import evaluate_service, resolve_port, service_backends
-from podwall.errors import InputError, PodwallError
+from podwall.errors import PodwallError
 from podwall.lab.topology import LabPlan
 from podwall.nft.apply import in_netns
+from podwall.sources.expectations import Expectation
+from podwall.sources.expectations import parse_expectations as parse_expectations_file
 
 REACHED = ("connected", "refused", "reached")
 
@@ -114,43 +114,17 @@ class ProbeResult:
 # -- expectations ---------------------------------------------------------------------------
 
 
+def probes_from(expectations: Iterable[Expectation]) -> list[Probe]:
+    """Lab probes for the assertions of an expectations file (``podwall.sources.expectations``)."""
+    return [
+        Probe(src=e.src, dst=e.dst, port=e.port, protocol=e.protocol, expect=e.expect, advisory=e.advisory)
+        for e in expectations
+    ]
+
+
 def parse_expectations(text: str, name: str = "<expect>") -> list[Probe]:
-    """The core's expectations format: a list of probes, or a mapping with ``probes:``."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{name}: not YAML: {exc}") from None
-    if isinstance(doc, dict):
-        doc = doc.get("probes")
-    if doc is None:
-        return []
-    if not isinstance(doc, list):
-        raise InputError(f"{name}: expected a list of probes (or a mapping with probes:)")
-    out = []
-    for i, item in enumerate(doc):
-        if not isinstance(item, dict) or "from" not in item or "to" not in item or "port" not in item:
-            raise InputError(f"{name}: probe #{i + 1} needs from, to and port")
-        try:
-            proto = Protocol(str(item.get("protocol", "TCP")).upper())
-        except ValueError:
-            raise InputError(f"{name}: probe #{i + 1}: unknown protocol {item.get('protocol')!r}") from None
-        exp = item.get("expect")
-        if exp not in (None, "allow", "deny"):
-            raise InputError(f"{name}: probe #{i + 1}: expect must be allow or deny")
-        port = item["port"]
-        if not isinstance(port, (int, str)) or isinstance(port, bool):
-            raise InputError(f"{name}: probe #{i + 1}: port must be a number or a name")
-        out.append(
-            Probe(
-                src=str(item["from"]),
-                dst=str(item["to"]),
-                port=port,
-                protocol=proto,
-                expect=None if exp is None else exp == "allow",
-                advisory=bool(item.get("loopback", False)) or str(item["from"]) == str(item["to"]),
-            )
-        )
-    return out
+    """Lab probes for an expectations file's text, read by the one expectations parser."""
+    return probes_from(parse_expectations_file(text, name))
 
 
 # -- low-level probes -----------------------------------------------------------------------
@@ -256,7 +230,7 @@ def probe_sctp(netns: str, ip: str, port: int, timeout: float) -> str:
                 return "timeout"
             ready, _, _ = select.select([tx, rx], [], [], left)
             for s in ready:
-                data, addr = s.recvfrom(4096)
+                data, _addr = s.recvfrom(4096)
                 if s is tx and _sctp_answer(data, fam, ip, sport):
                     return "reached"
                 if s is rx and _icmp_about(data, fam, ip, sport):
@@ -353,7 +327,9 @@ def _prepare(
                 bep = next(e for e in service_backends(lc.cluster, dst) if e.key == b.endpoint)
                 ip = _pick_ip(bep, family)
                 if b.port is None or ip is None or lab_plan.place(bep.key) is None:
-                    r.attempts.append(Attempt(b.endpoint, ip or "", b.port or 0, "skipped", "not in the lab or no port"))
+                    r.attempts.append(
+                        Attempt(b.endpoint, ip or "", b.port or 0, "skipped", "not in the lab or no port")
+                    )
                 else:
                     r.attempts.append(Attempt(b.endpoint, ip, b.port))
         else:
@@ -362,7 +338,10 @@ def _prepare(
             r.engine, r.reason = v.allowed, v.reason()
             ip = _pick_ip(dst, family)
             if ip is None or lab_plan.place(dst.key) is None:
-                r.outcome, r.detail = "skipped", f"{dst.key} has no {'IPv' + str(family) + ' ' if family else ''}address in the lab"
+                r.outcome, r.detail = (
+                    "skipped",
+                    f"{dst.key} has no {'IPv' + str(family) + ' ' if family else ''}address in the lab",
+                )
                 return r, None
             r.attempts.append(Attempt(dst.key, ip, num))
     except PodwallError as exc:
@@ -426,7 +405,10 @@ def run_probes(
             owner = {id(a): r for r, _ in prepared for a in r.attempts}
             again = [j for j in jobs if j[0].outcome == "timeout" and id(owner[id(j[0])]) in allowed]
             if again and retry:
-                for batch in ([j for j in again if j[2] is not Protocol.SCTP], [j for j in again if j[2] is Protocol.SCTP]):
+                for batch in (
+                    [j for j in again if j[2] is not Protocol.SCTP],
+                    [j for j in again if j[2] is Protocol.SCTP],
+                ):
                     for j in batch:
                         j[0].detail = "retried after a timeout"
                     if batch and batch[0][2] is Protocol.SCTP:

@@ -31,10 +31,6 @@ from podwall.nft.apply import in_netns, netns_path, setns
 Key = tuple[str, int, str]
 
 
-def _stop(*_: object) -> None:
-    raise SystemExit(0)
-
-
 def _open(port: int, proto: str) -> socket.socket:
     kind = socket.SOCK_STREAM if proto == "TCP" else socket.SOCK_DGRAM
     s = socket.socket(socket.AF_INET6, kind)
@@ -78,7 +74,7 @@ class Listener:
         os.replace(ack + ".tmp", ack)
 
     def run(self, node: str) -> None:
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         fd = os.open(netns_path(node), os.O_RDONLY)
         setns(fd)
@@ -88,13 +84,15 @@ class Listener:
         wake_w.setblocking(False)
         signal.set_wakeup_fd(wake_w.fileno())
         signal.signal(signal.SIGHUP, lambda *_: None)
-        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGTERM, lambda *_: None)
         self.sel.register(wake_r, selectors.EVENT_READ, "wake")
         self.load()
         while True:
             for key, _ in self.sel.select():
                 if key.data == "wake":
                     sigs = wake_r.recv(64)
+                    if signal.SIGTERM in sigs:
+                        return  # only the CLI exits; returning from main ends this process with status 0
                     if signal.SIGHUP in sigs:
                         self.load()
                     continue

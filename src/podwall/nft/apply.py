@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from podwall.errors import NftError
@@ -51,7 +51,7 @@ def setns(fd: int) -> None:
 @contextmanager
 def in_netns(name: str) -> Iterator[None]:
     """Run the body of the ``with`` in the named network namespace (this thread only)."""
-    own = os.open(f"/proc/thread-self/ns/net", os.O_RDONLY)
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     try:
         target = os.open(netns_path(name), os.O_RDONLY)
     except OSError:
@@ -114,7 +114,7 @@ class _Lib:
                 raise NftError("libnftables: cannot create a context")
             self.lib.nft_ctx_buffer_output(self.ctx)
             self.lib.nft_ctx_buffer_error(self.ctx)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+        except BaseException as exc:
             ready.put(exc)
             return
         ready.put(None)
@@ -126,7 +126,7 @@ class _Lib:
             fn, reply = job
             try:
                 reply.put((True, fn()))
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 reply.put((False, exc))
 
     def call(self, fn: Callable[[], Any]) -> Any:
@@ -229,8 +229,10 @@ class Nft:
                 lines = [f"table {FAMILY} {rs.table} {{"]
                 for s in new_sets:
                     lines += set_lines(s)
-                self.run("\n".join(lines + ["}"]) + "\n")
-                existing = Names(chains=existing.chains, sets=existing.sets | {s.name for s in new_sets}, maps=existing.maps)
+                self.run("\n".join([*lines, "}"]) + "\n")
+                existing = Names(
+                    chains=existing.chains, sets=existing.sets | {s.name for s in new_sets}, maps=existing.maps
+                )
         self.run(replace_script(rs, existing))
 
     def update(self, old: Ruleset | None, new: Ruleset) -> str:
@@ -253,10 +255,8 @@ class Nft:
         return "replace"
 
     def delete_table(self, table: str) -> None:
-        try:
+        with suppress(NftError):
             self.run(f"delete table {FAMILY} {table}")
-        except NftError:
-            pass
 
     def counters(self, table: str) -> list[dict[str, Any]]:
         """Every rule that has a counter, with its comment, chain and packet count."""
@@ -293,7 +293,7 @@ class Nft:
 def _trim(err: str, limit: int = 40) -> str:
     lines = err.strip().splitlines()
     if len(lines) > limit:
-        lines = lines[:limit] + [f"... ({len(lines) - limit} more lines)"]
+        lines = [*lines[:limit], f"... ({len(lines) - limit} more lines)"]
     return "\n".join(lines)
 
 

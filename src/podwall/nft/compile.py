@@ -404,7 +404,7 @@ class _Compiler:
                     if not self.sets[s].elements:
                         continue  # matches nothing in this family: no rule, no set
                     m = SetMatch((f"{_fam(version)} {other}",), s)
-                    out.append(NftRule((m,) + port_match + accept, comment))
+                    out.append(NftRule((m, *port_match, *accept), comment))
         if any(isinstance(s.port, str) for s in rule.ports):
             tag = "named"
             h = short_hash(pol.key, direction.value, str(index))
@@ -434,10 +434,10 @@ class _Compiler:
                     for s4, s6 in peer_sets:
                         s = s4 if version == 4 else s6
                         if self.sets[s].elements:
-                            out.append(NftRule((SetMatch((f"{_fam(version)} saddr",), s), nm) + accept, comment))
+                            out.append(NftRule((SetMatch((f"{_fam(version)} saddr",), s), nm, *accept), comment))
                 else:
                     # egress: the named set already holds only destinations inside the peers
-                    out.append(NftRule((nm,) + accept, comment))
+                    out.append(NftRule((nm, *accept), comment))
         return out
 
     def signature_chain(self, pols: tuple[Policy, ...], direction: Direction) -> str:
@@ -445,10 +445,15 @@ class _Compiler:
         tag = "sin" if direction is Direction.INGRESS else "seg"
         name = f"{tag}_{short_hash(direction.value, *keys)}"
         if name not in self.chains:
-            jumps = [NftRule((Verdict("jump", self.policy_chain(p, direction)),), clip(p.key)) for p in sorted(pols, key=lambda p: p.key)]
+            jumps = [
+                NftRule((Verdict("jump", self.policy_chain(p, direction)),), clip(p.key))
+                for p in sorted(pols, key=lambda p: p.key)
+            ]
             word = direction.value.lower()
-            drop = NftRule((Counter(), Verdict("drop")), clip(f"{word} isolated by {', '.join(keys)}: no rule allows it"))
-            self.chains[name] = Chain(name=name, rules=tuple(jumps) + (drop,))
+            drop = NftRule(
+                (Counter(), Verdict("drop")), clip(f"{word} isolated by {', '.join(keys)}: no rule allows it")
+            )
+            self.chains[name] = Chain(name=name, rules=(*tuple(jumps), drop))
         return name
 
     def build(self) -> Ruleset:
@@ -476,7 +481,13 @@ class _Compiler:
             for ip in ep.ips:
                 addr = ipaddress.ip_address(ip)
                 src[addr.version].append(f'"{ifname}" . {addr}')
-        self.sets["pod_links"] = NftSet(name="pod_links", key=("ifname",), interval=False, elements=tuple(sorted(links)), comment="veths of the pods")
+        self.sets["pod_links"] = NftSet(
+            name="pod_links",
+            key=("ifname",),
+            interval=False,
+            elements=tuple(sorted(links)),
+            comment="veths of the pods",
+        )
         for version in (4, 6):
             name = f"pod_src{version}"
             self.sets[name] = NftSet(
@@ -496,7 +507,12 @@ class _Compiler:
                 hook=Hook("filter", "prerouting", -150),
                 rules=(
                     NftRule(
-                        (SetMatch(("iifname",), "pod_links"), SetMatch(("iifname", "ip saddr"), "pod_src4", negate=True), Counter(), Verdict("drop")),
+                        (
+                            SetMatch(("iifname",), "pod_links"),
+                            SetMatch(("iifname", "ip saddr"), "pod_src4", negate=True),
+                            Counter(),
+                            Verdict("drop"),
+                        ),
                         "anti-spoofing: IPv4 source is not the address of the sending pod",
                     ),
                     NftRule(
@@ -514,12 +530,12 @@ class _Compiler:
             Chain(
                 name="egress_fw",
                 hook=Hook("filter", "forward", 0),
-                rules=base_head + (NftRule((Vmap("iifname", "egress_dispatch"),), "egress of the source pod"),),
+                rules=(*base_head, NftRule((Vmap("iifname", "egress_dispatch"),), "egress of the source pod")),
             ),
             Chain(
                 name="ingress_fw",
                 hook=Hook("filter", "forward", 10),
-                rules=base_head + (NftRule((Vmap("oifname", "ingress_dispatch"),), "ingress of the destination pod"),),
+                rules=(*base_head, NftRule((Vmap("oifname", "ingress_dispatch"),), "ingress of the destination pod")),
             ),
         ]
         maps = (

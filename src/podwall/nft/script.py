@@ -25,9 +25,9 @@ from typing import Any
 
 from podwall.nft.compile import (
     Chain,
+    Compare,
     Counter,
     CtState,
-    Compare,
     Hook,
     NftRule,
     NftSet,
@@ -274,10 +274,7 @@ def _json_key(key: str) -> dict[str, Any]:
 def _json_stmt(s: Stmt) -> dict[str, Any]:
     if isinstance(s, SetMatch):
         left: dict[str, Any]
-        if len(s.keys) == 1:
-            left = _json_key(s.keys[0])
-        else:
-            left = {"concat": [_json_key(k) for k in s.keys]}
+        left = _json_key(s.keys[0]) if len(s.keys) == 1 else {"concat": [_json_key(k) for k in s.keys]}
         return {"match": {"op": "!=" if s.negate else "==", "left": left, "right": f"@{s.set_name}"}}
     if isinstance(s, CtState):
         right: Any = list(s.states) if len(s.states) > 1 else s.states[0]
@@ -403,7 +400,9 @@ def _stmt_from_list(x: list[Any]) -> Stmt:
 def ruleset_from_dict(d: Mapping[str, Any]) -> Ruleset:
     return Ruleset(
         table=d["table"],
-        sets=tuple(NftSet(name=n, key=tuple(k), interval=i, elements=tuple(e), comment=c) for n, k, i, e, c in d["sets"]),
+        sets=tuple(
+            NftSet(name=n, key=tuple(k), interval=i, elements=tuple(e), comment=c) for n, k, i, e, c in d["sets"]
+        ),
         maps=tuple(VerdictMap(n, tuple((a, b) for a, b in el)) for n, el in d["maps"]),
         chains=tuple(
             Chain(

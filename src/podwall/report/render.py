@@ -68,7 +68,9 @@ def _np_lines(d: DirectionVerdict) -> list[str]:
     if not d.isolated:
         lines.append(f"  not isolated: no NetworkPolicy selects it with policyType {word}")
         return lines
-    lines.append(f"  isolated by {len(d.policies)} {'policy' if len(d.policies) == 1 else 'policies'}: {', '.join(d.policies)}")
+    lines.append(
+        f"  isolated by {len(d.policies)} {'policy' if len(d.policies) == 1 else 'policies'}: {', '.join(d.policies)}"
+    )
     for r in d.allowed_by:
         lines.append(f"  + allowed by {r}")
     for m in d.misses:
@@ -116,7 +118,7 @@ def matrix_grid(
     """A source × destination grid (rows from, columns to), as rich renders it."""
     table = Table(box=SIMPLE, show_lines=False, pad_edge=False)
     table.add_column("from \\ to", no_wrap=True)
-    for j, lab in enumerate(labels):
+    for j in range(len(labels)):
         table.add_column(str(j + 1), justify="center", no_wrap=True)
     for i, lab in enumerate(labels):
         table.add_row(f"{i + 1} {lab}", *(cell(i, j) for j in range(len(labels))))

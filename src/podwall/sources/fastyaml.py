@@ -109,7 +109,7 @@ def load_all(text: str, loader_cls: type) -> Iterator[Any]:
                 kt = k.tag
                 if kt == _STR and k.__class__ is ScalarNode:
                     out[k.value] = build(v)
-                elif kt == _MERGE or kt == _VALUE:
+                elif kt in (_MERGE, _VALUE):
                     raise _Fallback
                 else:
                     plain = False

@@ -176,7 +176,7 @@ class NetworkPolicyReader(FieldReader):
             if end is not None:
                 if end < port:
                     # The value shown is endPort's: current validation.go (the revision with
-                    # AllowCIDRsEvenIfInvalid, which anchors.md §6.1 describes) passes
+                    # AllowCIDRsEvenIfInvalid) passes
                     # *port.EndPort; older releases passed port.Port.IntVal.
                     self.issue((*path, "endPort"), v.invalid(end, "must be greater than or equal to `port`"))
                     ok = False

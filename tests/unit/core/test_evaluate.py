@@ -1,15 +1,13 @@
 """``Engine.verdict``: isolation, additivity, rules, ports, and the explanation it carries.
 
-Every expectation below is derived from anchors.md §6.2 (``networking/v1/types.go`` comments and
-the NetworkPolicy concept page), not from podwall's output.
+Every expectation below is derived from the API's own documentation (the comments of
+``kubernetes/api`` ``networking/v1/types.go``) and the NetworkPolicy concept page
+(kubernetes.io/docs/concepts/services-networking/network-policies/), not from podwall's output.
 """
 
 from __future__ import annotations
 
 import pytest
-
-from podwall.core.evaluate import Engine, RuleRef
-from podwall.core.model import Direction, HostNetworkMode, LabelSelector, Options, Protocol
 from tests.unit.core.core_builders import (
     addr,
     block,
@@ -22,6 +20,9 @@ from tests.unit.core.core_builders import (
     port,
     rule,
 )
+
+from podwall.core.evaluate import Engine, RuleRef
+from podwall.core.model import Direction, HostNetworkMode, LabelSelector, Options, Protocol
 
 TCP, UDP, SCTP = Protocol.TCP, Protocol.UDP, Protocol.SCTP
 ING, EGR = Direction.INGRESS, Direction.EGRESS
@@ -44,8 +45,8 @@ def engine(*policies, endpoints=ALL, options=None):  # type: ignore[no-untyped-d
 
 def test_no_policy_allows_everything() -> None:
     e = engine()
-    for src in ALL + (OUT,):
-        for dst in ALL + (OUT,):
+    for src in (*ALL, OUT):
+        for dst in (*ALL, OUT):
             if src is not dst:
                 assert e.verdict(src, dst, 80).allowed
     v = e.verdict(WEB, API, 80)
@@ -104,12 +105,16 @@ def test_rules_of_a_direction_not_in_policy_types_are_inert() -> None:
 
 
 def test_connection_needs_egress_at_source_and_ingress_at_destination() -> None:
-    allow_out = policy("prod", "web-out", labels_sel(app="web"), egress=(rule(peers=(peer(labels_sel(app="api")),)),), types=(EGR,))
+    allow_out = policy(
+        "prod", "web-out", labels_sel(app="web"), egress=(rule(peers=(peer(labels_sel(app="api")),)),), types=(EGR,)
+    )
     deny_in = policy("prod", "api-in", labels_sel(app="api"), types=(ING,))
     e = engine(allow_out, deny_in)
     v = e.verdict(WEB, API, 80)
     assert v.egress.allowed and not v.ingress.allowed and not v.allowed
-    allow_in = policy("prod", "api-in-web", labels_sel(app="api"), ingress=(rule(peers=(peer(labels_sel(app="web")),)),))
+    allow_in = policy(
+        "prod", "api-in-web", labels_sel(app="api"), ingress=(rule(peers=(peer(labels_sel(app="web")),)),)
+    )
     assert engine(allow_out, deny_in, allow_in).verdict(WEB, API, 80).allowed
     assert not engine(allow_out, deny_in, allow_in).verdict(WEB, DB, 80).allowed  # web egress only to api
 
@@ -141,7 +146,10 @@ def test_rules_within_a_policy_are_ored() -> None:
         "prod",
         "p",
         labels_sel(app="db"),
-        ingress=(rule(peers=(peer(labels_sel(app="web")),), ports=(port(5432),)), rule(peers=(peer(None, labels_sel(env="dev")),))),
+        ingress=(
+            rule(peers=(peer(labels_sel(app="web")),), ports=(port(5432),)),
+            rule(peers=(peer(None, labels_sel(env="dev")),)),
+        ),
     )
     e = engine(p)
     assert e.verdict(WEB, DB, 5432).allowed
@@ -151,7 +159,9 @@ def test_rules_within_a_policy_are_ored() -> None:
 
 
 def test_rule_needs_both_port_and_peer() -> None:
-    p = policy("prod", "p", labels_sel(app="db"), ingress=(rule(peers=(peer(labels_sel(app="web")),), ports=(port(5432),)),))
+    p = policy(
+        "prod", "p", labels_sel(app="db"), ingress=(rule(peers=(peer(labels_sel(app="web")),), ports=(port(5432),)),)
+    )
     e = engine(p)
     assert e.verdict(WEB, DB, 5432).allowed
     assert not e.verdict(WEB, DB, 5433).allowed
@@ -214,7 +224,9 @@ def test_named_port_never_matches_an_address() -> None:
     assert "never matches an address outside the cluster" in v.egress.misses[0].reason
 
 
-@pytest.mark.parametrize(("number", "expected"), [(7999, False), (8000, True), (8050, True), (8100, True), (8101, False)])
+@pytest.mark.parametrize(
+    ("number", "expected"), [(7999, False), (8000, True), (8050, True), (8100, True), (8101, False)]
+)
 def test_end_port_range(number: int, expected: bool) -> None:
     p = policy("prod", "p", labels_sel(app="db"), ingress=(rule(ports=(port(8000, end=8100),)),))
     assert engine(p).verdict(WEB, DB, number).allowed is expected
@@ -233,7 +245,12 @@ def test_protocol_must_match(spec_proto: Protocol, conn_proto: Protocol, expecte
 
 
 def test_ingress_from_ipblock_and_outside_sources() -> None:
-    p = policy("prod", "p", labels_sel(app="db"), ingress=(rule(peers=(peer(ip_block=block("203.0.113.0/24", "203.0.113.128/25")),)),))
+    p = policy(
+        "prod",
+        "p",
+        labels_sel(app="db"),
+        ingress=(rule(peers=(peer(ip_block=block("203.0.113.0/24", "203.0.113.128/25")),)),),
+    )
     e = engine(p)
     assert e.verdict(OUT, DB, 1).allowed  # .7 is in the cidr, outside the except
     assert not e.verdict(addr("203.0.113.200"), DB, 1).allowed
@@ -255,17 +272,19 @@ def test_options_ipblock_matches_pods_off_changes_the_verdict() -> None:
 def test_host_network_node_mode_is_not_governed_and_not_selected() -> None:
     host = pod("prod", "node-agent", {"app": "db"}, ips=("192.168.0.10",), host_network=True)
     deny = policy("prod", "deny", LabelSelector(), types=(ING, EGR))
-    e = engine(deny, endpoints=ALL + (host,))
+    e = engine(deny, endpoints=(*ALL, host))
     v = e.verdict(host, WEB, 80)
     assert not v.egress.governed  # a hostNetwork pod is node traffic, never a policy subject
     assert not v.allowed  # but web's ingress is isolated and nothing allows the node
     assert e.verdict(WEB, host, 80).ingress.governed is False
-    allow_node = policy("prod", "node", labels_sel(app="web"), ingress=(rule(peers=(peer(ip_block=block("192.168.0.0/24")),)),))
-    assert engine(deny, allow_node, endpoints=ALL + (host,)).verdict(host, WEB, 80).allowed
+    allow_node = policy(
+        "prod", "node", labels_sel(app="web"), ingress=(rule(peers=(peer(ip_block=block("192.168.0.0/24")),)),)
+    )
+    assert engine(deny, allow_node, endpoints=(*ALL, host)).verdict(host, WEB, 80).allowed
     selector_rule = policy("prod", "sel", labels_sel(app="web"), ingress=(rule(peers=(peer(labels_sel(app="db")),)),))
-    assert not engine(deny, selector_rule, endpoints=ALL + (host,)).verdict(host, WEB, 80).allowed
+    assert not engine(deny, selector_rule, endpoints=(*ALL, host)).verdict(host, WEB, 80).allowed
     pod_mode = Options(host_network=HostNetworkMode.POD)
-    assert engine(deny, selector_rule, endpoints=ALL + (host,), options=pod_mode).verdict(host, WEB, 80).ingress.allowed
+    assert engine(deny, selector_rule, endpoints=(*ALL, host), options=pod_mode).verdict(host, WEB, 80).ingress.allowed
 
 
 # -- self and workloads ------------------------------------------------------------------------
@@ -281,7 +300,7 @@ def test_a_pod_can_always_reach_itself() -> None:
 def test_another_pod_with_the_same_labels_is_not_self() -> None:
     twin = pod("prod", "web-2", {"app": "web"})
     deny = policy("prod", "deny", LabelSelector(), types=(ING,))
-    v = engine(deny, endpoints=ALL + (twin,)).verdict(WEB, twin, 8080)
+    v = engine(deny, endpoints=(*ALL, twin)).verdict(WEB, twin, 8080)
     assert not v.allowed and not v.self_traffic
 
 
@@ -298,7 +317,12 @@ def test_workload_replica_to_replica_is_governed_by_policy() -> None:
 
 
 def test_explanation_names_the_allowing_policy_and_rule() -> None:
-    p = policy("prod", "db-in", labels_sel(app="db"), ingress=(rule(ports=(port(1),)), rule(peers=(peer(labels_sel(app="web")),))))
+    p = policy(
+        "prod",
+        "db-in",
+        labels_sel(app="db"),
+        ingress=(rule(ports=(port(1),)), rule(peers=(peer(labels_sel(app="web")),))),
+    )
     v = engine(p).verdict(WEB, DB, 5432)
     assert v.allowed
     assert v.ingress.allowed_by == (RuleRef(policy="prod/db-in", direction=ING, rule=1),)
@@ -323,7 +347,9 @@ def test_explanation_says_why_each_rule_missed() -> None:
     misses = {m.rule: m for m in v.ingress.misses}
     assert set(misses) == {0, 1, 2}
     assert misses[0].kind == "peer"
-    assert misses[0].reason == "source prod/web matches no peer: podSelector app=api: prod/web needs app=api, has app=web"
+    assert (
+        misses[0].reason == "source prod/web matches no peer: podSelector app=api: prod/web needs app=api, has app=web"
+    )
     assert misses[1].kind == "peer"
     assert "namespaceSelector env=dev: namespace prod needs env=dev, has env=prod" in misses[1].reason
     assert misses[2].kind == "port" and misses[2].reason == "allows only TCP/22"
@@ -331,7 +357,9 @@ def test_explanation_says_why_each_rule_missed() -> None:
 
 
 def test_explanation_for_egress_names_the_destination() -> None:
-    p = policy("prod", "web-out", labels_sel(app="web"), egress=(rule(peers=(peer(labels_sel(app="db")),)),), types=(EGR,))
+    p = policy(
+        "prod", "web-out", labels_sel(app="web"), egress=(rule(peers=(peer(labels_sel(app="db")),)),), types=(EGR,)
+    )
     v = engine(p).verdict(WEB, API, 80)
     assert not v.allowed
     assert v.egress.misses[0].reason.startswith("destination prod/api matches no peer: podSelector app=db")
@@ -339,12 +367,17 @@ def test_explanation_for_egress_names_the_destination() -> None:
 
 def test_allowed_shortcut_agrees_with_verdict() -> None:
     pols = (
-        policy("prod", "a", labels_sel(app="db"), ingress=(rule(peers=(peer(labels_sel(app="web")),), ports=(port(5432),)),)),
+        policy(
+            "prod",
+            "a",
+            labels_sel(app="db"),
+            ingress=(rule(peers=(peer(labels_sel(app="web")),), ports=(port(5432),)),),
+        ),
         policy("prod", "b", labels_sel(app="web"), egress=(rule(peers=(peer(None, LabelSelector()),)),), types=(EGR,)),
     )
     e = engine(*pols)
-    for src in ALL + (OUT,):
-        for dst in ALL + (OUT,):
+    for src in (*ALL, OUT):
+        for dst in (*ALL, OUT):
             for n in (80, 5432):
                 assert e.allowed(src, dst, n) == e.verdict(src, dst, n).allowed
 

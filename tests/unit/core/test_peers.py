@@ -1,6 +1,6 @@
 """Peer matching: the selector shapes of ``NetworkPolicyPeer`` and ``ipBlock``.
 
-Semantics from ``networking/v1/types.go`` (``NetworkPolicyPeer``) and anchors.md §6.2:
+Semantics from ``networking/v1/types.go`` (``NetworkPolicyPeer``) and the NetworkPolicy concept page:
 podSelector alone = pods of the policy's namespace; namespaceSelector alone = every pod of the
 matching namespaces; both in one peer = AND; empty selector = all; ipBlock = cidr minus except.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 from types import MappingProxyType
 
 import pytest
+from tests.unit.core.core_builders import NS_LABEL, addr, block, labels_sel, peer, pod
 
 from podwall.core.model import HostNetworkMode, LabelSelector, Options
 from podwall.core.peers import describe_peer_miss, peer_matches
-from tests.unit.core.core_builders import NS_LABEL, addr, block, labels_sel, peer, pod
 
 POLICY_NS = "prod"
 PROD_LABELS = MappingProxyType({NS_LABEL: "prod", "env": "prod"})
@@ -41,7 +41,11 @@ SHAPES = [
     ("pod empty, ns empty: every pod of every namespace", peer(EMPTY, EMPTY), (True, True, True, True)),
     ("pod set, ns empty: matching pods in every namespace", peer(APP_WEB, EMPTY), (True, False, True, False)),
     ("pod empty, ns set: every pod of matching namespaces", peer(EMPTY, ENV_DEV), (False, False, True, True)),
-    ("pod set, ns set: matching pods in matching namespaces (AND)", peer(APP_WEB, ENV_DEV), (False, False, True, False)),
+    (
+        "pod set, ns set: matching pods in matching namespaces (AND)",
+        peer(APP_WEB, ENV_DEV),
+        (False, False, True, False),
+    ),
 ]
 
 
@@ -149,5 +153,7 @@ def test_describe_miss_names_the_selector_and_the_label() -> None:
     assert "without namespaceSelector means namespace prod only" in why and "dev/web is in dev" in why
     why = describe_peer_miss(peer(APP_WEB, EMPTY), POLICY_NS, addr("1.2.3.4"), {}, DEFAULT)
     assert "matches pods only, not the address 1.2.3.4" in why
-    why = describe_peer_miss(peer(ip_block=block("10.0.0.0/16", "10.0.1.0/24")), POLICY_NS, WEB_PROD, PROD_LABELS, DEFAULT)
+    why = describe_peer_miss(
+        peer(ip_block=block("10.0.0.0/16", "10.0.1.0/24")), POLICY_NS, WEB_PROD, PROD_LABELS, DEFAULT
+    )
     assert why == "ipBlock 10.0.0.0/16 except 10.0.1.0/24 does not contain 10.0.1.5"

@@ -1,10 +1,10 @@
-"""Port matching (``NetworkPolicyPort`` in ``networking/v1/types.go``; anchors.md §6.2)."""
+"""Port matching (``NetworkPolicyPort`` in ``networking/v1/types.go``)."""
 
 from __future__ import annotations
 
 import pytest
-
 from tests.unit.core.core_builders import addr, pod, port
+
 from podwall.core.model import Protocol
 from podwall.core.ports import describe_port_miss, named_port_numbers, ports_match, spec_matches
 

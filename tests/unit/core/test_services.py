@@ -5,12 +5,12 @@ from __future__ import annotations
 from types import MappingProxyType
 
 import pytest
+from tests.unit.core.core_builders import addr, cluster, labels_sel, namespace, peer, pod, policy, port, rule
 
 from podwall.core.evaluate import Engine
 from podwall.core.model import Cluster, LabelSelector, Protocol, Service, ServicePort
 from podwall.core.services import evaluate_service, find_service_port, resolve_port, service_backends
 from podwall.errors import QueryError
-from tests.unit.core.core_builders import addr, cluster, labels_sel, namespace, peer, pod, policy, port, rule
 
 TCP, UDP = Protocol.TCP, Protocol.UDP
 

@@ -1,4 +1,4 @@
-"""API-server defaulting (``pkg/apis/networking/v1/defaults.go``; anchors.md §6.1, "Defaulting").
+"""API-server defaulting (``pkg/apis/networking/v1/defaults.go``).
 
 * ``ports[].protocol`` <- ``TCP`` when absent (or null);
 * ``policyTypes`` empty or absent <- ``[Ingress]``, plus ``Egress`` iff ``spec.egress`` is non-empty;
@@ -8,10 +8,10 @@
 from __future__ import annotations
 
 import pytest
+from tests.unit.sources.source_helpers import decode, errors, netpol
 
 import podwall
 from podwall.core.model import Direction, Protocol
-from tests.unit.sources.source_helpers import decode, errors, netpol
 
 ING, EGR = Direction.INGRESS, Direction.EGRESS
 
@@ -25,8 +25,13 @@ def only_policy(doc: str, **kw: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     ("entry", "protocol"),
-    [("port: 80", Protocol.TCP), ("{port: 80, protocol: null}", Protocol.TCP), ("{port: 53, protocol: UDP}", Protocol.UDP),
-     ("{protocol: SCTP}", Protocol.SCTP), ("{}", Protocol.TCP)],
+    [
+        ("port: 80", Protocol.TCP),
+        ("{port: 80, protocol: null}", Protocol.TCP),
+        ("{port: 53, protocol: UDP}", Protocol.UDP),
+        ("{protocol: SCTP}", Protocol.SCTP),
+        ("{}", Protocol.TCP),
+    ],
 )
 def test_protocol_defaults_to_tcp(entry: str, protocol: Protocol) -> None:
     pol = only_policy(netpol(f"podSelector: {{}}\ningress:\n- ports:\n  - {entry}\n"))
@@ -116,7 +121,8 @@ def test_default_namespace_applies_to_every_namespaced_kind_and_creates_it(tmp_p
     f = tmp_path / "m.yaml"
     f.write_text(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n"
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {metadata: {labels: {x: y}}}}\n---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {metadata: {labels: {x: y}}}}\n"
+        "---\n"
         "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {selector: {x: y}, ports: [{port: 80}]}\n---\n"
         + netpol("podSelector: {}", metadata="name: p")
     )

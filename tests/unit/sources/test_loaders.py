@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.unit.sources.source_helpers import decode, netpol
 
 import podwall
 from podwall.errors import InputError, ManifestError, Severity
 from podwall.sources.decode import load
-from tests.unit.sources.source_helpers import decode, errors, netpol
 
 NS = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels: {{team: {team}}}\n"
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels: {{app: {app}}}\n"
@@ -32,7 +32,9 @@ def keys(result) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_multi_document_file_and_empty_documents() -> None:
-    text = "---\n" + POD.format(name="a", ns="x", app="a") + "---\n---\n" + POD.format(name="b", ns="y", app="b") + "...\n"
+    text = (
+        "---\n" + POD.format(name="a", ns="x", app="a") + "---\n---\n" + POD.format(name="b", ns="y", app="b") + "...\n"
+    )
     result = decode(text)
     assert result.diagnostics == []
     assert keys(result) == ["x/a", "y/b"]
@@ -41,7 +43,10 @@ def test_multi_document_file_and_empty_documents() -> None:
 @pytest.mark.parametrize("kind", ["List", "PodList", "NamespaceList"])
 def test_list_kinds_are_unwrapped(kind: str) -> None:
     text = f"apiVersion: v1\nkind: {kind}\nitems:\n" + textwrap.indent(
-        "- " + NS.format(name="team-a", team="a").replace("\n", "\n  ") + "\n- " + POD.format(name="p", ns="team-a", app="w").replace("\n", "\n  "),
+        "- "
+        + NS.format(name="team-a", team="a").replace("\n", "\n  ")
+        + "\n- "
+        + POD.format(name="p", ns="team-a", app="w").replace("\n", "\n  "),
         "",
     )
     result = decode(text)
@@ -70,7 +75,9 @@ def test_list_items_of_the_wrong_type_are_located() -> None:
 
 
 def test_stdin_through_the_public_api() -> None:
-    data = (POD.format(name="a", ns="x", app="a") + "---\n" + netpol("podSelector: {}\ningress:\n- ports:\n  - port: 0")).encode()
+    data = (
+        POD.format(name="a", ns="x", app="a") + "---\n" + netpol("podSelector: {}\ningress:\n- ports:\n  - port: 0")
+    ).encode()
     c = podwall.load("-", stdin=io.BytesIO(data), strict=False)
     assert [e.key for e in c.cluster.endpoints] == ["x/a"]
     (d,) = c.diagnostics
@@ -137,7 +144,9 @@ def workload(kind: str, name: str, api: str, extra: str = "") -> str:
     body = TEMPLATE % {"name": name}
     if kind == "CronJob":
         body = "schedule: '* * * * *'\njobTemplate:\n  spec:\n" + textwrap.indent(body, "    ")
-    return f"apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: w\nspec:\n" + textwrap.indent(extra + body, "  ")
+    return f"apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: w\nspec:\n" + textwrap.indent(
+        extra + body, "  "
+    )
 
 
 WORKLOADS = [
@@ -163,7 +172,8 @@ def test_workloads_become_endpoints_from_their_pod_template(kind: str, api: str,
 
 
 def test_workload_labels_are_the_templates_not_the_objects() -> None:
-    text = workload("Deployment", "web", "apps/v1").replace("  namespace: w\n", "  namespace: w\n  labels: {app: other}\n")
+    text = workload("Deployment", "web", "apps/v1").replace("  namespace: w\n", "  namespace: w\n  labels: {app: "
+        "other}\n")
     (ep,) = decode(text).cluster.endpoints
     assert dict(ep.labels) == {"app": "web", "tier": "t"}
 
@@ -179,7 +189,8 @@ def owned_pod(name: str, owner_kind: str, owner: str, *, hash_label: str = "", i
 
 def test_pod_and_replicaset_fold_into_the_deployment_present() -> None:
     rs = workload("ReplicaSet", "web-5d9c", "apps/v1").replace(
-        "  namespace: w\n", "  namespace: w\n  ownerReferences:\n  - {apiVersion: apps/v1, kind: Deployment, name: web, uid: u}\n"
+        "  namespace: w\n", "  namespace: w\n  ownerReferences:\n  - {apiVersion: apps/v1, kind: Deployment, name: "
+            "web, uid: u}\n"
     )
     text = "---\n".join(
         [
@@ -197,7 +208,11 @@ def test_pod_and_replicaset_fold_into_the_deployment_present() -> None:
 
 
 def test_pod_folds_into_deployment_by_pod_template_hash_when_the_replicaset_is_missing() -> None:
-    text = workload("Deployment", "web", "apps/v1") + "---\n" + owned_pod("web-5d9c-aaaaa", "ReplicaSet", "web-5d9c", hash_label="5d9c")
+    text = (
+        workload("Deployment", "web", "apps/v1")
+        + "---\n"
+        + owned_pod("web-5d9c-aaaaa", "ReplicaSet", "web-5d9c", hash_label="5d9c")
+    )
     assert keys(decode(text)) == ["w/deployment/web"]
 
 
@@ -205,11 +220,17 @@ def test_hash_heuristic_needs_the_matching_label() -> None:
     # without pod-template-hash (or with another one) the pod is not folded
     text = workload("Deployment", "web", "apps/v1") + "---\n" + owned_pod("web-5d9c-aaaaa", "ReplicaSet", "web-5d9c")
     assert keys(decode(text)) == ["w/deployment/web", "w/web-5d9c-aaaaa"]
-    text = workload("Deployment", "web", "apps/v1") + "---\n" + owned_pod("web-5d9c-a", "ReplicaSet", "web-5d9c", hash_label="ffff")
+    text = (
+        workload("Deployment", "web", "apps/v1")
+        + "---\n"
+        + owned_pod("web-5d9c-a", "ReplicaSet", "web-5d9c", hash_label="ffff")
+    )
     assert keys(decode(text)) == ["w/deployment/web", "w/web-5d9c-a"]
 
 
-@pytest.mark.parametrize(("owner_kind", "wl"), [("StatefulSet", "StatefulSet"), ("DaemonSet", "DaemonSet"), ("Job", "Job")])
+@pytest.mark.parametrize(
+    ("owner_kind", "wl"), [("StatefulSet", "StatefulSet"), ("DaemonSet", "DaemonSet"), ("Job", "Job")]
+)
 def test_pods_fold_into_other_owners(owner_kind: str, wl: str) -> None:
     api = "batch/v1" if wl == "Job" else "apps/v1"
     text = workload(wl, "web", api) + "---\n" + owned_pod("web-0", owner_kind, "web")
@@ -218,17 +239,31 @@ def test_pods_fold_into_other_owners(owner_kind: str, wl: str) -> None:
 
 
 def test_pod_is_not_folded_when_its_owner_is_absent() -> None:
-    result = decode(owned_pod("web-0", "StatefulSet", "web") + "---\n" + owned_pod("x-5d9c-a", "ReplicaSet", "x-5d9c", hash_label="5d9c"))
+    result = decode(
+        owned_pod("web-0", "StatefulSet", "web")
+        + "---\n"
+        + owned_pod("x-5d9c-a", "ReplicaSet", "x-5d9c", hash_label="5d9c")
+    )
     assert keys(result) == ["w/web-0", "w/x-5d9c-a"]
 
 
 def test_owner_in_another_namespace_does_not_fold() -> None:
-    text = workload("StatefulSet", "web", "apps/v1").replace("namespace: w", "namespace: other") + "---\n" + owned_pod("web-0", "StatefulSet", "web")
+    text = (
+        workload("StatefulSet", "web", "apps/v1").replace("namespace: w", "namespace: other")
+        + "---\n"
+        + owned_pod("web-0", "StatefulSet", "web")
+    )
     assert sorted(keys(decode(text))) == ["other/statefulset/web", "w/web-0"]
 
 
 def test_implicit_namespaces_get_their_name_label() -> None:
-    text = POD.format(name="a", ns="implicit", app="x") + "---\n" + NS.format(name="declared", team="t") + "---\n" + netpol("podSelector: {}", metadata="name: p\nnamespace: polns")
+    text = (
+        POD.format(name="a", ns="implicit", app="x")
+        + "---\n"
+        + NS.format(name="declared", team="t")
+        + "---\n"
+        + netpol("podSelector: {}", metadata="name: p\nnamespace: polns")
+    )
     nss = decode(text).cluster.namespaces
     assert sorted(nss) == ["declared", "implicit", "polns"]
     assert not nss["implicit"].declared and nss["declared"].declared
@@ -299,7 +334,8 @@ def test_line_is_the_offending_fields_line() -> None:
 
 
 def test_line_of_a_mapping_valued_field_is_its_key_line() -> None:
-    text = netpol("podSelector: {}\ningress:\n- from:\n  - podSelector:\n      matchLabels: {a: b}\n    ipBlock:\n      cidr: 10.0.0.0/8\n")
+    text = netpol("podSelector: {}\ningress:\n- from:\n  - podSelector:\n      matchLabels: {a: b}\n    ipBlock:\n    "
+        "  cidr: 10.0.0.0/8\n")
     (d,) = decode(text).errors
     assert d.field == "spec.ingress[0].from[0]" and d.line == 10  # the "- podSelector:" item line
     text = netpol("podSelector:\n  matchLabels:\n    app: web\ningress: yes-please\n")
@@ -330,7 +366,10 @@ def test_lines_inside_list_items_and_later_documents() -> None:
     types_line = lines.index("policyTypes: [Sideways]") + 1
     assert port_line > 17 and types_line > port_line + 3  # in a List item, then in the third document
     ds = decode(text).errors
-    assert [(d.field, d.line) for d in ds] == [("spec.ingress[0].ports[0].port", port_line), ("spec.policyTypes[0]", types_line)]
+    assert [(d.field, d.line) for d in ds] == [
+        ("spec.ingress[0].ports[0].port", port_line),
+        ("spec.policyTypes[0]", types_line),
+    ]
 
 
 # -- bad input ---------------------------------------------------------------------------------------
@@ -377,12 +416,21 @@ def test_malformed_yaml_and_truncated_json(text: str, line: int, fragment: str) 
         (netpol("podSelector: {}\ningress: allow-all\n"), "spec.ingress", 8),
         (netpol("podSelector: {}\ningress:\n- from: {podSelector: {}}\n"), "spec.ingress[0].from", 9),
         (netpol("podSelector: {}\ningress:\n- ports:\n  - port: 80.5\n"), "spec.ingress[0].ports[0].port", 10),
-        (netpol("podSelector: {}\ningress:\n- ports:\n  - {port: 80, endPort: '90'}\n"), "spec.ingress[0].ports[0].endPort", 10),
+        (
+            netpol("podSelector: {}\ningress:\n- ports:\n  - {port: 80, endPort: '90'}\n"),
+            "spec.ingress[0].ports[0].endPort",
+            10,
+        ),
         (netpol("podSelector: []\n"), "spec.podSelector", 7),
         (netpol("podSelector: {matchLabels: {on: x}}\n"), "spec.podSelector.matchLabels", 7),
         (netpol("podSelector: {}\npolicyTypes: Ingress\n"), "spec.policyTypes", 8),
         ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: 'yes'\n", "spec.hostNetwork", 5),
-        ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - ports:\n    - containerPort: '80'\n", "spec.containers[0].ports[0].containerPort", 7),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+            "spec:\n  containers:\n  - ports:\n    - containerPort: '80'\n",
+            "spec.containers[0].ports[0].containerPort",
+            7,
+        ),
         ("- apiVersion: v1\n  kind: Pod\n", "", 1),
         ("apiVersion: v1\nmetadata: {name: p}\n", "kind", 1),
         ("kind: Pod\nmetadata: {name: p}\n", "apiVersion", 1),
@@ -470,7 +518,12 @@ def test_deep_nesting_is_refused_not_crashed(depth: int, open_: str, close: str)
 
 
 def test_moderate_nesting_is_read() -> None:
-    text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, annotations: {x: '1'}}\nspec: {x: " + "[" * 200 + "]" * 200 + "}\n"
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, annotations: {x: '1'}}\nspec: {x: "
+        + "[" * 200
+        + "]" * 200
+        + "}\n"
+    )
     result = fast(lambda: decode(text))
     assert result.diagnostics == [] and keys(result) == ["default/p"]
 
@@ -523,19 +576,22 @@ def test_adversarial_inputs_raise_only_documented_exceptions(tmp_path: Path) -> 
     samples = [
         b"", b"---\n", b"...\n", b"~\n", b"[]\n", b"{}\n", b"!!binary aGVsbG8=\n", b"!!python/object:os.system {}\n",
         b"a: !!timestamp 2001-12-14\n", b"apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {d: 2024-01-01}}\n",
-        b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{ports: [{containerPort: 99999999999999999999}]}]}\n",
+        b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{ports: [{containerPort: "
+        b"99999999999999999999}]}]}\n",
         b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nstatus: {podIP: not-an-ip}\n",
         b"apiVersion: v1\nkind: Pod\nmetadata: {name: p, ownerReferences: [1, {kind: 2}]}\n",
         b"? [complex, key]\n: value\n",
-        b"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {ingress: [{from: [{ipBlock: {cidr: 1, except: [2]}}]}]}\n",
-        b"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {podSelector: {matchExpressions: [{key: [1], operator: {}, values: x}]}}\n",
+        b"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {ingress: [{from: "
+        b"[{ipBlock: {cidr: 1, except: [2]}}]}]}\n",
+        b"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {podSelector: "
+        b"{matchExpressions: [{key: [1], operator: {}, values: x}]}}\n",
         b"\t\t\n", b"%YAML 1.1\n---\na: b\n", b"%TAG ! tag:x,2000:\n--- !foo\na: b\n",
     ]
     for i, raw in enumerate(samples):
         p = tmp_path / f"s{i}.yaml"
         p.write_bytes(raw)
         try:
-            c = fast(lambda: podwall.load([str(p)], strict=False))
+            c = fast(lambda p=p: podwall.load([str(p)], strict=False))
         except InputError:
             continue
         for d in c.diagnostics:
@@ -556,7 +612,8 @@ def test_loaded_cluster_names_endpoints_like_the_cli(tmp_path: Path) -> None:
         + "---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: n}\n"
         + "spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: http}]}\n"
         + "---\n"
-        + netpol("podSelector: {matchLabels: {app: web}}\ningress:\n- ports:\n  - port: http\n", metadata="name: web\nnamespace: n")
+        + netpol("podSelector: {matchLabels: {app: web}}\ningress:\n- ports:\n  - port: http\n", metadata="name: web\n"
+            "namespace: n")
     )
     c = podwall.load([str(p)])
     assert c.target("n/client").key == "n/client"

@@ -1,4 +1,4 @@
-"""NetworkPolicy validation: every row of anchors.md §6.1, with the API server's exact text.
+"""NetworkPolicy validation: every rule of the API server's validation, with its exact text.
 
 Field paths and messages come from ``kubernetes/kubernetes``
 ``pkg/apis/networking/validation/validation.go`` (``ValidateNetworkPolicySpec``,
@@ -14,9 +14,9 @@ those sources, not produced by podwall.
 from __future__ import annotations
 
 import pytest
+from tests.unit.sources.source_helpers import decode, errors, netpol, warnings
 
 from podwall.sources import validation as v
-from tests.unit.sources.source_helpers import decode, errors, netpol, warnings
 
 # -- upstream message texts ----------------------------------------------------------------
 QNAME = (
@@ -113,9 +113,12 @@ ROWS = [
       f'{PORT0}.port: Invalid value: "HTTP": must contain at least one letter (a-z)']),
     ("13", netpol(ingress_port("port: '8080'")),
      [f'{PORT0}.port: Invalid value: "8080": must contain at least one letter (a-z)']),
-    ("14", netpol(ingress_port("port: a--b")), [f'{PORT0}.port: Invalid value: "a--b": must not contain consecutive hyphens']),
-    ("15-start", netpol(ingress_port("port: -ab")), [f'{PORT0}.port: Invalid value: "-ab": must not begin or end with a hyphen']),
-    ("15-end", netpol(ingress_port("port: ab-")), [f'{PORT0}.port: Invalid value: "ab-": must not begin or end with a hyphen']),
+    ("14", netpol(ingress_port("port: a--b")), [f'{PORT0}.port: Invalid value: "a--b": must not contain consecutive '
+        f'hyphens']),
+    ("15-start", netpol(ingress_port("port: -ab")), [f'{PORT0}.port: Invalid value: "-ab": must not begin or end with '
+        f'a hyphen']),
+    ("15-end", netpol(ingress_port("port: ab-")), [f'{PORT0}.port: Invalid value: "ab-": must not begin or end with a '
+        f'hyphen']),
     ("15-empty", netpol(ingress_port("port: ''")),
      [f'{PORT0}.port: Invalid value: "": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)',
       f'{PORT0}.port: Invalid value: "": must contain at least one letter (a-z)']),
@@ -162,7 +165,8 @@ ROWS = [
     # 20 label keys, in every selector position
     ("20-peer-pod", netpol(ingress_from("podSelector: {matchLabels: {'bad key!': x}}")),
      [f'{FROM0}.podSelector.matchLabels: Invalid value: "bad key!": {QNAME}']),
-    ("20-peer-ns", netpol("podSelector: {}\npolicyTypes: [Egress]\negress:\n- to:\n  - namespaceSelector: {matchLabels: {'-x': y}}\n"),
+    ("20-peer-ns", netpol("podSelector: {}\npolicyTypes: [Egress]\negress:\n- to:\n  - namespaceSelector: "
+        "{matchLabels: {'-x': y}}\n"),
      [f'spec.egress[0].to[0].namespaceSelector.matchLabels: Invalid value: "-x": {QNAME}']),
     ("20-long", netpol(f"podSelector: {{matchLabels: {{{'k' * 64}: x}}}}"),
      [f'spec.podSelector.matchLabels: Invalid value: "{"k" * 64}": name part must be no more than 63 characters']),
@@ -335,7 +339,9 @@ def test_upper_and_mixed_case_label_keys_and_values_are_fine() -> None:
 
 
 def test_sixty_three_character_limits_are_inclusive() -> None:
-    doc = netpol(f"podSelector: {{matchLabels: {{{'k' * 63}: {'v' * 63}}}}}\ningress:\n- ports:\n  - port: {'p' * 15}\n")
+    doc = netpol(
+        f"podSelector: {{matchLabels: {{{'k' * 63}: {'v' * 63}}}}}\ningress:\n- ports:\n  - port: {'p' * 15}\n"
+    )
     assert decode(doc).errors == []
 
 

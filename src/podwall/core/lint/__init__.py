@@ -55,7 +55,9 @@ def _ignored(annotations: Mapping[str, str] | None) -> set[str]:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
-def _silenced(f: Finding, cluster: Cluster, by_policy: Mapping[str, Policy], by_endpoint: Mapping[str, Mapping[str, str]]) -> bool:
+def _silenced(
+    f: Finding, cluster: Cluster, by_policy: Mapping[str, Policy], by_endpoint: Mapping[str, Mapping[str, str]]
+) -> bool:
     sets: list[set[str]] = []
     if f.namespace is not None and f.namespace in cluster.namespaces:
         sets.append(_ignored(cluster.namespaces[f.namespace].annotations))

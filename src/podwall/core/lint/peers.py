@@ -270,7 +270,10 @@ def check_ipblocks(ctx: LintContext) -> Iterator[Finding]:
                     path = (peer_key(direction), j, "ipBlock")
                     bad = [
                         (s, str(n))
-                        for s, n in ((block.cidr, block.network), *zip(block.excepts, block.except_networks))
+                        for s, n in (
+                            (block.cidr, block.network),
+                            *zip(block.excepts, block.except_networks, strict=False),
+                        )
                         if not canonical_cidr(s, n)
                     ]
                     if bad:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from podwall.errors import Severity
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,7 +166,7 @@ _RULES = (
     ),
     RuleInfo(
         id="shadowed-rule",
-        severity=I,
+        severity=INFO,
         summary="a rule whose every allowed connection is already allowed by another rule for the "
         "same pods",
         why="The rule has no effect: removing it changes nothing. Often a leftover, or a sign that "
@@ -177,7 +177,7 @@ _RULES = (
     ),
     RuleInfo(
         id="hostnetwork-selected",
-        severity=I,
+        severity=INFO,
         summary="a policy selects hostNetwork pods, on which it has no effect",
         why="Pods with hostNetwork: true share the node's network; most CNIs do not apply "
         "NetworkPolicy to them, and selectors never match them as peers.",
@@ -232,7 +232,7 @@ _TIER_RULES = (
     ),
     RuleInfo(
         id="tier-pass-noop",
-        severity=I,
+        severity=INFO,
         summary="a Pass rule with no later rule of its tier that could match: it changes nothing",
         why="Pass skips the rest of the tier; when nothing follows that could match, the traffic goes to "
         "the next stage anyway. The rule suggests a decision that is not there.",

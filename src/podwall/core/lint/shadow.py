@@ -63,7 +63,9 @@ def _block_covers(outer: IPBlock, inner: IPBlock) -> bool:
 
 def peer_covers(outer: Peer, inner: Peer, own_ns_labels: dict[str, str]) -> bool:
     if outer.ip_block is not None or inner.ip_block is not None:
-        return outer.ip_block is not None and inner.ip_block is not None and _block_covers(outer.ip_block, inner.ip_block)
+        return (
+            outer.ip_block is not None and inner.ip_block is not None and _block_covers(outer.ip_block, inner.ip_block)
+        )
     if outer.namespace_selector is None:
         if inner.namespace_selector is not None:
             return False
@@ -89,13 +91,11 @@ def port_covers(outer: PortSpec, inner: PortSpec) -> bool:
 
 
 def rule_covers(outer: Rule, inner: Rule, own_ns_labels: dict[str, str]) -> bool:
-    if outer.ports:
-        if not inner.ports or not all(any(port_covers(o, s) for o in outer.ports) for s in inner.ports):
-            return False
-    if outer.peers:
-        if not inner.peers or not all(any(peer_covers(o, p, own_ns_labels) for o in outer.peers) for p in inner.peers):
-            return False
-    return True
+    if outer.ports and not (inner.ports and all(any(port_covers(o, s) for o in outer.ports) for s in inner.ports)):
+        return False
+    return not outer.peers or bool(
+        inner.peers and all(any(peer_covers(o, p, own_ns_labels) for o in outer.peers) for p in inner.peers)
+    )
 
 
 def _remove_rule(pol: Policy, direction: Direction, rule: Rule) -> Policy:
