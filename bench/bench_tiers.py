@@ -1,7 +1,7 @@
 """Cost of cluster-wide tiers in full reachability: the bench cluster with and without 200
 ClusterNetworkPolicies of both tiers, timed in the same run.
 
-    python bench/bench_tiers.py                       # 10,000 pods, 200 CNPs, best of 3
+    python bench/bench_tiers.py                       # 10,000 pods, 200 CNPs, best of 7
     python bench/bench_tiers.py --pods 2000 --cnps 40 --repeat 1
 
 The cluster is ``gen_cluster.py``'s (namespaces, pods, NetworkPolicies). The CNPs are what a
@@ -226,7 +226,7 @@ def main() -> None:
     ap.add_argument("--pods", type=int, default=10_000)
     ap.add_argument("--cnps", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--max-ratio", type=float, default=1.5)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

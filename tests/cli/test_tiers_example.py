@@ -19,14 +19,13 @@ def test_podwall_test_passes_every_probe():
         cli, ["test", SEED, str(TIERS / "policies.yaml"), "-n", "production", "--expect", str(TIERS / "expect.yaml")]
     )
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines()[-1] == "18 passed, 0 failed"
+    assert result.output.strip().splitlines()[-1] == "18 probes: 18 passed, 0 failed, 0 advisory, 0 not run"
 
 
 def test_the_probes_depend_on_the_tiers():
     result = CliRunner().invoke(cli, ["test", SEED, "-n", "production", "--expect", str(TIERS / "expect.yaml")])
     assert result.exit_code == 1
-    failed = int(result.output.strip().splitlines()[-1].split()[2])
-    assert failed == 5
+    assert result.output.strip().splitlines()[-1] == "18 probes: 13 passed, 5 failed, 0 advisory, 0 not run"
 
 
 def test_tier_lint_is_clean_and_explain_names_the_tiers():
@@ -104,3 +103,42 @@ def test_domain_names_need_domain_address(tmp_path):
     assert result.exit_code == 1  # the name is known, the address is another one
     result = CliRunner().invoke(cli, [*args, "--domain-address", "api.partner.example"])
     assert result.exit_code == 2 and "NAME=IP" in result.output
+
+
+def test_json_documents_with_tiers_follow_their_schemas():
+    import json
+
+    import jsonschema
+    from tests.conftest import REPO
+
+    schemas = REPO / "docs" / "schemas"
+    base = [SEED, str(TIERS / "policies.yaml"), "-n", "production"]
+    for args, kind in (
+        (["can", *base, "--from", "ci/ci-runner", "--to", "production/backend", "-p", "8080", "-o", "json"], "Verdict"),
+        (
+            [
+                "explain",
+                *base,
+                "--from",
+                "production/frontend",
+                "--to",
+                "production/backend",
+                "-p",
+                "8080",
+                "-o",
+                "json",
+            ],
+            "Verdict",
+        ),
+        (["validate", *base, "-o", "json"], "Validation"),
+    ):
+        result = CliRunner().invoke(cli, args)
+        doc = json.loads(result.output)
+        jsonschema.validate(doc, json.loads((schemas / f"{kind}.json").read_text()))
+        assert doc["kind"] == kind
+    verdict = json.loads(
+        CliRunner()
+        .invoke(cli, ["can", *base, "--from", "ci/ci-runner", "--to", "production/backend", "-p", "8080", "-o", "json"])
+        .output
+    )
+    assert "tier" in json.dumps(verdict)

@@ -7,6 +7,7 @@ README.md); no probe there is pod-to-itself, so every probe counts.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -60,12 +61,14 @@ def test_api_agrees_with_upstream(state: Path):
 
 @pytest.mark.parametrize("state", STATES, ids=lambda p: str(p.relative_to(CNP)))
 def test_cli_test_command_agrees_with_upstream(state: Path):
-    result = CliRunner().invoke(
-        cli,
-        ["test", str(state / "cluster.yaml"), str(state / "policies.yaml"), "--expect", str(state / "expected.yaml")],
-    )
+    args = ["test", str(state / "cluster.yaml"), str(state / "policies.yaml"), "--expect", str(state / "expected.yaml")]
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines()[-1] == f"{len(_probes(state))} passed, 0 failed"
+    n = len(_probes(state))
+    assert result.output.strip().splitlines()[-1] == f"{n} probes: {n} passed, 0 failed, 0 advisory, 0 not run"
+    result = CliRunner().invoke(cli, [*args, "-o", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["summary"] == {"total": n, "passed": n, "failed": 0, "advisory": 0, "not_run": 0}
 
 
 def test_tiers_ignored_would_fail_the_suite():

@@ -25,7 +25,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -46,9 +46,6 @@ from podwall.core.model import (
 )
 from podwall.core.selectors import matches
 from podwall.core.tiers import domain_matches, ports_match
-
-if TYPE_CHECKING:
-    from podwall.core.classes import Classes
 
 BoolVec = npt.NDArray[np.bool_]
 _V6_OFFSET = 1 << 32
@@ -145,6 +142,19 @@ class TierAtoms:
     def span(self, net: IPNetwork) -> tuple[int, int]:
         lo, hi = _range(net)
         return bisect.bisect_right(self.bounds, lo), bisect.bisect_right(self.bounds, hi)
+
+
+class Classes(Protocol):
+    """What the tiers need of :class:`podwall.core.classes.Classes` (no import: no cycle)."""
+
+    cluster: Cluster
+    options: Options
+    n: int
+    reps: list[Endpoint]
+
+    def namespace_selector(self, sel: LabelSelector) -> BoolVec: ...
+
+    def pod_selector(self, sel: LabelSelector) -> BoolVec: ...
 
 
 _RuleEntry = tuple[int, int, TierAction]
@@ -343,6 +353,7 @@ def apply_tiers(
     rows: list[npt.NDArray[np.uint8]] = list(erow_mat)
     ids = erow_ids.copy()
     memo: dict[tuple[Any, ...], int] = {}
+    row_index: dict[bytes, int] = {}
     admin_sel, base_sel = tv.selecting[Tier.ADMIN], tv.selecting[Tier.BASELINE]
     for a in range(n):
         if not admin_sel[a] and not base_sel[a]:
@@ -363,8 +374,13 @@ def apply_tiers(
         key = (int(erow_ids[a]), ekey)
         r = memo.get(key)
         if r is None:
-            r = memo[key] = len(rows)
-            rows.append(_apply(erow_mat[erow_ids[a]], effect))
+            row = _apply(erow_mat[erow_ids[a]], effect)
+            rkey = row.tobytes()
+            r = row_index.get(rkey)
+            if r is None:
+                r = row_index[rkey] = len(rows)
+                rows.append(row)
+            memo[key] = r
         ids[a] = r
     new_rows = np.stack(rows) if n_cols else np.zeros((len(rows), 0), dtype=np.uint8)
     # ingress source vectors: the columns of classes with the same policy sets and isolation are
@@ -381,8 +397,8 @@ def apply_tiers(
         for k in range(int(col_start[b]), int(col_start[b + 1])):
             by_type.setdefault(int(col_type[k]), []).append(k)
     new_src = col_src.copy()
-    pieces: list[npt.NDArray[np.bool_]] = [src_t]
-    next_id = src_t.shape[1]
+    new_vecs: list[npt.NDArray[np.bool_]] = []
+    known: dict[bytes, int] = {src_t[:, j].tobytes(): j for j in range(src_t.shape[1])}
     for (adm, base, iso), by_type in groups.items():
         b = rep[(adm, base, iso)]
         types = np.fromiter(by_type, dtype=np.int64, count=len(by_type))
@@ -403,10 +419,18 @@ def apply_tiers(
                 lower = np.broadcast_to(~base_deny[:, j : j + 1], (n, len(uniq)))
             else:
                 lower = src_t[:, uniq]
-            pieces.append(acc[:, j : j + 1] | (~decided[:, j : j + 1] & lower))
-            new_src[idx] = next_id + inv
-            next_id += len(uniq)
-    new_src_t = np.concatenate(pieces, axis=1) if len(pieces) > 1 else src_t
+            block = acc[:, j : j + 1] | (~decided[:, j : j + 1] & lower)
+            ids_of = np.empty(len(uniq), dtype=np.int64)
+            for u in range(len(uniq)):  # identical vectors are shared (keeps the combine's input small)
+                vec = np.ascontiguousarray(block[:, u])
+                vkey = vec.tobytes()
+                hit = known.get(vkey)
+                if hit is None:
+                    hit = known[vkey] = src_t.shape[1] + len(new_vecs)
+                    new_vecs.append(vec)
+                ids_of[u] = hit
+            new_src[idx] = ids_of[inv]
+    new_src_t = np.concatenate([src_t, np.stack(new_vecs, axis=1)], axis=1) if new_vecs else src_t
     return new_rows, ids, new_src_t, new_src
 
 
