@@ -266,10 +266,18 @@ def test_a_closed_pipe_ends_quietly(name: str) -> None:
     assert err == ""
 
 
-def test_head_minus_one_through_a_shell_pipe() -> None:
-    cmd = " ".join(PODWALL) + " lint --list-rules | head -1; exit ${PIPESTATUS[0]}"
-    r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, cwd=REPO, timeout=60)
-    assert r.stdout.startswith("no-default-deny")
+def test_head_minus_one_through_a_shell_pipe(tmp_path: Path) -> None:
+    """Output far larger than a pipe's buffer, so podwall is still writing when head leaves."""
+    pods = "".join(
+        f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: n}}\n"
+        f"spec: {{containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n"
+        f"status: {{podIP: 10.0.{i // 250}.{i % 250 + 1}}}\n"
+        for i in range(200)
+    )
+    (tmp_path / "pods.yaml").write_text(pods)
+    cmd = " ".join(PODWALL) + f" matrix {tmp_path / 'pods.yaml'} -o json | head -1; exit ${{PIPESTATUS[0]}}"
+    r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert r.stdout.startswith('{"schema": "podwall/v1", "kind": "Matrix"')
     assert r.stdout.count("\n") == 1
     assert r.stderr == ""
     assert r.returncode == ExitCode.SIGPIPE

@@ -15,7 +15,9 @@ from click.testing import CliRunner
 
 import podwall
 from podwall.cli.main import cli
-from podwall.core.lint import RULES, combined_fixes, lint
+from podwall.core.lint import RULES, lint
+from podwall.core.reachability import reference_matrix
+from podwall.report.fixes import DELETE_DIR, fix_files
 
 HERE = Path(__file__).parent
 RULE_DIR = HERE / "rules"
@@ -23,20 +25,35 @@ BASE = RULE_DIR / "base.yaml"
 REPO = HERE.parent.parent
 SCENARIOS = sorted(p.name for p in RULE_DIR.iterdir() if p.is_dir())
 
-# Rules whose findings carry a ready-to-apply fix (the others need a human decision).
+# Rules whose bad scenario carries a ready-to-apply fix (the others need a human decision), with
+# the verdict changes the fix may make: "none" (the manifests say what they already do), "open"
+# (only denied connections become allowed), "close" (only allowed ones become denied).
+# and-or-confusion never has one (merging the peers changes who may connect); rules-ignored's
+# scenario has none because adding Egress would deny the pods' other egress.
 FIXABLE = {
-    "no-default-deny",
-    "unprotected-pod",
-    "dns-egress-blocked",
-    "dns-tcp-missing",
-    "rules-ignored",
-    "named-port-unresolved",
-    "port-protocol-mismatch",
-    "and-or-confusion",
-    "noncanonical-cidr",
-    "shadowed-rule",
-    "missing-namespace",
+    "no-default-deny": "close",
+    "unprotected-pod": "close",
+    "dns-egress-blocked": "open",
+    "dns-tcp-missing": "open",
+    "named-port-unresolved": "open",
+    "port-protocol-mismatch": "open",
+    "noncanonical-cidr": "none",
+    "shadowed-rule": "none",
+    "missing-namespace": "none",
 }
+
+
+def _cells(paths):
+    """Every (source, destination, port) -> allowed, by the per-pair oracle."""
+    loaded = podwall.load([str(p) for p in paths], namespace="production", strict=False)
+    m = reference_matrix(loaded.engine)
+    out = {}
+    for i, src in enumerate(m.endpoints):
+        for j, dst in enumerate(m.endpoints):
+            allowed = set(m.allowed(i, j))
+            for pk in m.checked(j):
+                out[(src.key, dst.key, pk)] = pk in allowed
+    return out
 
 
 def findings(*paths: Path, namespace: str = "production"):
@@ -73,26 +90,30 @@ def test_base_alone_is_clean_of_scenario_rules():
 
 @pytest.mark.parametrize("rule", SCENARIOS)
 def test_fix_offered_and_it_fixes(rule, tmp_path):
-    hits = [f for f in findings(BASE, RULE_DIR / rule / "bad.yaml") if f.rule == rule]
+    """Applying the fixes removes the findings, and changes verdicts only as the rule allows
+    (checked with the per-pair oracle, not with the fix checker that decided to offer them)."""
+    bad = RULE_DIR / rule / "bad.yaml"
+    hits = [f for f in findings(BASE, bad) if f.rule == rule]
     offered = [f for f in hits if f.fix is not None]
     if rule not in FIXABLE:
         assert offered == []
         return
     assert offered, f"{rule} offers no fix"
-    files = combined_fixes(hits)
     paths = []
     replaced = set()
-    for name, text in files.items():
+    for rel, text in fix_files(hits).items():
         for doc in yaml.safe_load_all(text):
             assert doc["kind"] == "NetworkPolicy" and doc["metadata"]["namespace"]
             replaced.add((doc["metadata"]["namespace"], doc["metadata"]["name"]))
-        p = tmp_path / f"{name}.yaml"
+        if rel.startswith(DELETE_DIR + "/"):
+            continue  # deleted: the policy is dropped below and not added back
+        p = tmp_path / rel
         p.write_text(text)
         paths.append(p)
     # apply: a fix file replaces the policy of the same namespace/name, or adds a new one
     kept = [
         d
-        for d in yaml.safe_load_all((RULE_DIR / rule / "bad.yaml").read_text())
+        for d in yaml.safe_load_all(bad.read_text())
         if d["kind"] != "NetworkPolicy"
         or (d["metadata"].get("namespace", "production"), d["metadata"]["name"]) not in replaced
     ]
@@ -100,6 +121,14 @@ def test_fix_offered_and_it_fixes(rule, tmp_path):
     rest.write_text(yaml.safe_dump_all(kept))
     after = [f.message for f in findings(BASE, rest, *paths) if f.rule == rule]
     assert after == []
+    before_cells, after_cells = _cells([BASE, bad]), _cells([BASE, rest, *paths])
+    assert before_cells.keys() == after_cells.keys()
+    flips = {k: v for k, v in after_cells.items() if before_cells[k] != v}
+    effect = FIXABLE[rule]
+    if effect == "none":
+        assert flips == {}
+    else:
+        assert set(flips.values()) <= {effect == "open"}, flips
 
 
 @pytest.mark.parametrize("rule", SCENARIOS)

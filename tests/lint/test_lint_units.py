@@ -1,5 +1,5 @@
 """Unit tests of lint's building blocks: containment for shadowed-rule, CIDR canonical form,
-the YAML emitter used for fixes, and the SARIF writer."""
+fix manifests (built in core, serialised by PyYAML in report), and the SARIF writer."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import given
-from hypothesis import strategies as st
+from tests.scale.test_fast_matrix import policies
 
 import podwall
 from podwall.core.lint import RULES, lint
-from podwall.core.lint.manifests import to_yaml
+from podwall.core.lint.documents import policy_doc
 from podwall.core.lint.peers import canonical_cidr
 from podwall.core.lint.shadow import peer_covers, port_covers, selector_covers
 from podwall.core.model import IPBlock, LabelSelector, Operator, Peer, PortSpec, Protocol, Requirement
+from podwall.report.fixes import manifest_yaml
 from podwall.report.sarif import artifact_uri, sarif_log
 
 RULE_DIR = Path(__file__).parent / "rules"
@@ -103,21 +103,15 @@ def test_canonical_cidr(cidr, ok):
     assert canonical_cidr(cidr, network) is ok
 
 
-label_text = st.text(alphabet="abcXYZ019-._/: #'\"{}[]", min_size=0, max_size=12)
-scalars = st.one_of(label_text, st.integers(min_value=0, max_value=70000))
-documents = st.recursive(
-    st.dictionaries(label_text.filter(bool), scalars, max_size=3),
-    lambda inner: st.one_of(
-        st.dictionaries(label_text.filter(bool), inner, max_size=3),
-        st.dictionaries(label_text.filter(bool), st.lists(inner, max_size=3), max_size=3),
-    ),
-    max_leaves=12,
-)
-
-
-@given(documents)
-def test_yaml_emitter_round_trips(doc):
-    assert yaml.safe_load(to_yaml(doc)) == doc
+@given(pol=policies(0))
+def test_fix_manifest_decodes_to_the_same_policy(pol, tmp_path_factory):
+    """What a fix writes is what podwall (and so the API server's defaulting) reads back."""
+    path = tmp_path_factory.mktemp("fix") / "p.yaml"
+    path.write_text(manifest_yaml(policy_doc(pol)))
+    loaded = podwall.load([str(path)], strict=False)
+    assert not loaded.result.errors, [d.render() for d in loaded.result.errors]
+    (back,) = loaded.cluster.policies
+    assert back == pol
 
 
 def test_sarif_log_points_at_lines():
@@ -150,11 +144,8 @@ def test_artifact_uri(tmp_path):
 
 
 def test_finding_to_diagnostic():
-    loaded = podwall.load(
-        [str(RULE_DIR / "base.yaml"), str(RULE_DIR / "rules-ignored" / "bad.yaml")],
-        namespace="production",
-        strict=False,
-    )
+    paths = [str(RULE_DIR / "base.yaml"), str(RULE_DIR / "rules-ignored" / "bad.yaml")]
+    loaded = podwall.load(paths, namespace="production", strict=False)
     (f,) = [f for f in lint(loaded.cluster, loaded.engine) if f.rule == "rules-ignored"]
     d = f.to_diagnostic(loaded.result.line_of)
     assert (d.code, d.severity.value, d.line, d.field) == ("rules-ignored", "error", 18, "spec.egress")

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 
 from podwall import __version__
+from podwall.api import LoadedCluster
 from podwall.cli.common import Inputs, echo_json, exit_codes, input_options, json_requested, output_option
 from podwall.cli.exitcodes import ExitCode
-from podwall.core.lint import KNOWN_CNIS, RULES, SYSTEM_NAMESPACES, Finding, combined_fixes, lint
-from podwall.errors import Severity
+from podwall.core.lint import KNOWN_CNIS, RULES, SYSTEM_NAMESPACES, Finding, FixAction, lint
+from podwall.errors import Severity, SourceSpan
 from podwall.report import serialize
+from podwall.report.fixes import DELETE_DIR, fix_files, fix_yaml
 from podwall.report.sarif import sarif_log
 
 
@@ -59,6 +61,21 @@ def _indent(text: str, n: int) -> str:
     return "\n".join(pad + line if line else line for line in text.rstrip("\n").split("\n"))
 
 
+def _line_resolver(loaded: LoadedCluster) -> Callable[..., int]:
+    """``line_of`` for findings: when the loader recorded an object's line on its span, that is
+    its line, and only a field below it needs the YAML node tree of its file (composing every
+    document of a 10,000-pod file to find where a pod starts costs as much as loading it). The
+    loader's fast path records no lines (``span.line == 0``): those go to the locator."""
+    full = loaded.result.line_of
+
+    def line_of(span: SourceSpan | None, *path: str | int) -> int:
+        if span is not None and span.line and not path and not span.path:
+            return span.line
+        return full(span, *path)
+
+    return line_of
+
+
 def _sort_key(item: tuple[Finding, str, int]) -> tuple[Any, ...]:
     f, file, line = item
     return (file, line, -f.severity.rank, f.rule, f.message)
@@ -72,12 +89,13 @@ def _render_text(items: list[tuple[Finding, str, int]], fail_on: Severity) -> No
         if f.hint:
             click.echo(f"  hint: {f.hint}")
         if f.fix is not None:
+            label = f"{DELETE_DIR}/{f.fix.name}" if f.fix.action is FixAction.DELETE else f.fix.name
             if f.fix.name in shown:
-                click.echo(f"  fix: {f.fix.name}.yaml (shown above)")
+                click.echo(f"  fix: {label}.yaml (shown above)")
             else:
                 shown.add(f.fix.name)
-                click.echo(f"  fix: {f.fix.name}.yaml")
-                click.echo(_indent(f.fix.yaml, 4))
+                click.echo(f"  fix: {label}.yaml")
+                click.echo(_indent(fix_yaml(f.fix), 4))
     counts = {s: sum(1 for f, _, _ in items if f.severity is s) for s in Severity}
     total = len(items)
     click.echo(
@@ -151,7 +169,7 @@ def register(cli: click.Group) -> None:
             cni=cni.lower() if cni else None,
             system_namespaces=frozenset() if include_system_namespaces else SYSTEM_NAMESPACES,
         )
-        line_of = loaded.result.line_of
+        line_of = _line_resolver(loaded)
         items = sorted(((f, *f.line(line_of)) for f in findings), key=_sort_key)
         threshold = Severity(fail_on)
         if output == "json":
@@ -161,12 +179,16 @@ def register(cli: click.Group) -> None:
         else:
             _render_text(items, threshold)
         if fix_dir is not None:
-            files = combined_fixes(f for f, _, _ in items)
-            os.makedirs(fix_dir, exist_ok=True)
-            for name, text in files.items():
-                with open(os.path.join(fix_dir, f"{name}.yaml"), "w", encoding="utf-8") as fh:
+            files = fix_files(f for f, _, _ in items)
+            for rel, text in files.items():
+                path = os.path.join(fix_dir, rel)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "w", encoding="utf-8") as fh:
                     fh.write(text)
-            click.echo(f"wrote {len(files)} fix file(s) to {fix_dir}", err=True)
+            deletions = sum(1 for rel in files if rel.startswith(DELETE_DIR + "/"))
+            where = os.path.join(fix_dir, DELETE_DIR)
+            note = f" ({deletions} to delete: kubectl delete -f {where})" if deletions else ""
+            click.echo(f"wrote {len(files)} fix file(s) to {fix_dir}{note}", err=True)
         return ExitCode.NO if any(f.severity.rank >= threshold.rank for f, _, _ in items) else ExitCode.OK
 
     cli.add_command(lint_cmd)

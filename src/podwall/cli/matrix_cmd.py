@@ -13,7 +13,7 @@ import io
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import IO, Any
 
@@ -22,117 +22,44 @@ import click
 from podwall.cli.common import Inputs, exit_codes, input_options, output_option, parse_protocol, protocol_option
 from podwall.cli.exitcodes import ExitCode
 from podwall.core.evaluate import Engine
+from podwall.core.matrix_aggregate import aggregate, aggregate_codes, decode, group_key, symbol_rows
 from podwall.core.model import Endpoint, Protocol
 from podwall.core.reachability import ALL, NA, NONE, SOME, ClassMatrix, Matrix, PortKey, matrix
 from podwall.report import serialize
 from podwall.report.render import SYMBOL, grid_markdown, matrix_grid
 
-_CODE = {ALL: 1, NONE: 2, SOME: 4}
-"""States as bit flags, so that combining cells is a bitwise OR (NA is 0: ignored)."""
-
-
-def _decode(code: int) -> str:
-    if code == 0:
-        return NA
-    if code == 1:
-        return ALL
-    if code == 2:
-        return NONE
-    return SOME
-
-
-def group_key(ep: Endpoint, by: str) -> str:
-    """The row/column an endpoint belongs to when aggregating."""
-    if by == "namespace":
-        return ep.namespace
-    if by == "workload":
-        return ep.owner or ep.key
-    return ep.key
-
-
-def _groups(m: Matrix, by: str) -> tuple[list[str], list[int]]:
-    labels: list[str] = []
-    index: dict[str, int] = {}
-    of: list[int] = []
-    for ep in m.endpoints:
-        k = group_key(ep, by)
-        g = index.get(k)
-        if g is None:
-            g = index[k] = len(labels)
-            labels.append(k)
-        of.append(g)
-    return labels, of
-
-
-def aggregate(m: Matrix, by: str) -> tuple[list[str], Callable[[int, int], str]]:
-    """Group endpoints and combine cells: all / none / some over every pair of the groups.
-
-    When grouping, a pod's cell with itself is left out (a pod always reaches itself); per pod
-    (``by="pod"``) it is shown. On a
-    :class:`ClassMatrix` this works on classes, not endpoint pairs (see :func:`_aggregate_classes`).
-    """
-    if by == "pod" and len({e.key for e in m.endpoints}) == len(m):
-        return [e.key for e in m.endpoints], m.state
-    if isinstance(m, ClassMatrix):
-        labels, codes = _aggregate_classes(m, by)
-        return labels, lambda a, b: _decode(int(codes[a, b]))
-    labels, of = _groups(m, by)
-    members: list[list[int]] = [[] for _ in labels]
-    for i, g in enumerate(of):
-        members[g].append(i)
-
-    def cell(a: int, b: int) -> str:
-        code = 0
-        for i in members[a]:
-            for j in members[b]:
-                if i == j and by != "pod" and m.endpoints[i].is_pod:
-                    continue
-                code |= _CODE.get(m.state(i, j), 0)
-        return _decode(code)
-
-    return labels, cell
-
-
-def _aggregate_classes(m: ClassMatrix, by: str) -> tuple[list[str], Any]:
-    """Group-by-group state codes, from class-by-class states.
-
-    Every endpoint pair of groups ``A x B`` has the state of its class pair, so the groups' cell
-    is the OR of the class-pair codes over the (group, class) pairs present. The only exception
-    is a pod's pair with itself, left out: it matters only when a (group, class) has exactly one
-    member and that member is a pod; those diagonal cells are recomputed without it.
-    """
-    import numpy as np
-
-    labels, of = _groups(m, by)
-    comp = m.compiled
-    n_cls = comp.classes.n
-    state = comp.states()
-    cls = comp.classes.cls.astype(np.int64)
-    key = np.asarray(of, dtype=np.int64) * max(1, n_cls) + cls
-    pairs, first, sizes = np.unique(key, return_index=True, return_counts=True)
-    pair_g = pairs // max(1, n_cls)
-    pair_c = pairs % max(1, n_cls)
-    is_pod = np.asarray([e.is_pod for e in m.endpoints], dtype=np.bool_)
-    # per pod, the cell of a pod with itself is shown (always reachable); in groups it is left out
-    lonely_pod = (sizes == 1) & is_pod[first] & (by != "pod")
-    starts = np.flatnonzero(np.r_[True, pair_g[1:] != pair_g[:-1]])
-    by_rows = np.bitwise_or.reduceat(state[pair_c], starts, axis=0) if len(pairs) else state[:0]
-    codes = np.bitwise_or.reduceat(by_rows[:, pair_c], starts, axis=1) if len(pairs) else by_rows[:, :0]
-    bounds = [*starts.tolist(), len(pairs)]
-    for gi in range(len(starts)):
-        lo, hi = bounds[gi], bounds[gi + 1]
-        if not lonely_pod[lo:hi].any():
-            continue
-        cs = pair_c[lo:hi]
-        block = state[np.ix_(cs, cs)].copy()
-        diag = np.arange(hi - lo)
-        block[diag, diag] = np.where(lonely_pod[lo:hi], 0, block[diag, diag])
-        codes[gi, gi] = np.bitwise_or.reduce(block, axis=None)
-    return labels, codes
+POD_LEVEL_LIMIT = 1000
+"""Above this many endpoints, ``-o json``/``-o csv`` write pod-level cells only with an explicit
+``--by pod`` (1,000 endpoints are a million cells, about 100 MB of JSON)."""
 
 
 def _fits(n: int, width: int) -> bool:
     return n * 4 + 40 <= width
+
+
+def _auto_by(endpoints: Sequence[Endpoint], output: str, width: int) -> str:
+    """``--by auto``: per pod when the result stays readable, else by workload, then namespace.
+
+    Text and Markdown grids must fit the terminal; pod-level JSON and CSV must stay below
+    :data:`POD_LEVEL_LIMIT` endpoints (a note on stderr says so when they are aggregated).
+    """
+
+    def fits(n: int) -> bool:
+        return _fits(n, width) if output in ("text", "md") else n <= POD_LEVEL_LIMIT
+
+    by, n = "pod", len(endpoints)
+    for candidate in ("pod", "workload", "namespace"):
+        by = candidate
+        n = len({group_key(e, candidate) for e in endpoints})
+        if fits(n):
+            break
+    if by != "pod" and output in ("json", "csv"):
+        click.echo(
+            f"note: {len(endpoints)} endpoints are {len(endpoints) ** 2:,} pod-level cells; aggregated by {by} "
+            f"({n} groups); pass --by pod for every pair",
+            err=True,
+        )
+    return by
 
 
 class _Bar:
@@ -220,13 +147,7 @@ def _run(out: IO[str], engine: Engine, port: int | None, proto: Protocol, by: st
         m = matrix(engine, port=port, protocol=proto, progress=bar)
         width = shutil.get_terminal_size((120, 40)).columns
         if by == "auto":
-            by = "pod"
-            if output in ("text", "md"):
-                for candidate in ("pod", "workload", "namespace"):
-                    by = candidate
-                    n = len({group_key(e, candidate) for e in m.endpoints})
-                    if _fits(n, width):
-                        break
+            by = _auto_by(m.endpoints, output, width)
         what = f"{proto}/{port}" if port else "declared container ports"
         if output == "json":
             if by == "pod":
@@ -238,6 +159,9 @@ def _run(out: IO[str], engine: Engine, port: int | None, proto: Protocol, by: st
         if output == "csv" and by == "pod":
             _csv(out, m, bar)
             return
+        if output == "text":
+            click.echo(text_grid(m, by, what))
+            return
         labels, cell = aggregate(m, by)
     if output == "csv":
         w = csv.writer(out, lineterminator="\n")
@@ -247,16 +171,23 @@ def _run(out: IO[str], engine: Engine, port: int | None, proto: Protocol, by: st
                 w.writerow([a, b, cell(i, j)])
         return
     sym: Callable[[int, int], str] = lambda i, j: SYMBOL[cell(i, j)]  # noqa: E731
-    if output == "md":
-        click.echo(grid_markdown(labels, sym))
-    else:
-        # too wide even by namespace: let the grid overflow the terminal rather than squeeze it
-        grid_width = max(width, 80, len(labels) * 4 + max((len(x) for x in labels), default=0) + 8)
-        click.echo(
-            matrix_grid(
-                labels, sym, title=f"reachability on {what} (by {by}; rows: from, columns: to)", width=grid_width
-            )
-        )
+    click.echo(grid_markdown(labels, sym))
+
+
+def text_grid(m: Matrix, by: str, what: str) -> str:
+    """The text output: the grid by ``by``, formatted with plain strings.
+
+    Aggregated from classes, a row's symbols are looked up at once from the group codes
+    (numpy); per pod, or on the per-pair oracle, cell by cell. A grid wider than the terminal
+    overflows it rather than being squeezed.
+    """
+    title = f"reachability on {what} (by {by}; rows: from, columns: to)"
+    if by != "pod" and isinstance(m, ClassMatrix):
+        labels, codes = aggregate_codes(m, by)
+        rows = symbol_rows(codes)
+        return matrix_grid(labels, lambda a, b: SYMBOL[decode(int(codes[a, b]))], title=title, row_cells=rows)
+    labels, cell = aggregate(m, by)
+    return matrix_grid(labels, lambda i, j: SYMBOL[cell(i, j)], title=title)
 
 
 def _ports_text(ports: tuple[PortKey, ...]) -> str:

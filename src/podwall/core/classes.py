@@ -40,12 +40,13 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from podwall.core.columns import PortKey, Progress, checked_ports
 from podwall.core.model import (
     Cluster,
     ContainerPort,
@@ -63,7 +64,6 @@ from podwall.core.model import (
 )
 from podwall.core.peers import is_node_traffic
 from podwall.core.ports import ports_match
-from podwall.core.reachability import PortKey, Progress, checked_ports
 from podwall.core.selectors import matches
 from podwall.core.tier_classes import TierAtoms, TierVectors, apply_tiers, tier_pod_selectors
 
@@ -139,27 +139,69 @@ def _mentioned(selectors: Sequence[LabelSelector]) -> dict[str, frozenset[str]]:
 
 
 class Classes:
-    """Endpoints grouped into equivalence classes (see the module docstring)."""
+    """Endpoints grouped into equivalence classes (see the module docstring).
 
-    def __init__(self, cluster: Cluster, options: Options, endpoints: Sequence[Endpoint]) -> None:
+    ``extra_policies`` are policies that are not in the cluster but whose selectors must be
+    told apart too (lint checks candidate fixes against classes that distinguish them).
+    """
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        options: Options,
+        endpoints: Sequence[Endpoint],
+        *,
+        extra_policies: Sequence[Policy] = (),
+    ) -> None:
         self.cluster = cluster
         self.options = options
         self.endpoints = tuple(endpoints)
-        pod_sels, ns_sels, blocks = _selectors(cluster.policies)
+        policies = (*cluster.policies, *extra_policies)
+        pod_sels, ns_sels, blocks = _selectors(policies)
         self.ns_selectors = ns_sels
         self.blocks = blocks
         tier_atoms = TierAtoms(cluster, options) if cluster.tier_policies else None
         mentioned = _mentioned(pod_sels + tier_pod_selectors(cluster))
-        keys = sorted(mentioned)
-        rep_tier: list[tuple[int, ...]] = []
+        self._mentioned = mentioned
+        self._atoms = _Atoms(blocks) if blocks else None
         tier_keys = tier_atoms.class_keys(self.endpoints) if tier_atoms is not None else None
-        atoms = _Atoms(blocks) if blocks else None
-        self._atoms = atoms
+        rep_atoms, rep_tier = self._assign(mentioned, tier_keys)
+        self._class_arrays(policies)
+        self._label_index(mentioned)
+        self._atom_index(rep_atoms)
+        self._sel_cache: dict[LabelSelector, BoolVec] = {}
+        self._ns_cache: dict[LabelSelector, BoolVec] = {}
+        self._block_cache: dict[IPBlock, BoolVec] = {}
+        self._ns_eq_cache: dict[str, BoolVec] = {}
+        self.tiers = TierVectors(self, tier_atoms, rep_tier) if tier_atoms is not None else None
+        """The cluster-wide tiers over classes (``None`` without them)."""
+
+    def covers(self, policies: Sequence[Policy]) -> bool:
+        """Whether these classes already tell apart everything ``policies`` can (so they need
+        not be rebuilt with them as ``extra_policies``)."""
+        pod_sels, _ns_sels, blocks = _selectors(policies)
+        known = set(self.blocks)
+        if any(b not in known for b in blocks):
+            return False
+        for k, values in _mentioned(pod_sels).items():
+            if not values <= self._mentioned.get(k, frozenset()) or (k not in self._mentioned):
+                return False
+        return True
+
+    # -- construction phases -------------------------------------------------------------------
+    def _assign(
+        self, mentioned: dict[str, frozenset[str]], tier_keys: Sequence[Any] | None
+    ) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+        """Put every endpoint in its class by signature; returns the classes' ipBlock atoms and
+        their tier keys (what the cluster-wide tiers can tell apart)."""
+        options, atoms = self.options, self._atoms
+        keys = sorted(mentioned)
         ip_atoms: dict[str, int] = {}
         index: dict[tuple[Any, ...], int] = {}
         cls = np.empty(len(self.endpoints), dtype=np.int32)
         reps: list[Endpoint] = []
         rep_atoms: list[tuple[int, ...]] = []
+        rep_tier: list[tuple[int, ...]] = []
         members: list[int] = []
         for i, ep in enumerate(self.endpoints):
             node = is_node_traffic(ep, options)
@@ -196,18 +238,25 @@ class Classes:
         self.reps = reps
         """One endpoint per class (the first one met)."""
         self.sizes = np.asarray(members, dtype=np.int64)
-        n = len(reps)
-        self.n = n
-        ns_names = sorted({r.namespace for r in reps} | {p.namespace for p in cluster.policies})
+        self.n = len(reps)
+        return rep_atoms, rep_tier
+
+    def _class_arrays(self, policies: Sequence[Policy]) -> None:
+        """Per-class namespace and hostNetwork vectors."""
+        reps = self.reps
+        ns_names = sorted({r.namespace for r in reps} | {p.namespace for p in policies})
         self.ns_index = {name: k for k, name in enumerate(ns_names)}
         self.ns_names = ns_names
         self.class_ns = np.asarray([self.ns_index[r.namespace] for r in reps], dtype=np.int32)
-        self.class_node = np.asarray([is_node_traffic(r, options) for r in reps], dtype=np.bool_)
+        self.class_node = np.asarray([is_node_traffic(r, self.options) for r in reps], dtype=np.bool_)
         self.not_node = ~self.class_node
-        # inverted label index over classes
+
+    def _label_index(self, mentioned: dict[str, frozenset[str]]) -> None:
+        """The inverted label index over classes: ``(key, value) -> classes`` and ``key -> classes``."""
+        keys = sorted(mentioned)
         self._eq: dict[tuple[str, str], list[int]] = {}
         self._has: dict[str, list[int]] = {}
-        for c, r in enumerate(reps):
+        for c, r in enumerate(self.reps):
             for k in keys:
                 v = r.labels.get(k)
                 if v is None:
@@ -215,7 +264,9 @@ class Classes:
                 self._has.setdefault(k, []).append(c)
                 if v in mentioned[k]:
                     self._eq.setdefault((k, v), []).append(c)
-        # ipBlock atoms of classes, flattened
+
+    def _atom_index(self, rep_atoms: list[tuple[int, ...]]) -> None:
+        """The classes' ipBlock atoms, flattened into parallel (class, atom) arrays."""
         flat_c: list[int] = []
         flat_a: list[int] = []
         for c, at in enumerate(rep_atoms):
@@ -224,12 +275,6 @@ class Classes:
                 flat_a.append(a)
         self._flat_cls = np.asarray(flat_c, dtype=np.int64)
         self._flat_atom = np.asarray(flat_a, dtype=np.int64)
-        self._sel_cache: dict[LabelSelector, BoolVec] = {}
-        self._ns_cache: dict[LabelSelector, BoolVec] = {}
-        self._block_cache: dict[IPBlock, BoolVec] = {}
-        self._ns_eq_cache: dict[str, BoolVec] = {}
-        self.tiers = TierVectors(self, tier_atoms, rep_tier) if tier_atoms is not None else None
-        """The cluster-wide tiers over classes (``None`` without them)."""
 
     # -- vectors over classes ----------------------------------------------------------------
     def _vec(self, idx: list[int] | None) -> BoolVec:
@@ -265,9 +310,8 @@ class Classes:
         hit = self._ns_cache.get(sel)
         if hit is not None:
             return hit
-        per_ns = np.asarray(
-            [matches(sel, self.cluster.namespace_labels(name)) for name in self.ns_names], dtype=np.bool_
-        )
+        labels = self.cluster.namespace_labels
+        per_ns = np.asarray([matches(sel, labels(name)) for name in self.ns_names], dtype=np.bool_)
         v = per_ns[self.class_ns] if self.n else np.zeros(0, dtype=np.bool_)
         self._ns_cache[sel] = v
         return v
@@ -324,7 +368,7 @@ class Classes:
         return self.in_namespace(pol.namespace) & self.not_node & self.pod_selector(pol.pod_selector)
 
 
-class _PortTable:
+class PortTable:
     """Whether a ``ports`` list admits a column, by the column's port type, via ``ports_match``."""
 
     def __init__(self) -> None:
@@ -438,6 +482,218 @@ class Compiled:
         return out
 
 
+class Columns:
+    """The columns of the class matrix: one per (destination class, checked port)."""
+
+    def __init__(self, cl: Classes, pt: PortTable, port: int | None, protocol: Protocol) -> None:
+        n = cl.n
+        self.checked = [checked_ports(r, port, protocol) for r in cl.reps]
+        """The checked ports of each class."""
+        widths = np.asarray([len(k) for k in self.checked], dtype=np.int64)
+        self.widths = widths
+        self.start = np.zeros(n + 1, dtype=np.int64)
+        """Column ``start[b] + k`` is the ``k``-th checked port of class ``b``."""
+        np.cumsum(widths, out=self.start[1:])
+        self.n = int(self.start[-1])
+        self.cls = np.repeat(np.arange(n, dtype=np.int64), widths)
+        """The destination class of each column."""
+        self.type = np.asarray(
+            [pt.type_of(pk, r) for r, ks in zip(cl.reps, self.checked, strict=True) for pk in ks], dtype=np.int64
+        )
+        """The port type of each column (see :class:`PortTable`)."""
+
+    def of(self, b: int) -> range:
+        return range(int(self.start[b]), int(self.start[b + 1]))
+
+
+RuleEntry = tuple[int, int]
+"""A rule as ``(peer vector id, ports list id)``."""
+
+
+class PolicyIndex:
+    """Policies as vectors: which classes each one selects, and its rules as (peers, ports) ids.
+
+    Peer vectors are shared by every rule with the same peers (and, for peers that mean "the
+    policy's namespace", the same namespace).
+    """
+
+    def __init__(self, cl: Classes, pt: PortTable) -> None:
+        self.cl = cl
+        self.pt = pt
+        self.peer_vecs: list[BoolVec] = []
+        self._peer_ids: dict[tuple[Any, ...], int] = {}
+
+    def rule_entry(self, rule: Rule, ns: str) -> RuleEntry:
+        own_ns = any(p.namespace_selector is None and p.ip_block is None for p in rule.peers)
+        key = (rule.peers, ns if own_ns else "")
+        pid = self._peer_ids.get(key)
+        if pid is None:
+            pid = self._peer_ids[key] = len(self.peer_vecs)
+            self.peer_vecs.append(self.cl.rule_peers(rule, ns))
+        return pid, self.pt.list_id(rule.ports)
+
+    def selected(self, pol: Policy) -> npt.NDArray[np.int64]:
+        """The classes ``pol`` selects, as indices."""
+        if pol.namespace not in self.cl.ns_index:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(self.cl.selected(pol))
+
+    def entries(self, pol: Policy, direction: Direction) -> list[RuleEntry]:
+        """The rules of ``pol`` for ``direction`` (none when it does not govern that direction)."""
+        if direction not in pol.policy_types:
+            return []
+        return [self.rule_entry(r, pol.namespace) for r in pol.rules(direction)]
+
+
+class PolicyRules:
+    """For every class, the policies selecting it per direction; for every policy, its rules."""
+
+    def __init__(self, index: PolicyIndex, policies: Sequence[Policy], progress: Progress | None) -> None:
+        n = index.cl.n
+        self.egress_of: list[list[int]] = [[] for _ in range(n)]
+        self.ingress_of: list[list[int]] = [[] for _ in range(n)]
+        self.rules_e: list[list[RuleEntry]] = []
+        self.rules_i: list[list[RuleEntry]] = []
+        for k, pol in enumerate(policies):
+            if progress is not None and k % 200 == 0:
+                progress("policies", k, len(policies))
+            sel_classes = index.selected(pol).tolist()
+            self.rules_e.append(index.entries(pol, Direction.EGRESS) if sel_classes else [])
+            self.rules_i.append(index.entries(pol, Direction.INGRESS) if sel_classes else [])
+            egress, ingress = Direction.EGRESS in pol.policy_types, Direction.INGRESS in pol.policy_types
+            for c in sel_classes:
+                if egress:
+                    self.egress_of[c].append(k)
+                if ingress:
+                    self.ingress_of[c].append(k)
+
+
+class Admits:
+    """``ports list x column``: whether a rule's ports admit each column (one vector per list)."""
+
+    def __init__(self, pt: PortTable, cols: Columns) -> None:
+        self.table = pt.table()
+        self._cols = cols
+        self._vecs: dict[int, BoolVec] = {}
+
+    def __call__(self, list_id: int) -> BoolVec:
+        v = self._vecs.get(list_id)
+        if v is None:
+            v = self._vecs[list_id] = self.table[list_id][self._cols.type] if self._cols.n else np.zeros(0, np.bool_)
+        return v
+
+
+def egress_row(
+    entries: Iterable[RuleEntry], peer_vecs: Sequence[BoolVec], cols: Columns, admits: Admits
+) -> BoolVec:
+    """The columns an egress-isolated class may send to, given the rules of its policies."""
+    by_list: dict[int, BoolVec] = {}
+    for pid, lid in entries:
+        u = by_list.get(lid)
+        by_list[lid] = peer_vecs[pid] if u is None else (u | peer_vecs[pid])
+    row = np.zeros(cols.n, dtype=np.bool_)
+    for lid, u in by_list.items():
+        row |= u[cols.cls] & admits(lid)
+    return row
+
+
+def ingress_sources(
+    n: int, entries: Iterable[RuleEntry], peer_vecs: Sequence[BoolVec], table: npt.NDArray[np.bool_], port_type: int
+) -> BoolVec:
+    """The source classes an ingress-isolated column admits, given the rules of its policies."""
+    v = np.zeros(n, dtype=np.bool_)
+    for pid, lid in entries:
+        if table[lid, port_type]:
+            v |= peer_vecs[pid]
+    return v
+
+
+class EgressRows:
+    """Egress side: ``rows[ids[a]]`` is the packed column row of source class ``a``.
+
+    Rows are shared by every class with the same selecting policies (row 0: not isolated).
+    """
+
+    def __init__(self, n: int, cols: Columns, rules: PolicyRules, peer_vecs: Sequence[BoolVec], admits: Admits) -> None:
+        self.ids = np.empty(n, dtype=np.int64)
+        rows: list[npt.NDArray[np.uint8]] = [np.packbits(np.ones(cols.n, dtype=np.bool_))]
+        index: dict[tuple[int, ...], int] = {(): 0}
+        for a in range(n):
+            sig = tuple(rules.egress_of[a])
+            r = index.get(sig)
+            if r is None:
+                row = egress_row((e for k in sig for e in rules.rules_e[k]), peer_vecs, cols, admits)
+                r = index[sig] = len(rows)
+                rows.append(np.packbits(row))
+            self.ids[a] = r
+        self.rows = np.stack(rows) if cols.n else np.zeros((len(rows), 0), dtype=np.uint8)
+
+
+class IngressColumns:
+    """Ingress side: ``vecs[:, col_src[c]]`` are the source classes column ``c`` admits.
+
+    Source vectors are shared by columns with the same selecting policies and port type
+    (vector 0: not isolated, every source).
+    """
+
+    def __init__(
+        self, n: int, cols: Columns, rules: PolicyRules, peer_vecs: Sequence[BoolVec], table: npt.NDArray[np.bool_]
+    ) -> None:
+        everyone = np.ones(n, dtype=np.bool_)
+        vecs: list[BoolVec] = [everyone]
+        index: dict[bytes, int] = {everyone.tobytes(): 0}
+        self.col_src = np.zeros(cols.n, dtype=np.int64)
+        memo: dict[tuple[tuple[int, ...], int], int] = {}
+        for b in range(n):
+            sig = tuple(rules.ingress_of[b])
+            if not sig:
+                continue
+            for k in cols.of(b):
+                t = int(cols.type[k])
+                s = memo.get((sig, t))
+                if s is None:
+                    v = ingress_sources(n, (e for pk in sig for e in rules.rules_i[pk]), peer_vecs, table, t)
+                    bkey = v.tobytes()
+                    s = index.get(bkey)
+                    if s is None:
+                        s = index[bkey] = len(vecs)
+                        vecs.append(v)
+                    memo[(sig, t)] = s
+                self.col_src[k] = s
+        self.vecs = np.stack(vecs, axis=1)
+        """``[source class, source-vector id]``."""
+
+
+def apply_cluster_tiers(
+    cl: Classes, cols: Columns, pt: PortTable, rules: PolicyRules, egress: EgressRows, ingress: IngressColumns
+) -> None:
+    """Rewrite both sides with the cluster-wide tiers (:mod:`podwall.core.tier_classes`)."""
+    assert cl.tiers is not None
+    iso_e = [bool(x) for x in rules.egress_of]
+    iso_i = [bool(x) for x in rules.ingress_of]
+    egress.rows, egress.ids, ingress.vecs, ingress.col_src = apply_tiers(
+        cl.tiers, cols.cls, cols.type, cols.start, pt.type_eps, iso_e, egress.rows, egress.ids, iso_i,
+        ingress.vecs, ingress.col_src,
+    )
+
+
+def combine(
+    n: int, cols: Columns, egress: EgressRows, ingress: IngressColumns, progress: Progress | None
+) -> npt.NDArray[np.uint8]:
+    """``bits = egress rows & ingress columns``, in row blocks that bound the memory used."""
+    bits = np.zeros((n, (cols.n + 7) // 8), dtype=np.uint8)
+    step = max(1, _BLOCK_CELLS // max(1, cols.n))
+    for a0 in range(0, n, step):
+        if progress is not None:
+            progress("classes", a0, n)
+        a1 = min(n, a0 + step)
+        ing = np.packbits(ingress.vecs[a0:a1][:, ingress.col_src], axis=1)
+        bits[a0:a1] = egress.rows[egress.ids[a0:a1]] & ing
+    if progress is not None:
+        progress("classes", n, n)
+    return bits
+
+
 def compile_reachability(
     cluster: Cluster,
     options: Options,
@@ -447,129 +703,23 @@ def compile_reachability(
     protocol: Protocol = Protocol.TCP,
     progress: Progress | None = None,
 ) -> Compiled:
-    """All-pairs reachability of ``endpoints`` on their checked ports, per class (see module doc)."""
+    """All-pairs reachability of ``endpoints`` on their checked ports, per class (see module doc).
+
+    Phases: classes, columns, policies (as vectors), egress rows, ingress columns, the
+    cluster-wide tiers (when there are any), combine.
+    """
     cl = Classes(cluster, options, endpoints)
-    n = cl.n
-    pt = _PortTable()
-    # columns
-    checked = [checked_ports(r, port, protocol) for r in cl.reps]
-    widths = np.asarray([len(k) for k in checked], dtype=np.int64)
-    col_start = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(widths, out=col_start[1:])
-    n_cols = int(col_start[-1])
-    col_class = np.repeat(np.arange(n, dtype=np.int64), widths)
-    col_type = np.asarray(
-        [pt.type_of(pk, r) for r, ks in zip(cl.reps, checked, strict=False) for pk in ks], dtype=np.int64
-    )
-    # policies: selected classes, and per rule (peer vector, ports list)
-    egress_of: list[list[int]] = [[] for _ in range(n)]
-    ingress_of: list[list[int]] = [[] for _ in range(n)]
-    pols = cluster.policies
-    rules_e: list[list[tuple[int, int]]] = []
-    rules_i: list[list[tuple[int, int]]] = []
-    peer_vecs: list[BoolVec] = []
-    peer_ids: dict[tuple[Any, ...], int] = {}
-
-    def rule_entry(rule: Rule, ns: str) -> tuple[int, int]:
-        key = (rule.peers, ns if any(p.namespace_selector is None and p.ip_block is None for p in rule.peers) else "")
-        pid = peer_ids.get(key)
-        if pid is None:
-            pid = peer_ids[key] = len(peer_vecs)
-            peer_vecs.append(cl.rule_peers(rule, ns))
-        return pid, pt.list_id(rule.ports)
-
-    for k, pol in enumerate(pols):
-        if progress is not None and k % 200 == 0:
-            progress("policies", k, len(pols))
-        sel_classes = np.flatnonzero(cl.selected(pol)) if pol.namespace in cl.ns_index else np.zeros(0, dtype=np.int64)
-        rules_e.append(
-            [rule_entry(r, pol.namespace) for r in pol.egress]
-            if len(sel_classes) and Direction.EGRESS in pol.policy_types
-            else []
-        )
-        rules_i.append(
-            [rule_entry(r, pol.namespace) for r in pol.ingress]
-            if len(sel_classes) and Direction.INGRESS in pol.policy_types
-            else []
-        )
-        for c in sel_classes.tolist():
-            if Direction.EGRESS in pol.policy_types:
-                egress_of[c].append(k)
-            if Direction.INGRESS in pol.policy_types:
-                ingress_of[c].append(k)
-    table = pt.table()
-    table_cols: dict[int, BoolVec] = {}
-
-    def admits(list_id: int) -> BoolVec:
-        v = table_cols.get(list_id)
-        if v is None:
-            v = table_cols[list_id] = table[list_id][col_type] if n_cols else np.zeros(0, dtype=np.bool_)
-        return v
-
-    # egress rows, shared by classes with the same selecting policies
-    erow_ids = np.empty(n, dtype=np.int64)
-    erows: list[npt.NDArray[np.uint8]] = [np.packbits(np.ones(n_cols, dtype=np.bool_))]
-    erow_index: dict[tuple[int, ...], int] = {(): 0}
-    for a in range(n):
-        sig = tuple(egress_of[a])
-        r = erow_index.get(sig)
-        if r is None:
-            by_list: dict[int, BoolVec] = {}
-            for k in sig:
-                for pid, lid in rules_e[k]:
-                    u = by_list.get(lid)
-                    by_list[lid] = peer_vecs[pid] if u is None else (u | peer_vecs[pid])
-            row = np.zeros(n_cols, dtype=np.bool_)
-            for lid, u in by_list.items():
-                row |= u[col_class] & admits(lid)
-            r = erow_index[sig] = len(erows)
-            erows.append(np.packbits(row))
-        erow_ids[a] = r
-    erow_mat = np.stack(erows) if n_cols else np.zeros((len(erows), 0), dtype=np.uint8)
-    # ingress: per column, the source classes allowed (shared by selecting policies and port type)
-    src_vecs: list[BoolVec] = [np.ones(n, dtype=np.bool_)]
-    src_index: dict[bytes, int] = {np.ones(n, dtype=np.bool_).tobytes(): 0}
-    col_src = np.zeros(n_cols, dtype=np.int64)
-    memo: dict[tuple[tuple[int, ...], int], int] = {}
-    for b in range(n):
-        sig = tuple(ingress_of[b])
-        if not sig:
-            continue
-        for k in range(int(col_start[b]), int(col_start[b + 1])):
-            t = int(col_type[k])
-            s = memo.get((sig, t))
-            if s is None:
-                v = np.zeros(n, dtype=np.bool_)
-                for pk in sig:
-                    for pid, lid in rules_i[pk]:
-                        if table[lid, t]:
-                            v |= peer_vecs[pid]
-                bkey = v.tobytes()
-                s = src_index.get(bkey)
-                if s is None:
-                    s = src_index[bkey] = len(src_vecs)
-                    src_vecs.append(v)
-                memo[(sig, t)] = s
-            col_src[k] = s
-    src_t = np.stack(src_vecs, axis=1)  # [source class, source-vector id]
+    pt = PortTable()
+    cols = Columns(cl, pt, port, protocol)
+    index = PolicyIndex(cl, pt)
+    rules = PolicyRules(index, cluster.policies, progress)
+    admits = Admits(pt, cols)
+    egress = EgressRows(cl.n, cols, rules, index.peer_vecs, admits)
+    ingress = IngressColumns(cl.n, cols, rules, index.peer_vecs, admits.table)
     if cl.tiers is not None:
-        iso_e = [bool(x) for x in egress_of]
-        iso_i = [bool(x) for x in ingress_of]
-        erow_mat, erow_ids, src_t, col_src = apply_tiers(
-            cl.tiers, col_class, col_type, col_start, pt.type_eps, iso_e, erow_mat, erow_ids, iso_i, src_t, col_src
-        )
-    # combine in row blocks: bits = egress rows & ingress columns
-    bits = np.zeros((n, (n_cols + 7) // 8), dtype=np.uint8)
-    step = max(1, _BLOCK_CELLS // max(1, n_cols))
-    for a0 in range(0, n, step):
-        if progress is not None:
-            progress("classes", a0, n)
-        a1 = min(n, a0 + step)
-        ing = np.packbits(src_t[a0:a1][:, col_src], axis=1)
-        bits[a0:a1] = erow_mat[erow_ids[a0:a1]] & ing
-    if progress is not None:
-        progress("classes", n, n)
-    return Compiled(cl, checked, col_start, bits)
+        apply_cluster_tiers(cl, cols, pt, rules, egress, ingress)
+    bits = combine(cl.n, cols, egress, ingress, progress)
+    return Compiled(cl, cols.checked, cols.start, bits)
 
 
 __all__ = ["Classes", "Compiled", "compile_reachability"]

@@ -17,29 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from podwall.core.columns import PortKey, Progress, checked_ports
 from podwall.core.evaluate import Engine
 from podwall.core.model import Endpoint, Protocol
 
 if TYPE_CHECKING:  # numpy is imported only when a matrix is computed (keeps `podwall can` lean)
     from podwall.core.classes import Compiled
 
-PortKey = tuple[Protocol, int]
-"""A checked port: ``(protocol, number)``."""
-
-Progress = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``: called now and then during long computations."""
-
 ALL, NONE, SOME, NA = "all", "none", "some", "n/a"
-
-
-def checked_ports(ep: Endpoint, port: int | None, protocol: Protocol) -> tuple[PortKey, ...]:
-    """The ports checked towards ``ep``: the given one, or its declared container ports."""
-    if port is not None:
-        return ((protocol, port),)
-    seen: dict[PortKey, None] = {}
-    for cp in ep.ports:
-        seen[(cp.protocol, cp.port)] = None
-    return tuple(seen)
 
 
 class Matrix:
@@ -154,3 +139,18 @@ def matrix(
         engine.cluster, engine.options, eps, port=port, protocol=protocol, progress=progress
     )
     return ClassMatrix(eps, compiled)
+
+
+__all__ = [
+    "ALL",
+    "NA",
+    "NONE",
+    "SOME",
+    "ClassMatrix",
+    "Matrix",
+    "PortKey",
+    "Progress",
+    "checked_ports",
+    "matrix",
+    "reference_matrix",
+]

@@ -17,6 +17,7 @@ from typing import Any
 
 from podwall.core.lint import RULES, Finding
 from podwall.errors import Severity
+from podwall.report.fixes import fix_yaml
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -79,7 +80,7 @@ def sarif_log(
         text = f.message + (f"\nhint: {f.hint}" if f.hint else "")
         markdown = f.message + (f"\n\n**Hint:** {f.hint}" if f.hint else "")
         if f.fix is not None:
-            markdown += f"\n\n**Fix:**\n```yaml\n{f.fix.yaml}```"
+            markdown += f"\n\n**Fix:**\n```yaml\n{fix_yaml(f.fix)}```"
         result: dict[str, Any] = {
             "ruleId": f.rule,
             "ruleIndex": index[f.rule],
@@ -98,7 +99,7 @@ def sarif_log(
             if related:
                 result["relatedLocations"] = related
         if f.fix is not None:
-            result["properties"] = {"fix": f.fix.yaml, "fixName": f.fix.name}
+            result["properties"] = {"fix": fix_yaml(f.fix), "fixName": f.fix.name}
         results.append(result)
     return {
         "$schema": SARIF_SCHEMA,

@@ -21,6 +21,7 @@ from podwall.core.reachability import ALL, NA, NONE, SOME, ClassMatrix, Matrix, 
 from podwall.core.services import ServiceVerdict
 from podwall.core.tiers import TierRuleRef
 from podwall.errors import Diagnostic, SourceSpan
+from podwall.report.fixes import fix_yaml
 
 SCHEMA = "podwall/v1"
 """The version of every JSON document podwall prints; bumped only on an incompatible change."""
@@ -294,7 +295,7 @@ def finding(f: Finding, file: str, line: int, line_of: LineOf) -> dict[str, Any]
         "namespace": f.namespace,
         "policy": f.policy,
         "endpoint": f.endpoint,
-        "fix": {"name": f.fix.name, "yaml": f.fix.yaml} if f.fix else None,
+        "fix": {"name": f.fix.name, "action": f.fix.action.value, "yaml": fix_yaml(f.fix)} if f.fix else None,
     }
 
 

@@ -2,7 +2,11 @@
 
 Pure (no I/O): :func:`lint` takes a cluster and its engine and returns :class:`Finding` s, each
 with the spans the caller turns into file:line, a hint, and where possible a ready-to-apply fix.
-The rule ids (:data:`RULES`) are a stable public interface.
+The rule ids (:class:`RuleId`, :data:`RULES`) are a stable public interface.
+
+A fix is offered only when the engine shows that applying it removes the finding without
+changing any verdict the finding is not about (:mod:`podwall.core.lint.verify`); otherwise the
+hint says what to do and why podwall does not do it.
 
 Silencing: ``enabled`` picks the rules; the annotation ``podwall.io/lint-ignore: id,id`` (or
 ``all``) on a NetworkPolicy, a Namespace, or a pod/workload silences those rules for findings
@@ -17,14 +21,15 @@ from podwall.core.evaluate import Engine
 from podwall.core.lint.cni import ENFORCING, KNOWN_CNIS, NON_ENFORCING, check_cni
 from podwall.core.lint.context import SYSTEM_NAMESPACES, LintContext
 from podwall.core.lint.dns import check_dns
-from podwall.core.lint.findings import Finding, Fix, Location, PolicyEdit
+from podwall.core.lint.documents import identity_doc, policy_doc
+from podwall.core.lint.findings import Change, Effect, Finding, Fix, FixAction, Location, PolicyEdit
 from podwall.core.lint.isolation import check_default_deny, check_policies
-from podwall.core.lint.manifests import policy_yaml
 from podwall.core.lint.peers import check_ipblocks, check_peers
 from podwall.core.lint.ports import check_ports
-from podwall.core.lint.rules import RULES, RuleInfo
+from podwall.core.lint.rules import RULES, RuleId, RuleInfo
 from podwall.core.lint.shadow import check_shadowed
 from podwall.core.lint.tiers import TIER_RULES, check_tiers
+from podwall.core.lint.verify import checked
 from podwall.core.model import Cluster, Policy
 from podwall.errors import render_path
 
@@ -37,10 +42,14 @@ __all__ = [
     "NON_ENFORCING",
     "RULES",
     "SYSTEM_NAMESPACES",
+    "Change",
+    "Effect",
     "Finding",
     "Fix",
+    "FixAction",
     "Location",
     "PolicyEdit",
+    "RuleId",
     "RuleInfo",
     "combined_fixes",
     "lint",
@@ -93,16 +102,17 @@ def lint(
     if unknown:
         raise ValueError(f"unknown lint rule(s): {', '.join(sorted(unknown))}")
     ctx = LintContext(cluster, engine, system_namespaces=system_namespaces)
+    r = RuleId
     checks: list[tuple[frozenset[str], Callable[[], Iterator[Finding]]]] = [
-        (frozenset({"cni-does-not-enforce"}), lambda: check_cni(ctx, cni)),
-        (frozenset({"missing-namespace", "rules-ignored", "selects-nothing", "hostnetwork-selected"}),
+        (frozenset({r.CNI_DOES_NOT_ENFORCE}), lambda: check_cni(ctx, cni)),
+        (frozenset({r.MISSING_NAMESPACE, r.RULES_IGNORED, r.SELECTS_NOTHING, r.HOSTNETWORK_SELECTED}),
          lambda: check_policies(ctx)),
-        (frozenset({"no-default-deny", "unprotected-pod"}), lambda: check_default_deny(ctx)),
-        (frozenset({"dns-egress-blocked", "dns-tcp-missing"}), lambda: check_dns(ctx)),
-        (frozenset({"peer-matches-nothing", "and-or-confusion", "allow-all"}), lambda: check_peers(ctx)),
-        (frozenset({"named-port-unresolved", "port-protocol-mismatch"}), lambda: check_ports(ctx)),
-        (frozenset({"noncanonical-cidr", "ipblock-covers-pods"}), lambda: check_ipblocks(ctx)),
-        (frozenset({"shadowed-rule"}), lambda: check_shadowed(ctx)),
+        (frozenset({r.NO_DEFAULT_DENY, r.UNPROTECTED_POD}), lambda: check_default_deny(ctx)),
+        (frozenset({r.DNS_EGRESS_BLOCKED, r.DNS_TCP_MISSING}), lambda: check_dns(ctx)),
+        (frozenset({r.PEER_MATCHES_NOTHING, r.AND_OR_CONFUSION, r.ALLOW_ALL}), lambda: check_peers(ctx)),
+        (frozenset({r.NAMED_PORT_UNRESOLVED, r.PORT_PROTOCOL_MISMATCH}), lambda: check_ports(ctx)),
+        (frozenset({r.NONCANONICAL_CIDR, r.IPBLOCK_COVERS_PODS}), lambda: check_ipblocks(ctx)),
+        (frozenset({r.SHADOWED_RULE}), lambda: check_shadowed(ctx)),
         (TIER_RULES, lambda: check_tiers(ctx)),
     ]
     by_policy = {p.key: p for p in cluster.policies}
@@ -114,34 +124,43 @@ def lint(
         for f in run():
             if f.rule in wanted and not _silenced(f, cluster, by_policy, by_endpoint):
                 out.append(f)
-    return out
+    return checked(out, cluster, engine.options, ctx.built_classes)
 
 
-def combined_fixes(findings: Iterable[Finding]) -> dict[str, str]:
-    """The fixes of many findings as files: ``{name: yaml}``, one file per object.
+def combined_fixes(findings: Iterable[Finding]) -> dict[str, Fix]:
+    """The fixes of many findings, one per object: ``{name: fix}``, sorted by name.
 
-    Fixes that create an object (a default deny, a DNS policy) are written once. Fixes that
+    Fixes that create an object (a default deny, a DNS policy) are kept once. Fixes that
     correct an existing policy are composed: every edit of the same policy is applied, in the
-    order that keeps rule and port indices valid, to produce one corrected policy.
+    order that keeps rule and port indices valid, to produce one corrected policy; a policy left
+    without any policyType (every rule removed) becomes a deletion.
     """
-    plain: dict[str, str] = {}
-    edits: dict[str, list[PolicyEdit]] = {}
+    plain: dict[str, Fix] = {}
+    edits: dict[str, list[tuple[PolicyEdit, Fix]]] = {}
     for f in findings:
         if f.fix is None:
             continue
         if f.fix.edit is None:
-            plain.setdefault(f.fix.name, f.fix.yaml)
+            plain.setdefault(f.fix.name, f.fix)
         else:
-            edits.setdefault(f.fix.edit.policy.key, []).append(f.fix.edit)
+            edits.setdefault(f.fix.edit.policy.key, []).append((f.fix.edit, f.fix))
     out = dict(plain)
     for group in edits.values():
-        original = group[0].policy
+        if len(group) == 1:
+            fix = group[0][1]
+            out[fix.name] = fix
+            continue
+        original = group[0][0].policy
         seen: set[tuple[int, ...]] = set()
         pol = original
-        for edit in sorted(group, key=lambda e: e.order):
+        for edit, _ in sorted(group, key=lambda g: g[0].order):
             if edit.order in seen:
                 continue
             seen.add(edit.order)
             pol = edit.apply(pol)
-        out[f"{pol.namespace}.{pol.name}"] = policy_yaml(pol)
+        name = f"{pol.namespace}.{pol.name}"
+        if not pol.policy_types:
+            out[name] = Fix(name=name, manifest=identity_doc(original), action=FixAction.DELETE)
+        else:
+            out[name] = Fix(name=name, manifest=policy_doc(pol))
     return dict(sorted(out.items()))

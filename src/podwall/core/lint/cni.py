@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from podwall.core.lint.context import LintContext, describe
 from podwall.core.lint.findings import Finding, Location
+from podwall.core.lint.rules import RuleId
 from podwall.core.model import Endpoint
 
 NON_ENFORCING = frozenset({"flannel", "kubenet"})
@@ -58,7 +59,7 @@ def check_cni(ctx: LintContext, cni: str | None) -> Iterator[Finding]:
 
 def _finding(seen: str, cni: str, locations: tuple[Location, ...], ep: Endpoint | None = None) -> Finding:
     return Finding(
-        rule="cni-does-not-enforce",
+        rule=RuleId.CNI_DOES_NOT_ENFORCE,
         message=f"the cluster's network plugin is {cni} ({seen}), which does not enforce NetworkPolicy: "
         "every policy here is accepted by the API server and then does nothing",
         hint="run a plugin that enforces NetworkPolicy (Calico, Cilium, Canal = Flannel with Calico's policy "

@@ -12,14 +12,18 @@ from collections import Counter
 from collections.abc import Iterator
 
 from podwall.core.lint.context import LintContext, describe, direction_key
-from podwall.core.lint.findings import Finding, Fix, PolicyEdit
-from podwall.core.lint.manifests import default_deny_ingress, policy_yaml
+from podwall.core.lint.documents import default_deny_ingress
+from podwall.core.lint.findings import Change, Effect, Finding, Fix, creation, replacement
+from podwall.core.lint.rules import RuleId
 from podwall.core.model import Direction, Endpoint, Policy, Tier, TierAction
 from podwall.core.selectors import matches
 
 
 def _default_deny_fix(ns: str) -> Fix:
-    return Fix(name=f"{ns}.default-deny-ingress", yaml=default_deny_ingress(ns))
+    """The default deny: it may only deny, and only connections into namespace ``ns``."""
+    return creation(
+        default_deny_ingress(ns), Change(effect=Effect.CLOSE, dst=lambda e: e.namespace == ns)
+    )
 
 
 def tier_denies_ingress(ctx: LintContext, ep: Endpoint) -> bool:
@@ -47,6 +51,7 @@ def check_default_deny(ctx: LintContext) -> Iterator[Finding]:
             for p in ctx.policies_by_ns.get(ns, ())
             if Direction.INGRESS in p.policy_types and all(matches(p.pod_selector, e.labels) for e in pods)
         ]
+        fix = _default_deny_fix(ns)
         if not full and len(guarded) < len(pods):
             n_open = len(open_pods)
             detail = (
@@ -55,24 +60,24 @@ def check_default_deny(ctx: LintContext) -> Iterator[Finding]:
                 else "its pods are covered one by one today, but any new pod will accept connections from anywhere"
             )
             yield Finding(
-                rule="no-default-deny",
+                rule=RuleId.NO_DEFAULT_DENY,
                 message=f"namespace {ns} has no default-deny ingress policy: {detail}",
                 hint="apply a policy with podSelector: {} and policyTypes: [Ingress] in the namespace, then "
                 "allow the traffic each pod needs",
                 locations=ctx.namespace_loc(ns),
                 namespace=ns,
-                fix=_default_deny_fix(ns),
+                fix=fix,
             )
         for ep in open_pods:
             yield Finding(
-                rule="unprotected-pod",
+                rule=RuleId.UNPROTECTED_POD,
                 message=f"{describe(ep)} accepts connections from every source: no policy selects it for "
                 f"ingress ({len(open_pods)} such in namespace {ns})",
                 hint=f"add a default deny to namespace {ns} (see the fix), then allow what {ep.name} needs",
                 locations=(ctx.endpoint_loc(ep),),
                 namespace=ns,
                 endpoint=ep.key,
-                fix=_default_deny_fix(ns),
+                fix=fix,
             )
 
 
@@ -105,24 +110,25 @@ def check_policies(ctx: LintContext) -> Iterator[Finding]:
                 if guess
                 else f"here it was read into namespace {pol.namespace}"
             )
-            fixed = dataclasses.replace(pol, namespace=target, namespace_explicit=True)
+            # Only the namespace it is read into keeps every verdict; a guessed other namespace
+            # moves the policy, so it is a hint, not a fix.
+            fix = None
+            if target == pol.namespace:
+                fix = replacement(
+                    pol,
+                    dataclasses.replace(pol, namespace=target, namespace_explicit=True),
+                    order=(0,),
+                    apply=functools.partial(_set_namespace, namespace=target),
+                )
             yield Finding(
-                rule="missing-namespace",
+                rule=RuleId.MISSING_NAMESPACE,
                 message=f"NetworkPolicy {pol.name} has no metadata.namespace: it lands in whatever namespace it "
                 f"is applied to ({why})",
                 hint=f"set metadata.namespace: {target}",
                 locations=(ctx.policy_loc(pol, "metadata"),),
                 namespace=pol.namespace,
                 policy=pol.key,
-                fix=Fix(
-                    name=f"{target}.{pol.name}",
-                    yaml=policy_yaml(fixed),
-                    edit=PolicyEdit(
-                        policy=pol,
-                        order=(0,),
-                        apply=functools.partial(_set_namespace, namespace=target),
-                    ),
-                ),
+                fix=fix,
             )
         for direction in (Direction.INGRESS, Direction.EGRESS):
             rules = pol.rules(direction)
@@ -130,7 +136,7 @@ def check_policies(ctx: LintContext) -> Iterator[Finding]:
                 word = direction.value
                 listed = ", ".join(d.value for d in sorted(pol.policy_types))
                 yield Finding(
-                    rule="rules-ignored",
+                    rule=RuleId.RULES_IGNORED,
                     message=f"NetworkPolicy {pol.key} has {len(rules)} {direction_key(direction)} rule(s) but its "
                     f"policyTypes ({listed}) lacks {word}: the rules are silently ignored",
                     hint=f"add {word} to spec.policyTypes (this isolates the selected pods for "
@@ -138,14 +144,14 @@ def check_policies(ctx: LintContext) -> Iterator[Finding]:
                     locations=(ctx.policy_loc(pol, "spec", direction_key(direction)),),
                     namespace=pol.namespace,
                     policy=pol.key,
-                    fix=Fix(
-                        name=f"{pol.namespace}.{pol.name}",
-                        yaml=policy_yaml(dataclasses.replace(pol, policy_types=pol.policy_types | {direction})),
-                        edit=PolicyEdit(
-                            policy=pol,
-                            order=(1, 0 if direction is Direction.INGRESS else 1),
-                            apply=functools.partial(_add_type, direction=direction),
-                        ),
+                    # enforcing the rules may only allow more: the fix is offered when the pods are
+                    # isolated for that direction already (else it would deny everything else)
+                    fix=replacement(
+                        pol,
+                        _add_type(pol, direction),
+                        order=(1, 0 if direction is Direction.INGRESS else 1),
+                        apply=functools.partial(_add_type, direction=direction),
+                        effect=Effect.OPEN,
                     ),
                 )
         if ctx.inventory:
@@ -161,7 +167,7 @@ def _selection(ctx: LintContext, pol: Policy) -> Iterator[Finding]:
     # is a default policy waiting for them, not a typo
     if not chosen and not pol.pod_selector.is_empty:
         yield Finding(
-            rule="selects-nothing",
+            rule=RuleId.SELECTS_NOTHING,
             message=f"NetworkPolicy {pol.key} selects no pod: no pod in namespace {pol.namespace} matches "
             f"podSelector {pol.pod_selector}{_near_labels(pol, everything)}",
             hint="fix the labels in spec.podSelector, or move the policy to the namespace of the pods it is for",
@@ -175,7 +181,7 @@ def _selection(ctx: LintContext, pol: Policy) -> Iterator[Finding]:
         names = ", ".join(e.key for e in host[:3]) + (f" and {len(host) - 3} more" if len(host) > 3 else "")
         only = " (and nothing else)" if not governable else ""
         yield Finding(
-            rule="hostnetwork-selected",
+            rule=RuleId.HOSTNETWORK_SELECTED,
             message=f"NetworkPolicy {pol.key} selects hostNetwork pods{only}, on which it has no effect: {names}",
             hint="hostNetwork pods share the node's network; most CNIs do not apply NetworkPolicy to them. "
             "Protect them at the node, or run them without hostNetwork",

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
 import ipaddress
 from collections.abc import Iterator
 
 from podwall.core.lint.context import LintContext, direction_key, peer_key
-from podwall.core.lint.findings import Finding, Fix, PolicyEdit
-from podwall.core.lint.manifests import policy_yaml
+from podwall.core.lint.documents import NS_NAME
+from podwall.core.lint.findings import Finding, replacement
+from podwall.core.lint.rules import RuleId
 from podwall.core.model import (
     Direction,
     Endpoint,
@@ -25,8 +25,6 @@ from podwall.core.model import (
 )
 from podwall.core.peers import is_node_traffic
 from podwall.core.selectors import matches
-
-NS_NAME = "kubernetes.io/metadata.name"
 
 
 def active_rules(ctx: LintContext) -> Iterator[tuple[Policy, Direction, int, Rule]]:
@@ -81,7 +79,7 @@ def _why_nothing(ctx: LintContext, pol: Policy, peer: Peer) -> str | None:
     """Why a selector peer matches nothing, or ``None`` if it matches something."""
     if peer.namespace_selector is not None:
         sel = peer.namespace_selector
-        namespaces = [n for n, ns in ctx.cluster.namespaces.items() if matches(sel, ns.labels)]
+        namespaces = ctx.namespaces_matching(sel)
         if not namespaces:
             if not _judge_namespaces(ctx, sel):
                 return None
@@ -116,7 +114,7 @@ def check_peers(ctx: LintContext) -> Iterator[Finding]:
             if why is None:
                 continue
             yield Finding(
-                rule="peer-matches-nothing",
+                rule=RuleId.PEER_MATCHES_NOTHING,
                 message=f"NetworkPolicy {pol.key} {direction_key(direction)} rule #{i + 1}, peer #{j + 1} "
                 f"matches nothing: {why}",
                 hint="check the labels against the pods and namespaces they are meant to match "
@@ -130,56 +128,55 @@ def check_peers(ctx: LintContext) -> Iterator[Finding]:
 
 
 # -- and-or-confusion ----------------------------------------------------------------------------
-def _merge_peers(pol: Policy, direction: Direction, i: int, ns_j: int, pod_j: int) -> Policy:
-    rule = pol.rules(direction)[i]
-    ns_peer, pod_peer = rule.peers[ns_j], rule.peers[pod_j]
-    if ns_peer.pod_selector is not None or pod_peer.namespace_selector is not None:
-        return pol  # an earlier edit changed the rule; leave it alone
-    merged = Peer(namespace_selector=ns_peer.namespace_selector, pod_selector=pod_peer.pod_selector)
-    peers = [p for k, p in enumerate(rule.peers) if k not in (ns_j, pod_j)]
-    peers.insert(min(ns_j, pod_j), merged)
-    return replace_rule(pol, direction, i, dataclasses.replace(rule, peers=tuple(peers)))
-
-
 def _and_or(ctx: LintContext, pol: Policy, direction: Direction, i: int, rule: Rule) -> Iterator[Finding]:
+    """A namespaceSelector-only peer next to a podSelector-only peer whose pods live only there.
+
+    Two such peers are an OR, and the Kubernetes documentation writes exactly that on purpose
+    (``test-network-policy``: an ipBlock, a namespaceSelector and a podSelector, three sources).
+    The finding needs evidence that an AND was meant: the podSelector matches no pod of the
+    policy's own namespace (so, as written, it admits nothing) but does match pods in the
+    namespaces the namespaceSelector selects. Without pods in the input there is no evidence,
+    and no finding. Merging the peers changes what the rule allows, so there is no fix: the hint
+    shows the one-peer form.
+    """
+    if not ctx.inventory:
+        return
     ns_only = [
         j for j, p in enumerate(rule.peers) if p.ip_block is None and p.pod_selector is None and p.namespace_selector
     ]
     pod_only = [
         j for j, p in enumerate(rule.peers) if p.ip_block is None and p.namespace_selector is None and p.pod_selector
     ]
-    if not ns_only or not pod_only:
-        return
-    a, b = ns_only[0], pod_only[0]
-    ns_sel, pod_sel = rule.peers[a].namespace_selector, rule.peers[b].pod_selector
-    merged = Peer(namespace_selector=ns_sel, pod_selector=pod_sel)
-    counts = ""
-    if ctx.inventory:
-        written = {id(e) for p in (rule.peers[a], rule.peers[b]) for e in ctx.peer_targets(pol, p)}
-        meant = ctx.peer_targets(pol, merged)
-        counts = (
-            f"; as written it admits {len(written)} pod(s)/workload(s), as one peer it would admit {len(meant)}"
-        )
-    fixed = _merge_peers(pol, direction, i, a, b)
-    yield Finding(
-        rule="and-or-confusion",
+    for a in ns_only:
+        for b in pod_only:
+            ns_sel, pod_sel = rule.peers[a].namespace_selector, rule.peers[b].pod_selector
+            assert ns_sel is not None and pod_sel is not None
+            if ctx.peer_targets(pol, rule.peers[b]):
+                continue  # it selects pods of the policy's namespace: an OR is plausible
+            meant = ctx.peer_targets(pol, Peer(namespace_selector=ns_sel, pod_selector=pod_sel))
+            if not meant:
+                continue
+            yield _and_or_finding(ctx, pol, direction, i, ns_sel, pod_sel, meant.count)
+            return
+
+
+def _and_or_finding(
+    ctx: LintContext, pol: Policy, direction: Direction, i: int, ns_sel: LabelSelector, pod_sel: LabelSelector,
+    n_meant: int,
+) -> Finding:
+    pk = peer_key(direction)
+    return Finding(
+        rule=RuleId.AND_OR_CONFUSION,
         message=f"NetworkPolicy {pol.key} {direction_key(direction)} rule #{i + 1} has two peers, "
         f"namespaceSelector {ns_sel} and podSelector {pod_sel}: they are ORed (every pod of those "
-        f"namespaces, plus those pods of namespace {pol.namespace}), not ANDed{counts}",
+        f"namespaces, plus those pods of namespace {pol.namespace}), not ANDed; podSelector {pod_sel} matches "
+        f"no pod of namespace {pol.namespace}, but {n_meant} pod(s)/workload(s) in the selected namespaces",
         hint=f"if you meant pods matching {pod_sel} in namespaces matching {ns_sel}, write both selectors in "
-        f"one list item (remove the '-' before podSelector); if the OR is intended, silence this rule",
-        locations=(ctx.rule_loc(pol, direction, i, peer_key(direction)),),
+        f"one {pk} item (remove the '-' before podSelector); this changes what the rule allows, so "
+        "podwall does not apply it for you. If the OR is intended, silence this rule",
+        locations=(ctx.rule_loc(pol, direction, i, pk),),
         namespace=pol.namespace,
         policy=pol.key,
-        fix=Fix(
-            name=f"{pol.namespace}.{pol.name}",
-            yaml=policy_yaml(fixed),
-            edit=PolicyEdit(
-                policy=pol,
-                order=(3, 0 if direction is Direction.INGRESS else 1, -i),
-                apply=functools.partial(_merge_peers, direction=direction, i=i, ns_j=a, pod_j=b),
-            ),
-        ),
     )
 
 
@@ -212,7 +209,7 @@ def _allow_all(ctx: LintContext, pol: Policy, direction: Direction, i: int, rule
         return
     side = "source" if direction is Direction.INGRESS else "destination"
     yield Finding(
-        rule="allow-all",
+        rule=RuleId.ALLOW_ALL,
         message=f"NetworkPolicy {pol.key} {direction_key(direction)} rule #{i + 1} admits every {side} on every "
         f"port: the pods it selects are as open for {direction_key(direction)} as without any policy",
         hint=f"list the {side}s and ports that are needed; if allowing everything is the intent, silence this "
@@ -258,7 +255,6 @@ def _fix_cidrs(pol: Policy) -> Policy:
 
 
 def check_ipblocks(ctx: LintContext) -> Iterator[Finding]:
-    pods = [e for e in ctx.cluster.endpoints if e.ips and not is_node_traffic(e, ctx.options)]
     for pol in ctx.cluster.policies:
         for direction in (Direction.INGRESS, Direction.EGRESS):
             active = direction in pol.policy_types
@@ -268,33 +264,23 @@ def check_ipblocks(ctx: LintContext) -> Iterator[Finding]:
                     if block is None:
                         continue
                     path = (peer_key(direction), j, "ipBlock")
-                    bad = [
-                        (s, str(n))
-                        for s, n in (
-                            (block.cidr, block.network),
-                            *zip(block.excepts, block.except_networks, strict=False),
-                        )
-                        if not canonical_cidr(s, n)
-                    ]
+                    written = ((block.cidr, block.network), *zip(block.excepts, block.except_networks, strict=True))
+                    bad = [(s, str(n)) for s, n in written if not canonical_cidr(s, n)]
                     if bad:
                         what = ", ".join(f"{s} (read as {n})" for s, n in bad)
                         yield Finding(
-                            rule="noncanonical-cidr",
+                            rule=RuleId.NONCANONICAL_CIDR,
                             message=f"NetworkPolicy {pol.key} {direction_key(direction)} rule #{i + 1}: {what}: host "
                             "bits set or leading zeros; the API server silently masks them",
                             hint="write the network address: " + ", ".join(n for _, n in bad),
                             locations=(ctx.rule_loc(pol, direction, i, *path, "cidr"),),
                             namespace=pol.namespace,
                             policy=pol.key,
-                            fix=Fix(
-                                name=f"{pol.namespace}.{pol.name}",
-                                yaml=policy_yaml(_fix_cidrs(pol)),
-                                edit=PolicyEdit(policy=pol, order=(2,), apply=_fix_cidrs),
-                            ),
+                            fix=replacement(pol, _fix_cidrs(pol), order=(2,), apply=_fix_cidrs),
                         )
                     if not active:
                         continue
-                    inside = [e for e in pods if any(block.contains(a) for a in e.addresses)]
+                    inside = [e for e in ctx.addresses.inside(block) if not is_node_traffic(e, ctx.options)]
                     if inside:
                         yield _covers_pods(ctx, pol, direction, i, path, block, inside)
 
@@ -306,7 +292,7 @@ def _covers_pods(
     names = ", ".join(e.key for e in inside[:3]) + (f" and {len(inside) - 3} more" if len(inside) > 3 else "")
     reading = "matches them" if ctx.options.ipblock_matches_pods else "does not match them"
     return Finding(
-        rule="ipblock-covers-pods",
+        rule=RuleId.IPBLOCK_COVERS_PODS,
         message=f"NetworkPolicy {pol.key} {direction_key(direction)} rule #{i + 1}: ipBlock {block} contains the IPs "
         f"of {len(inside)} pods/workloads ({names}); whether it matches them depends on the CNI (podwall's "
         f"current reading: it {reading})",

@@ -12,9 +12,9 @@ import difflib
 from collections.abc import Iterator
 
 from podwall.core.lint.context import LintContext, direction_key
-from podwall.core.lint.findings import Finding, Fix, PolicyEdit
-from podwall.core.lint.manifests import policy_yaml
+from podwall.core.lint.findings import Effect, Finding, Fix, replacement
 from podwall.core.lint.peers import active_rules, replace_rule
+from podwall.core.lint.rules import RuleId
 from podwall.core.model import Direction, Policy, PortSpec, Protocol
 
 
@@ -29,15 +29,17 @@ def _replace_port(
 
 
 def _fix(pol: Policy, direction: Direction, i: int, j: int, old: PortSpec, new: tuple[PortSpec, ...]) -> Fix:
-    return Fix(
-        name=f"{pol.namespace}.{pol.name}",
-        yaml=policy_yaml(_replace_port(pol, direction, i, j, old, new)),
-        edit=PolicyEdit(
-            policy=pol,
-            # later entries first, so earlier indices stay valid when one entry becomes two
-            order=(2, 0 if direction is Direction.INGRESS else 1, -i, -j),
-            apply=lambda p: _replace_port(p, direction, i, j, old, new),
-        ),
+    def apply(p: Policy) -> Policy:
+        return _replace_port(p, direction, i, j, old, new)
+
+    # the corrected entry may only let through what the rule was written for: openings only
+    return replacement(
+        pol,
+        apply(pol),
+        # later entries first, so earlier indices stay valid when one entry becomes two
+        order=(2, 0 if direction is Direction.INGRESS else 1, -i, -j),
+        apply=apply,
+        effect=Effect.OPEN,
     )
 
 
@@ -50,7 +52,7 @@ def check_ports(ctx: LintContext) -> Iterator[Finding]:
         dests = ctx.destinations(pol, direction, rule)
         if not dests:
             continue  # selects-nothing / peer-matches-nothing say why
-        declared = [cp for e in dests for cp in e.ports]
+        declared = [cp for e in dests.reps for cp in e.ports]
         where = f"{direction_key(direction)} rule #{i + 1}"
         recv = "the pods it selects" if direction is Direction.INGRESS else "the destination pods"
         for j, spec in enumerate(rule.ports):
@@ -67,12 +69,12 @@ def check_ports(ctx: LintContext) -> Iterator[Finding]:
                 else:
                     near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
                     shown = ", ".join(names[:6]) if names else "none"
-                    detail = f"none of {recv} ({len(dests)}) declares it (their {spec.protocol} port names: {shown})"
+                    detail = f"none of {recv} ({dests.count}) declares it (their {spec.protocol} port names: {shown})"
                     if near:
                         detail += f"; did you mean {near[0]}?"
                     new = (dataclasses.replace(spec, port=near[0]),) if near else ()
                 yield Finding(
-                    rule="named-port-unresolved",
+                    rule=RuleId.NAMED_PORT_UNRESOLVED,
                     message=f"NetworkPolicy {pol.key} {where}: named port {spec.protocol}/{name} resolves to "
                     f"nothing: {detail}",
                     hint="a named port is looked up in the containerPorts of the pod receiving the connection, "
@@ -92,7 +94,7 @@ def check_ports(ctx: LintContext) -> Iterator[Finding]:
                 implicit = " (protocol defaults to TCP)" if spec.protocol is Protocol.TCP else ""
                 new = tuple(dataclasses.replace(spec, protocol=p) for p in other)
                 yield Finding(
-                    rule="port-protocol-mismatch",
+                    rule=RuleId.PORT_PROTOCOL_MISMATCH,
                     message=f"NetworkPolicy {pol.key} {where} allows {spec.protocol}/{spec.port}{implicit}, but "
                     f"{recv} declare port {spec.port} only for {protos}: that traffic stays blocked",
                     hint=f"set protocol: {other[0].value} on this port entry (one entry per protocol if you need "

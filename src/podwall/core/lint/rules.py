@@ -7,15 +7,45 @@ bad example and the fix live in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from podwall.errors import Severity
 
-E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+
+class RuleId(StrEnum):
+    """Every lint rule id. A ``StrEnum``: members compare equal to their id strings, so
+    ``--enable``, annotations and JSON keep using the plain ids. New rules (tiers, ...) add a
+    member here and a :class:`RuleInfo` to the table below."""
+
+    NO_DEFAULT_DENY = "no-default-deny"
+    UNPROTECTED_POD = "unprotected-pod"
+    DNS_EGRESS_BLOCKED = "dns-egress-blocked"
+    DNS_TCP_MISSING = "dns-tcp-missing"
+    RULES_IGNORED = "rules-ignored"
+    SELECTS_NOTHING = "selects-nothing"
+    PEER_MATCHES_NOTHING = "peer-matches-nothing"
+    NAMED_PORT_UNRESOLVED = "named-port-unresolved"
+    PORT_PROTOCOL_MISMATCH = "port-protocol-mismatch"
+    AND_OR_CONFUSION = "and-or-confusion"
+    ALLOW_ALL = "allow-all"
+    IPBLOCK_COVERS_PODS = "ipblock-covers-pods"
+    NONCANONICAL_CIDR = "noncanonical-cidr"
+    SHADOWED_RULE = "shadowed-rule"
+    HOSTNETWORK_SELECTED = "hostnetwork-selected"
+    MISSING_NAMESPACE = "missing-namespace"
+    CNI_DOES_NOT_ENFORCE = "cni-does-not-enforce"
+    TIER_PRIORITY_OVERLAP = "tier-priority-overlap"
+    TIER_RULE_SHADOWED = "tier-rule-shadowed"
+    TIER_PASS_NOOP = "tier-pass-noop"
+    TIER_MASKS_NETWORKPOLICY = "tier-masks-networkpolicy"
+    BASELINE_DENY_WITHOUT_DNS = "baseline-deny-without-dns"
 
 
 @dataclass(frozen=True, kw_only=True)
 class RuleInfo:
-    id: str
+    id: RuleId
     severity: Severity
     summary: str
     why: str
@@ -25,8 +55,8 @@ class RuleInfo:
 
 _RULES = (
     RuleInfo(
-        id="no-default-deny",
-        severity=W,
+        id=RuleId.NO_DEFAULT_DENY,
+        severity=WARN,
         summary="a namespace with pods but no policy that isolates all of its pods for ingress",
         why="Without a policy selecting every pod, any pod nobody remembered to protect (and every "
         "pod added later) accepts connections from the whole cluster: zero network segmentation.",
@@ -37,8 +67,8 @@ _RULES = (
         "  policyTypes:\n  - Ingress",
     ),
     RuleInfo(
-        id="unprotected-pod",
-        severity=W,
+        id=RuleId.UNPROTECTED_POD,
+        severity=WARN,
         summary="a pod (or workload) that no policy isolates for ingress",
         why="A pod that no policy selects for ingress accepts every connection, from every pod and "
         "from outside the cluster. One finding per pod or workload, so each can be tracked.",
@@ -46,8 +76,8 @@ _RULES = (
         fixed="# a default deny for its namespace (see no-default-deny), then allow what it needs",
     ),
     RuleInfo(
-        id="dns-egress-blocked",
-        severity=E,
+        id=RuleId.DNS_EGRESS_BLOCKED,
+        severity=ERR,
         summary="an egress-isolated pod that cannot reach DNS on UDP 53 (kube-dns / CoreDNS pods "
         "where present, else any destination on 53)",
         why="Once a pod is isolated for egress, everything not allowed is dropped, DNS included: "
@@ -61,8 +91,8 @@ _RULES = (
         "      protocol: UDP\n    - port: 53\n      protocol: TCP",
     ),
     RuleInfo(
-        id="dns-tcp-missing",
-        severity=W,
+        id=RuleId.DNS_TCP_MISSING,
+        severity=WARN,
         summary="DNS on UDP 53 allowed but TCP 53 blocked (large answers fail)",
         why="DNS falls back to TCP when an answer does not fit in a UDP packet (many records, "
         "DNSSEC, long search lists). With only UDP allowed, those lookups fail intermittently.",
@@ -70,8 +100,8 @@ _RULES = (
         fixed="    ports:\n    - port: 53\n      protocol: UDP\n    - port: 53\n      protocol: TCP",
     ),
     RuleInfo(
-        id="rules-ignored",
-        severity=E,
+        id=RuleId.RULES_IGNORED,
+        severity=ERR,
         summary="ingress rules in a policy whose explicit policyTypes lacks Ingress (or the same "
         "for egress): the rules are silently inert",
         why="policyTypes decides which directions a policy governs. Rules for a direction it does "
@@ -82,8 +112,8 @@ _RULES = (
         "    - podSelector: {}",
     ),
     RuleInfo(
-        id="selects-nothing",
-        severity=W,
+        id=RuleId.SELECTS_NOTHING,
+        severity=WARN,
         summary="a policy whose podSelector matches no pod in its namespace",
         why="A policy that selects nothing protects nothing; usually a label typo, or the policy "
         "sits in the wrong namespace.",
@@ -91,8 +121,8 @@ _RULES = (
         fixed="spec:\n  podSelector:\n    matchLabels:\n      app: postgres",
     ),
     RuleInfo(
-        id="peer-matches-nothing",
-        severity=W,
+        id=RuleId.PEER_MATCHES_NOTHING,
+        severity=WARN,
         summary="a rule peer whose selectors match no pod or namespace (a typo in a label, say)",
         why="A peer that matches nothing allows nothing: the traffic it was written for is "
         "blocked. A typo in a label or a namespace name is the usual cause.",
@@ -100,8 +130,8 @@ _RULES = (
         fixed="  - from:\n    - podSelector:\n        matchLabels:\n          app: backend",
     ),
     RuleInfo(
-        id="named-port-unresolved",
-        severity=W,
+        id=RuleId.NAMED_PORT_UNRESOLVED,
+        severity=WARN,
         summary="a named port that no destination pod declares for that protocol",
         why="A named port is looked up on the pod receiving the connection. If none of them "
         "declares the name (for that protocol), the port entry matches nothing.",
@@ -109,8 +139,8 @@ _RULES = (
         fixed="    ports:\n    - port: http-metrics",
     ),
     RuleInfo(
-        id="port-protocol-mismatch",
-        severity=W,
+        id=RuleId.PORT_PROTOCOL_MISMATCH,
+        severity=WARN,
         summary="a port entry (TCP by default) whose destination pods declare that port only for "
         "another protocol, e.g. port: 53 without protocol: UDP",
         why="protocol defaults to TCP. A port entry for a UDP service without protocol: UDP "
@@ -119,23 +149,27 @@ _RULES = (
         fixed="    ports:\n    - port: 53\n      protocol: UDP",
     ),
     RuleInfo(
-        id="and-or-confusion",
-        severity=W,
+        id=RuleId.AND_OR_CONFUSION,
+        severity=WARN,
         summary="a rule with a namespaceSelector-only peer and a podSelector-only peer side by "
-        "side: almost always meant as one peer with both (AND)",
+        "side, where the podSelector matches no pod of the policy's namespace but pods of the "
+        "selected namespaces: one peer with both (AND) was almost certainly meant",
         why="Two list items are ORed: all pods of the selected namespaces, plus the selected pods of "
         "the policy's own namespace. One item with both selectors means those pods in those "
-        "namespaces. One stray '-' makes the difference, and the written form allows far more.",
+        "namespaces. Both forms are legitimate (the Kubernetes documentation's test-network-policy "
+        "lists three separate sources on purpose), so the rule speaks only when the pods say the "
+        "OR cannot be what was meant. Merging the peers changes who may connect, so there is no "
+        "automatic fix: the hint shows the one-item form.",
         bad="  - from:\n    - namespaceSelector:\n        matchLabels:\n"
         "          kubernetes.io/metadata.name: monitoring\n    - podSelector:\n"
-        "        matchLabels:\n          app: prometheus",
+        "        matchLabels:\n          app: prometheus   # only monitoring has such pods",
         fixed="  - from:\n    - namespaceSelector:\n        matchLabels:\n"
         "          kubernetes.io/metadata.name: monitoring\n      podSelector:\n"
         "        matchLabels:\n          app: prometheus",
     ),
     RuleInfo(
-        id="allow-all",
-        severity=W,
+        id=RuleId.ALLOW_ALL,
+        severity=WARN,
         summary="a rule that admits every source (or destination) on every port, undoing the "
         "isolation",
         why="A rule with no from/to and no ports allows everything; the pods it applies to are as "
@@ -145,8 +179,8 @@ _RULES = (
         "          app: frontend\n    ports:\n    - port: 8080",
     ),
     RuleInfo(
-        id="ipblock-covers-pods",
-        severity=W,
+        id=RuleId.IPBLOCK_COVERS_PODS,
+        severity=WARN,
         summary="an ipBlock that contains pod IPs: whether it matches pods depends on the CNI",
         why="Kubernetes leaves it to the implementation whether ipBlock matches pod traffic "
         "(Calico and kube-network-policies do, Cilium does not). A rule that relies on either "
@@ -156,8 +190,8 @@ _RULES = (
         "        - 10.244.0.0/16   # the pod CIDR",
     ),
     RuleInfo(
-        id="noncanonical-cidr",
-        severity=W,
+        id=RuleId.NONCANONICAL_CIDR,
+        severity=WARN,
         summary="a CIDR with host bits set or leading zeros",
         why="10.0.0.5/24 means 10.0.0.0/24: the API server masks the host bits (and reads 010 as "
         "10) without a word, so the rule covers more (or other) addresses than it says.",
@@ -165,7 +199,7 @@ _RULES = (
         fixed="        cidr: 10.0.0.0/24",
     ),
     RuleInfo(
-        id="shadowed-rule",
+        id=RuleId.SHADOWED_RULE,
         severity=INFO,
         summary="a rule whose every allowed connection is already allowed by another rule for the "
         "same pods",
@@ -176,7 +210,7 @@ _RULES = (
         fixed="  ingress:\n  - from:\n    - podSelector: {}",
     ),
     RuleInfo(
-        id="hostnetwork-selected",
+        id=RuleId.HOSTNETWORK_SELECTED,
         severity=INFO,
         summary="a policy selects hostNetwork pods, on which it has no effect",
         why="Pods with hostNetwork: true share the node's network; most CNIs do not apply "
@@ -185,8 +219,8 @@ _RULES = (
         fixed="# protect the node instead, or run the pods without hostNetwork",
     ),
     RuleInfo(
-        id="missing-namespace",
-        severity=W,
+        id=RuleId.MISSING_NAMESPACE,
+        severity=WARN,
         summary="a NetworkPolicy without metadata.namespace: it lands wherever it is applied",
         why="kubectl apply puts it in the current context's namespace, which differs between "
         "people and pipelines; the policy then protects the wrong pods, or none.",
@@ -194,8 +228,8 @@ _RULES = (
         fixed="metadata:\n  name: backend-egress\n  namespace: production",
     ),
     RuleInfo(
-        id="cni-does-not-enforce",
-        severity=E,
+        id=RuleId.CNI_DOES_NOT_ENFORCE,
+        severity=ERR,
         summary="the input shows a CNI that does not enforce NetworkPolicy (Flannel without Canal, "
         "kubenet), or --cni names one: the policies do nothing",
         why="NetworkPolicy has no status: the API server accepts policies whether or not anything "
@@ -208,8 +242,8 @@ _RULES = (
 
 _TIER_RULES = (
     RuleInfo(
-        id="tier-priority-overlap",
-        severity=W,
+        id=RuleId.TIER_PRIORITY_OVERLAP,
+        severity=WARN,
         summary="two cluster-wide policies of one tier with the same priority apply to the same pods",
         why="Upstream leaves the order of same-priority policies undefined: one implementation may apply "
         "one policy's Deny, another the other's Accept. podwall orders them by name, as "
@@ -219,8 +253,8 @@ _TIER_RULES = (
         fixed="spec:\n  tier: Admin\n  priority: 20",
     ),
     RuleInfo(
-        id="tier-rule-shadowed",
-        severity=W,
+        id=RuleId.TIER_RULE_SHADOWED,
+        severity=WARN,
         summary="a cluster-wide rule that an earlier rule (same policy, or a policy evaluated before it "
         "in the tier for the same pods) always matches first",
         why="The first matching rule decides, so the later rule never does anything: often a rule placed "
@@ -231,7 +265,7 @@ _TIER_RULES = (
         "          kubernetes.io/metadata.name: monitoring\n  - action: Deny\n    from:\n    - namespaces: {}",
     ),
     RuleInfo(
-        id="tier-pass-noop",
+        id=RuleId.TIER_PASS_NOOP,
         severity=INFO,
         summary="a Pass rule with no later rule of its tier that could match: it changes nothing",
         why="Pass skips the rest of the tier; when nothing follows that could match, the traffic goes to "
@@ -240,8 +274,8 @@ _TIER_RULES = (
         fixed="# remove the rule, or add after it the rules it is meant to skip",
     ),
     RuleInfo(
-        id="tier-masks-networkpolicy",
-        severity=W,
+        id=RuleId.TIER_MASKS_NETWORKPOLICY,
+        severity=WARN,
         summary="the Admin tier accepts or denies every in-cluster connection of the pods a NetworkPolicy "
         "selects, in one direction: that NetworkPolicy never decides it",
         why="Admin Accept and Deny are final. A namespace owner's NetworkPolicy under such a rule looks "
@@ -252,8 +286,8 @@ _TIER_RULES = (
         "          kubernetes.io/metadata.name: production",
     ),
     RuleInfo(
-        id="baseline-deny-without-dns",
-        severity=E,
+        id=RuleId.BASELINE_DENY_WITHOUT_DNS,
+        severity=ERR,
         summary="a Baseline Deny decides pods' DNS egress (UDP 53 to the DNS pods): names stop resolving",
         why="A baseline default-deny applies to every pod that no NetworkPolicy isolates; unless DNS is "
         "accepted first, each of them loses name resolution.",
@@ -266,5 +300,5 @@ _TIER_RULES = (
     ),
 )
 
-RULES: dict[str, RuleInfo] = {r.id: r for r in (*_RULES, *_TIER_RULES)}
+RULES: dict[RuleId, RuleInfo] = {r.id: r for r in (*_RULES, *_TIER_RULES)}
 """Every rule by id, in documentation order."""

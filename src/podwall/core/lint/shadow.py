@@ -12,14 +12,16 @@ Two identical rules shadow each other; only the later one is reported.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections import defaultdict
 from collections.abc import Iterator
 from ipaddress import IPv4Network, IPv6Network
 
 from podwall.core.lint.context import LintContext, direction_key
-from podwall.core.lint.findings import Finding, Fix, PolicyEdit
-from podwall.core.lint.manifests import policy_yaml
+from podwall.core.lint.findings import Finding, Fix, deletion, replacement
 from podwall.core.lint.peers import active_rules, with_rules
+from podwall.core.lint.rules import RuleId
 from podwall.core.model import (
     Direction,
     IPBlock,
@@ -27,14 +29,20 @@ from podwall.core.model import (
     Peer,
     Policy,
     PortSpec,
+    Requirement,
     Rule,
 )
 from podwall.core.selectors import matches
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _requirements(sel: LabelSelector) -> frozenset[Requirement]:
+    return frozenset(sel.requirements())
+
+
 def selector_covers(outer: LabelSelector, inner: LabelSelector) -> bool:
     """Every label set ``inner`` matches, ``outer`` matches too (structurally)."""
-    return set(outer.requirements()) <= set(inner.requirements())
+    return _requirements(outer) <= _requirements(inner)
 
 
 def _range(net: IPv4Network | IPv6Network) -> tuple[int, int]:
@@ -63,9 +71,9 @@ def _block_covers(outer: IPBlock, inner: IPBlock) -> bool:
 
 def peer_covers(outer: Peer, inner: Peer, own_ns_labels: dict[str, str]) -> bool:
     if outer.ip_block is not None or inner.ip_block is not None:
-        return (
-            outer.ip_block is not None and inner.ip_block is not None and _block_covers(outer.ip_block, inner.ip_block)
-        )
+        if outer.ip_block is None or inner.ip_block is None:
+            return False
+        return _block_covers(outer.ip_block, inner.ip_block)
     if outer.namespace_selector is None:
         if inner.namespace_selector is not None:
             return False
@@ -91,20 +99,45 @@ def port_covers(outer: PortSpec, inner: PortSpec) -> bool:
 
 
 def rule_covers(outer: Rule, inner: Rule, own_ns_labels: dict[str, str]) -> bool:
-    if outer.ports and not (inner.ports and all(any(port_covers(o, s) for o in outer.ports) for s in inner.ports)):
-        return False
-    return not outer.peers or bool(
-        inner.peers and all(any(peer_covers(o, p, own_ns_labels) for o in outer.peers) for p in inner.peers)
-    )
+    if outer.ports:
+        if not inner.ports:
+            return False
+        if not all(any(port_covers(o, s) for o in outer.ports) for s in inner.ports):
+            return False
+    if outer.peers:
+        if not inner.peers:
+            return False
+        if not all(any(peer_covers(o, p, own_ns_labels) for o in outer.peers) for p in inner.peers):
+            return False
+    return True
 
 
 def _remove_rule(pol: Policy, direction: Direction, rule: Rule) -> Policy:
+    """``pol`` without ``rule``. A direction left without rules is dropped from policyTypes (an
+    empty ``ingress`` would deny all ingress on its own; the shadowing policy isolates the pods
+    anyway); a policy left with no direction is empty, and the fix deletes it."""
     rules = list(pol.rules(direction))
     for k in range(len(rules) - 1, -1, -1):
         if rules[k] == rule:
             del rules[k]
             break
-    return with_rules(pol, direction, tuple(rules))
+    out = with_rules(pol, direction, tuple(rules))
+    if not rules and direction in out.policy_types:
+        out = dataclasses.replace(out, policy_types=out.policy_types - {direction})
+    return out
+
+
+def removal_fix(pol: Policy, direction: Direction, i: int, rule: Rule) -> Fix:
+    """Remove a rule that does nothing; delete the policy when nothing is left of it."""
+    order = (9, 0 if direction is Direction.INGRESS else 1, -i)
+
+    def apply(p: Policy) -> Policy:
+        return _remove_rule(p, direction, rule)
+
+    new = apply(pol)
+    if not new.policy_types:
+        return deletion(pol, order=order, apply=apply)
+    return replacement(pol, new, order=order, apply=apply)
 
 
 def check_shadowed(ctx: LintContext) -> Iterator[Finding]:
@@ -133,20 +166,12 @@ def _finding(
     only = len(pol.rules(direction)) == 1 and opol is not pol and selector_covers(pol.pod_selector, opol.pod_selector)
     extra = f" (it is the policy's only {direction_key(direction)} rule, so {pol.key} adds nothing)" if only else ""
     return Finding(
-        rule="shadowed-rule",
+        rule=RuleId.SHADOWED_RULE,
         message=f"NetworkPolicy {pol.key} {direction_key(direction)} rule #{i + 1} is shadowed by {other}, which "
         f"allows every connection it allows for the same pods: removing it changes nothing{extra}",
         hint="delete the rule, or narrow the broader one if it allows more than intended",
         locations=(ctx.rule_loc(pol, direction, i), ctx.rule_loc(opol, direction, oi)),
         namespace=pol.namespace,
         policy=pol.key,
-        fix=Fix(
-            name=f"{pol.namespace}.{pol.name}",
-            yaml=policy_yaml(_remove_rule(pol, direction, rule)),
-            edit=PolicyEdit(
-                policy=pol,
-                order=(9, 0 if direction is Direction.INGRESS else 1, -i),
-                apply=lambda p: _remove_rule(p, direction, rule),
-            ),
-        ),
+        fix=removal_fix(pol, direction, i, rule),
     )

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from podwall.core.lint.context import LintContext, describe
 from podwall.core.lint.dns import _HYPOTHETICAL_DNS, dns_targets, is_dns_server
 from podwall.core.lint.findings import Finding, Location
+from podwall.core.lint.rules import RuleId
 from podwall.core.model import (
     Direction,
     Endpoint,
@@ -162,7 +163,7 @@ def check_priority_overlap(ctx: LintContext, subjects: Subjects) -> Iterator[Fin
                 else:
                     continue
                 yield Finding(
-                    rule="tier-priority-overlap",
+                    rule=RuleId.TIER_PRIORITY_OVERLAP,
                     message=(
                         f"{first.key} and {second.key} are both {tier} priority {prio} with "
                         f"{' and '.join(d.value.lower() for d in dirs)} rules for {whom}: upstream leaves "
@@ -206,7 +207,7 @@ def check_shadowed(ctx: LintContext) -> Iterator[Finding]:
                     same = other is pol
                     where = "an earlier rule of the same policy" if same else "a policy evaluated before it"
                     yield Finding(
-                        rule="tier-rule-shadowed",
+                        rule=RuleId.TIER_RULE_SHADOWED,
                         message=(
                             f"{direction.value.lower()} {_rule_name(pol, rule)} {rule.action} never decides anything: "
                             f"{where}, {_rule_name(other, earlier)} {earlier.action}, matches every connection it "
@@ -237,7 +238,7 @@ def check_pass_noop(ctx: LintContext, subjects: Subjects) -> Iterator[Finding]:
                         continue
                     nxt = "NetworkPolicy and then the Baseline tier" if tier is Tier.ADMIN else "the default allow"
                     yield Finding(
-                        rule="tier-pass-noop",
+                        rule=RuleId.TIER_PASS_NOOP,
                         message=(
                             f"{direction.value.lower()} {_rule_name(pol, rule)} Pass changes nothing: no later "
                             f"{tier} rule could match what it passes, which goes to {nxt} either way"
@@ -285,7 +286,7 @@ def check_masks_networkpolicy(ctx: LintContext) -> Iterator[Finding]:
                 continue
             word = direction.value.lower()
             yield Finding(
-                rule="tier-masks-networkpolicy",
+                rule=RuleId.TIER_MASKS_NETWORKPOLICY,
                 message=(
                     f"NetworkPolicy {pol.key} never decides {word}: the Admin tier accepts or denies every "
                     f"in-cluster {word} connection of the {len(selected)} pod(s) it selects (e.g. {example})"
@@ -329,7 +330,7 @@ def check_baseline_dns(ctx: LintContext) -> Iterator[Finding]:
         rule = next(r for r in pol.egress if r.index == index)
         where = ", ".join(s.key for s in servers[:2])
         yield Finding(
-            rule="baseline-deny-without-dns",
+            rule=RuleId.BASELINE_DENY_WITHOUT_DNS,
             message=(
                 f"{ref} blocks DNS (UDP 53 to {where}) for {describe(eps[0])}"
                 + (f" and {len(eps) - 1} more" if len(eps) > 1 else "")
