@@ -34,6 +34,7 @@ RANKS: dict[str, int] = {
     "podwall.nft": 3,
     "podwall.report": 3,
     "podwall.lab": 4,
+    "podwall.live": 4,  # acting on a live cluster (doctor, live probes): a sibling of the lab
     "podwall": 5,  # the package root and the api facade it re-exports (podwall.api)
     "podwall.cli": 6,
     "podwall.__main__": 7,  # python -m podwall
@@ -258,6 +259,7 @@ def test_public_api_is_exactly_all() -> None:
         "cli",
         "nft",
         "lab",
+        "live",
         "annotations",
     }
     assert public | {"__version__"} == set(podwall.__all__)

@@ -10,6 +10,7 @@ public: the sub-packages are internal and may change)::
     cluster.matrix(port=8080)                       # who can reach whom
     cluster.lint()                                  # findings, with hints and fixes
     cluster.check(podwall.load_expectations("expect.yaml"))   # what `podwall test` checks
+    live = podwall.load([], cluster=podwall.ClusterTarget(context="kind-dev"))   # a live cluster
 
 Bad arguments raise podwall's own errors (:class:`QueryError`, :class:`InputError`), never a
 bare ``ValueError``.
@@ -36,7 +37,17 @@ from podwall.core.model import (
 )
 from podwall.core.reachability import Matrix
 from podwall.core.services import Backend, ServiceVerdict
-from podwall.errors import Diagnostic, InputError, ManifestError, PodwallError, QueryError, Severity, SourceSpan
+from podwall.errors import (
+    ClusterError,
+    Diagnostic,
+    InputError,
+    ManifestError,
+    PodwallError,
+    QueryError,
+    Severity,
+    SourceSpan,
+)
+from podwall.sources.cluster import ClusterRead, ClusterTarget
 from podwall.sources.decode import LoadResult
 from podwall.sources.expectations import Expectation, load_expectations, parse_expectations
 
@@ -50,6 +61,9 @@ __all__ = [
     "Answer",
     "Backend",
     "Cluster",
+    "ClusterError",
+    "ClusterRead",
+    "ClusterTarget",
     "Diagnostic",
     "Direction",
     "DirectionVerdict",

@@ -28,9 +28,11 @@ from podwall.core.reachability import Matrix
 from podwall.core.reachability import matrix as _matrix
 from podwall.core.services import ServiceVerdict, evaluate_service, resolve_port
 from podwall.errors import Diagnostic, InputError, PodwallError, QueryError
-from podwall.sources.decode import LoadResult
-from podwall.sources.decode import load as _load
+from podwall.sources.cluster import ClusterRead, ClusterTarget
+from podwall.sources.cluster import read as _read_cluster
+from podwall.sources.decode import LoadResult, load_texts
 from podwall.sources.expectations import Expectation
+from podwall.sources.manifests import read_sources
 
 KIND_ALIASES = {
     "pod": "Pod",
@@ -116,6 +118,8 @@ class LoadedCluster:
     result: LoadResult
     engine: Engine
     default_namespace: str = "default"
+    cluster_read: ClusterRead | None = None
+    """What was read from a live cluster (``None`` when only files were read)."""
 
     @property
     def cluster(self) -> Cluster:
@@ -269,6 +273,7 @@ def load(
     options: Options | None = None,
     stdin: BinaryIO | None = None,
     strict: bool = True,
+    cluster: ClusterTarget | None = None,
 ) -> LoadedCluster:
     """Load manifests (files, directories, ``-`` for stdin) into a cluster you can query.
 
@@ -278,11 +283,14 @@ def load(
         options: implementation-defined semantics (:class:`podwall.Options`).
         stdin: the stream ``-`` reads (default: the process's stdin).
         strict: raise :class:`podwall.ManifestError` when the input has errors.
+        cluster: also read a live cluster (:class:`podwall.ClusterTarget`): its objects are decoded
+            exactly as files are, beside any ``paths``.
 
     Raises:
-        InputError: unreadable input, or arguments of the wrong kind (no paths, a namespace
-            that is not a string, options that are not :class:`podwall.Options`).
+        InputError: unreadable input, or arguments of the wrong kind (no paths and no cluster, a
+            namespace that is not a string, options that are not :class:`podwall.Options`).
         ManifestError: the input has errors (with ``strict``).
+        ClusterError: the cluster cannot be read (unreachable, TLS, 401, a 403 naming the permission).
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -290,13 +298,20 @@ def load(
         names = [os.fspath(p) for p in paths]
     except TypeError:
         raise InputError(f"paths must be file or directory names, not {paths!r}") from None
-    if not names:
-        raise InputError("no input: give at least one file, directory or '-'")
+    if not names and cluster is None:
+        raise InputError("no input: give at least one file, directory or '-' (or a cluster)")
     if not isinstance(namespace, str) or not namespace:
         raise InputError(f"namespace must be a non-empty string, not {namespace!r}")
     if options is not None and not isinstance(options, Options):
         raise InputError(f"options must be podwall.Options, not {type(options).__name__}")
-    result = _load(names, default_namespace=namespace, stdin=stdin)
+    texts = read_sources(names, stdin=stdin) if names else []
+    read: ClusterRead | None = None
+    if cluster is not None:
+        read = _read_cluster(cluster)
+        texts = [*read.texts, *texts]
+    result = load_texts(texts, default_namespace=namespace)
     if strict:
         result.raise_for_errors()
-    return LoadedCluster(result=result, engine=Engine(result.cluster, options), default_namespace=namespace)
+    return LoadedCluster(
+        result=result, engine=Engine(result.cluster, options), default_namespace=namespace, cluster_read=read
+    )

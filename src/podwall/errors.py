@@ -8,6 +8,7 @@ Exception tree::
     ├── InputError                unreadable or malformed input (exit code 2)
     │   └── ManifestError         one or more Diagnostics of severity "error" in manifests
     ├── QueryError                a question that cannot be answered (unknown endpoint, bad port)
+    ├── ClusterError              a live cluster cannot be read (unreachable, TLS, 401/403, bad kubeconfig)
     ├── NftError                  nftables refused a ruleset or is missing
     └── LabError                  the network-namespace lab failed
     PodwallBug                    "should not be reached": a bug in podwall, never caught quietly
@@ -115,6 +116,12 @@ class ManifestError(InputError):
 
 class QueryError(PodwallError):
     """A question podwall cannot answer as asked: unknown endpoint, bad port; exit code 2."""
+
+    exit_code = 2
+
+
+class ClusterError(PodwallError):
+    """A live cluster cannot be read or acted on: unreachable, TLS, refused credentials, a 403; exit code 2."""
 
     exit_code = 2
 

@@ -6,25 +6,29 @@ from typing import Any
 
 import click
 
+from podwall.api import load as api_load
 from podwall.cli import matrix_cmd
 from podwall.cli.common import (
     Inputs,
+    cluster_options,
+    cluster_target,
     echo_json,
     exit_codes,
     input_options,
     namespace_option,
+    note_cluster_read,
     output_option,
     parse_port,
     parse_protocol,
     protocol_option,
 )
 from podwall.cli.exitcodes import ExitCode
+from podwall.cli.live_cmd import live_options, run_live_test
 from podwall.core.evaluate import Verdict
 from podwall.core.services import ServiceVerdict
 from podwall.errors import Severity
 from podwall.report import serialize
 from podwall.report.render import explain_text
-from podwall.sources.decode import load as load_manifests
 from podwall.sources.expectations import load_expectations
 
 
@@ -39,8 +43,9 @@ def register(cli: click.Group) -> None:
 # -- validate ---------------------------------------------------------------------------------
 @exit_codes(OK="valid (warnings allowed)", NO="invalid: an object has an error")
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1, required=False)
 @namespace_option
+@cluster_options
 @output_option("text", "json")
 @click.option(
     "-v", "--verbose", is_flag=True, help="Also list the objects that were skipped (kinds podwall does not analyse)."
@@ -56,7 +61,12 @@ def validate(paths: tuple[str, ...], namespace: str, output: str, verbose: bool)
     \b
     Output: one line per problem, `file:line: field.path: message`.
     """
-    result = load_manifests(list(paths), default_namespace=namespace)
+    target = cluster_target(namespace)
+    if not paths and target is None:
+        raise click.UsageError("give manifest PATHS (files, directories, - for stdin), or --cluster")
+    loaded = api_load(list(paths), namespace=namespace, strict=False, cluster=target)
+    note_cluster_read(loaded)
+    result = loaded.result
     diags = result.diagnostics
     errors = [d for d in diags if d.severity is Severity.ERROR]
     warnings = [d for d in diags if d.severity is Severity.WARNING]
@@ -172,7 +182,10 @@ def explain(inputs: Inputs, src: str, dst: str, port: str, protocol: str, output
 
 
 # -- test -------------------------------------------------------------------------------------
-@exit_codes(OK="every probe passes", NO="a probe fails")
+@exit_codes(
+    OK="every probe passes (with --live: the network agrees with the engine)",
+    NO="a probe fails (with --live: the network and the engine disagree)",
+)
 @click.command()
 @input_options
 @click.option(
@@ -181,8 +194,18 @@ def explain(inputs: Inputs, src: str, dst: str, port: str, protocol: str, output
     required=True,
     help="YAML file of probes: {from, to, port, protocol, expect: allow|deny} (see docs/output.md).",
 )
+@live_options
 @output_option("text", "json")
-def test(inputs: Inputs, expect_file: str, output: str) -> ExitCode:
+def test(
+    inputs: Inputs,
+    expect_file: str,
+    output: str,
+    live: bool,
+    live_image: str,
+    live_timeout: float,
+    live_pod_timeout: float,
+    live_parallel: int,
+) -> ExitCode:
     """Check connectivity assertions: the static twin of `kubectl run busybox -- wget` tests.
 
     \b
@@ -194,9 +217,22 @@ def test(inputs: Inputs, expect_file: str, output: str) -> ExitCode:
     a mismatch is reported but not counted as a failure.
 
     Prints each failing probe with its reason and a closing summary line.
+
+    \b
+    With --cluster --live, each probe is a real connection in the cluster: from the source pod
+    itself (an ephemeral container, as `kubectl debug` adds), or, for a source that exists only
+    in the files, from a stand-in pod with its labels in a scratch namespace podwall creates and
+    deletes. Each line shows what the network did (connected, refused, timeout, dns-failure)
+    beside the engine's verdict; any disagreement exits 1.
     """
     expectations = load_expectations(expect_file)
-    results = inputs.load().check(expectations)
+    loaded = inputs.load()
+    if live:
+        return run_live_test(
+            loaded, expectations, inputs.namespace, image=live_image, timeout=live_timeout,
+            pod_timeout=live_pod_timeout, parallel=live_parallel, output=output,
+        )
+    results = loaded.check(expectations)
     docs = [
         serialize.test_result(
             src=r.expectation.src,

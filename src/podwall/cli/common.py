@@ -23,6 +23,10 @@ from podwall.cli.exitcodes import ExitCode
 from podwall.core.model import HostNetworkMode, Options, Protocol
 from podwall.errors import Diagnostic, ManifestError, Severity
 from podwall.report.serialize import dumps
+from podwall.sources.cluster import ClusterTarget
+
+CLUSTER_META = "podwall.cluster"
+"""Where the cluster options leave their values in the click context (no command threads them)."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,11 +50,98 @@ class Inputs:
     def load(self, *, quiet_codes: Collection[str] = ()) -> LoadedCluster:
         """Load the inputs for a query: any error is fatal (exit 2); warnings go to stderr,
         except those whose code is in ``quiet_codes`` (the command reports them itself)."""
-        loaded = api_load(list(self.paths), namespace=self.namespace, options=self.options, strict=False)
+        target = cluster_target(self.namespace)
+        if not self.paths and target is None:
+            raise click.UsageError("give manifest PATHS (files, directories, - for stdin), or --cluster")
+        loaded = api_load(
+            list(self.paths), namespace=self.namespace, options=self.options, strict=False, cluster=target
+        )
+        note_cluster_read(loaded)
         warn_diagnostics(loaded.diagnostics, quiet_codes=quiet_codes)
         if any(d.severity is Severity.ERROR for d in loaded.diagnostics):
             raise ManifestError(loaded.diagnostics)
         return loaded
+
+
+def remember_option(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    store = ctx.meta.setdefault(CLUSTER_META, {})
+    assert param.name is not None
+    store[param.name] = value
+    store[f"{param.name}_source"] = ctx.get_parameter_source(param.name)
+    return value
+
+
+def cluster_options(func: F) -> F:
+    """--cluster and kubectl's --kubeconfig/--context/-A/--request-timeout (kept in the context)."""
+    for opt in reversed(
+        [
+            click.option(
+                "--cluster",
+                is_flag=True,
+                default=False,
+                expose_value=False,
+                callback=remember_option,
+                help="Also read a live cluster (read-only: list Namespaces, Pods, workloads, Services, "
+                "Endpoints/EndpointSlices, NetworkPolicies, Nodes and the policy.networking.k8s.io kinds "
+                "when installed). PATHS become optional.",
+            ),
+            click.option(
+                "--kubeconfig",
+                default=None,
+                metavar="PATH",
+                expose_value=False,
+                callback=remember_option,
+                help="kubeconfig file(s) for --cluster (default: $KUBECONFIG, then ~/.kube/config).",
+            ),
+            click.option(
+                "--context",
+                "kube_context",
+                default=None,
+                metavar="NAME",
+                expose_value=False,
+                callback=remember_option,
+                help="kubeconfig context for --cluster (default: its current context).",
+            ),
+            click.option(
+                "-A",
+                "--all-namespaces",
+                is_flag=True,
+                default=False,
+                expose_value=False,
+                callback=remember_option,
+                help="With --cluster, read every namespace (the default unless -n is given).",
+            ),
+            click.option(
+                "--request-timeout",
+                type=click.FloatRange(min=0.1),
+                default=10.0,
+                show_default=True,
+                expose_value=False,
+                callback=remember_option,
+                help="With --cluster, seconds to wait for the API server on each request.",
+            ),
+        ]
+    ):
+        func = opt(func)
+    return func
+
+
+def cluster_target(namespace: str, *, implied: bool = False) -> ClusterTarget | None:
+    """The cluster the current command's options name, or None without --cluster (unless ``implied``)."""
+    ctx = click.get_current_context(silent=True)
+    store: dict[str, Any] = ctx.meta.get(CLUSTER_META, {}) if ctx is not None else {}
+    if not store.get("cluster") and not implied:
+        if ctx is not None and (store.get("kubeconfig") or store.get("kube_context") or store.get("all_namespaces")):
+            raise click.UsageError("--kubeconfig, --context and -A need --cluster")
+        return None
+    explicit_ns = store.get("namespace_source") is click.core.ParameterSource.COMMANDLINE
+    read_ns = None if store.get("all_namespaces") or not explicit_ns else namespace
+    return ClusterTarget(
+        kubeconfig=store.get("kubeconfig"),
+        context=store.get("kube_context"),
+        namespace=read_ns,
+        timeout=float(store.get("request_timeout") or 10.0),
+    )
 
 
 def _domain_addresses(
@@ -76,8 +167,9 @@ def _domain_addresses(
 
 
 def input_options(func: F) -> F:
-    """PATHS... plus --namespace and the implementation-defined semantics options, passed to the
-    command as one ``inputs: Inputs`` parameter."""
+    """PATHS... plus --namespace, the cluster options (--cluster, --kubeconfig, --context, -A) and
+    the implementation-defined semantics options, passed to the command as one ``inputs: Inputs``
+    parameter (the cluster options stay in the click context: see :func:`cluster_target`)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, paths: tuple[str, ...], namespace: str, ipblock_matches_pods: bool,
@@ -89,7 +181,7 @@ def input_options(func: F) -> F:
         )
         return func(*args, inputs=Inputs(paths=paths, namespace=namespace, options=opts), **kwargs)
 
-    cmd: Any = wrapper
+    cmd: Any = cluster_options(wrapper)
     cmd = click.option(
         "--domain-address",
         multiple=True,
@@ -113,7 +205,7 @@ def input_options(func: F) -> F:
         help="Whether ipBlock rules match pod IPs (the upstream e2e suite requires it; Cilium does not).",
     )(cmd)
     cmd = namespace_option(cmd)
-    cmd = click.argument("paths", nargs=-1, required=True, type=str)(cmd)
+    cmd = click.argument("paths", nargs=-1, required=False, type=str)(cmd)
     return cmd  # type: ignore[no-any-return]
 
 
@@ -123,8 +215,19 @@ def namespace_option(func: F) -> F:
         "--namespace",
         default="default",
         show_default=True,
-        help="Namespace for objects (and endpoint names) that have none.",
+        callback=remember_option,
+        help="Namespace for objects (and endpoint names) that have none; with --cluster, the only "
+        "namespace read (unless -A).",
     )(func)
+
+
+def note_cluster_read(loaded: LoadedCluster) -> None:
+    """One line on stderr: how much was read from the cluster, and which policy kinds are not installed."""
+    read = loaded.cluster_read
+    if read is not None:
+        total = sum(read.counts.values())
+        missing = f"; not installed: {', '.join(read.not_installed)}" if read.not_installed else ""
+        click.echo(f"read {total} objects from {read.where}{missing}", err=True)
 
 
 def warn_diagnostics(diags: list[Diagnostic], *, quiet_codes: Collection[str] = ()) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 import click
 
 from podwall import __version__
-from podwall.cli import commands, lab_cmd, lint_cmd
+from podwall.cli import commands, lab_cmd, lint_cmd, live_cmd
 from podwall.cli.common import OUTPUT_META, exit_codes_text
 from podwall.cli.exitcodes import ExitCode
 from podwall.errors import Diagnostic, ManifestError, PodwallError, Severity
@@ -240,6 +240,7 @@ def cli() -> None:
 commands.register(cli)
 lint_cmd.register(cli)
 lab_cmd.register(cli)
+live_cmd.register(cli)
 
 
 def main() -> None:

@@ -39,6 +39,8 @@ KINDS: dict[str, str] = {
     "LabProbe": "podwall lab probe: one real connection attempt",
     "LabStatus": "podwall lab status: the lab and its health",
     "LabDown": "podwall lab down: what was removed",
+    "Doctor": "podwall doctor: the network plugins found, whether they enforce policies, the --active proof",
+    "LiveTest": "podwall test --cluster --live: real probes in a cluster beside the engine's verdicts",
     "Error": "any command in JSON mode: the error, with the exit code",
 }
 """Every kind of JSON document, with the command that prints it."""
@@ -522,3 +524,71 @@ def lab_status_doc(status: Mapping[str, Any], *, healthy: bool) -> dict[str, Any
 
 def lab_down_doc(*, lab: str, removed: Sequence[str]) -> dict[str, Any]:
     return document("LabDown", {"lab": lab, "removed": list(removed)})
+
+
+# -- live clusters (doctor, test --live) ---------------------------------------------------------
+def doctor(diag: Any, active: Any | None) -> dict[str, Any]:
+    """``podwall doctor -o json``: the plugins found, the conclusion, and the active check if run."""
+    out: dict[str, Any] = {
+        "network_policy": diag.network_policy.value,
+        "plugins": [
+            {
+                "id": f.plugin.id,
+                "name": f.plugin.name,
+                "enforces_network_policy": f.enforces.value,
+                "tiers": f.plugin.tiers,
+                "confidence": f.confidence,
+                "evidence": list(f.evidence),
+                "note": f.note,
+            }
+            for f in diag.findings
+        ],
+        "policy_api_versions": list(diag.policy_groups),
+        "warnings": list(diag.warnings),
+        "active": None,
+    }
+    if active is not None:
+        out["active"] = {
+            "verdict": active.verdict.value,
+            "namespace": active.namespace,
+            "allowed_client": active.allowed_client.value,
+            "denied_client": active.denied_client.value,
+            "detail": active.detail,
+            "deleted": active.deleted,
+            "steps": list(active.steps),
+        }
+    return out
+
+
+def live_report(report: Any) -> dict[str, Any]:
+    """``podwall test --cluster --live -o json``: per probe, what the network did and what the engine says."""
+    results = [
+        {
+            "from": r.src,
+            "to": r.dst,
+            "port": r.port,
+            "protocol": r.protocol.value,
+            "expect": r.expect,
+            "outcome": r.outcome.value,
+            "observed": r.observed,
+            "engine": r.engine,
+            "agrees": r.agrees,
+            "via": r.via,
+            "detail": r.detail,
+            "reason": r.engine_reason,
+        }
+        for r in report.results
+    ]
+    disagree = sum(1 for r in report.results if r.observed is not None and not r.agrees)
+    undecided = sum(1 for r in report.results if r.observed is None)
+    return {
+        "results": results,
+        "summary": {
+            "total": len(results),
+            "agree": len(results) - disagree - undecided,
+            "disagree": disagree,
+            "undecided": undecided,
+        },
+        "deleted_namespaces": list(report.deleted),
+        "left_namespaces": list(report.left),
+    }
