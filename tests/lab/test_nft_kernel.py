@@ -22,6 +22,7 @@ from .conftest import CONFORMANCE, REPO, TAG
 
 FEATURES = REPO / "tests" / "nft" / "data" / "features.yaml"
 SEED = REPO / "examples" / "seed" / "manifests"
+CNP = REPO / "tests" / "conformance" / "cnp"
 
 
 def _inputs() -> list[tuple[str, list[Path], str]]:
@@ -30,6 +31,11 @@ def _inputs() -> list[tuple[str, list[Path], str]]:
         steps = sorted(p for p in case.iterdir() if p.is_dir()) or [case]
         for d in steps:
             out.append((f"{case.name}/{d.name}", [d / "cluster.yaml", d / "policies.yaml"], "default"))
+    # cluster-wide tiers (nft/tiers.py): every ClusterNetworkPolicy conformance state, and the properties scenario
+    for d in sorted({p.parent for p in CNP.rglob("policies.yaml")}):
+        out.append((f"cnp/{d.relative_to(CNP)}", [d / "cluster.yaml", d / "policies.yaml"], "default"))
+    props = REPO / "tests" / "lab" / "data" / "tiers-properties"
+    out.append(("tiers-properties", [props / "cluster.yaml", props / "policies.yaml"], "default"))
     return out
 
 
@@ -88,5 +94,32 @@ def test_every_update_path_gives_the_state_of_a_fresh_load() -> None:
                 assert after_update == fresh
                 assert after_replace == fresh
             assert diff_script(rulesets[-1], rulesets[-1]) == ""
+    finally:
+        teardown(prefix)
+
+
+def test_tier_updates_give_the_state_of_a_fresh_load() -> None:
+    """Rule swaps, relabels and inserted rules of the CNP conformance steps, as diffs and as replacements."""
+    prefix = lab_prefix(f"{TAG}j")
+    node = node_netns(f"{TAG}j")
+    teardown(prefix)
+    try:
+        create_node(node)
+        with Nft(node) as nft:
+            wanted = ("cnp/cnp-admin-tier-egress-inline", "cnp/cnp-admin-tier-gress")
+            seq = [i for i in INPUTS if i[0].startswith(wanted)]
+            seq += [i for i in INPUTS if i[0] == "tiers-properties"]
+            seq += [i for i in INPUTS if i[0] == "seed"]  # and to no tiers at all
+            rulesets = [compiled(p, ns) for _, p, ns in seq]
+            assert len(rulesets) == 10 and not [c for c in rulesets[-1].chains if c.name[0] in "abt"]
+            for old, new in itertools.pairwise(rulesets):
+                nft.create(old)
+                assert nft.update(old, new) in ("diff", "replace", "none")
+                after_update = _state(nft)
+                nft.create(old)
+                nft.replace(new)
+                after_replace = _state(nft)
+                nft.create(new)
+                assert after_update == _state(nft) == after_replace
     finally:
         teardown(prefix)

@@ -177,6 +177,8 @@ def _change_text(what: str, ch: Change) -> str:
         lines.append(f"cut {ch.cut} established connection(s) that are no longer allowed")
     for key, why in ch.skipped:
         lines.append(f"  not in the lab: {key}: {why}")
+    for key, ips, served in ch.hosts:
+        lines.append(f"  host namespace {key} ({', '.join(ips)})" + (f": {', '.join(served)}" if served else ""))
     return "\n".join(lines)
 
 
@@ -195,6 +197,7 @@ def _change_doc(lab_name: str, ch: Change) -> dict[str, Any]:
         cut=ch.cut,
         seconds=ch.seconds,
         skipped=ch.skipped,
+        hosts=ch.hosts,
     )
 
 
@@ -417,6 +420,7 @@ def _status_text(st: LabStatus) -> list[str]:
         lines.append(f"ruleset: {rs.chains} chains, {rs.rules} rules, {rs.sets} sets, {rs.elements} elements")
     lines += [f"problem: {p}" for p in st.problems]
     lines += [f"not in the lab: {k}: {r}" for k, r in st.skipped]
+    lines += [f"host namespace: {k} ({', '.join(ips)})" for k, ips in st.hosts]
     lines += [f"dropped {d.packets} packet(s): {d.comment}" for d in st.drops]
     if st.problems:
         lines.append(f"the lab is damaged: rebuild it (podwall lab up PATHS --lab {st.lab}) or remove it "
@@ -432,6 +436,7 @@ def _status_body(st: LabStatus) -> dict[str, Any]:
         "problems": list(st.problems),
         "phase": st.phase,
         "pods": st.pods,
+        "hosts": [{"host": k, "ips": list(ips)} for k, ips in st.hosts],
         "namespaces_missing": list(st.namespaces_missing),
         "skipped": [{"endpoint": k, "reason": r} for k, r in st.skipped],
         "listener_pid": st.listener_pid,

@@ -20,6 +20,7 @@ from typing import Any
 from podwall.errors import NftError
 from podwall.lab import netns as ns
 from podwall.lab.state import READY, State
+from podwall.lab.topology import is_host_key
 from podwall.linux.netns import in_netns
 from podwall.nft.apply import Nft
 from podwall.nft.script import ruleset_from_dict
@@ -62,9 +63,12 @@ def namespace_problems(st: State, node: str, present: set[str]) -> list[str]:
     out = []
     if node not in present:
         out.append(f"the node namespace {node} is missing")
-    missing = [p.netns for p in st.pods if p.netns not in present]
-    if missing:
-        out.append(f"{len(missing)} pod namespace(s) missing: {_shown(missing)}")
+    # host namespaces (keys host:<node>) carry a Node's addresses; the hostNetwork pods they
+    # serve have no namespace (nor eth0) of their own and are not in st.pods
+    for what, want in (("pod", False), ("host", True)):
+        missing = [p.netns for p in st.pods if is_host_key(p.key) == want and p.netns not in present]
+        if missing:
+            out.append(f"{len(missing)} {what} namespace(s) missing: {_shown(missing)}")
     extra = present - {node} - {p.netns for p in st.pods}
     if extra:
         out.append(f"{len(extra)} namespace(s) not in the lab's state: {_shown(extra)}")
@@ -78,14 +82,15 @@ def link_problems(st: State, node: str, present: set[str]) -> list[str]:
         gone = [p.ifname for p in st.pods if p.ifname not in node_links]
         if gone:
             out.append(f"{len(gone)} pod link(s) missing in the node: {_shown(gone)}")
-    no_eth0 = []
-    for p in st.pods:
-        if p.netns in present:
-            links = interface_names(p.netns)
-            if links is None or "eth0" not in links:
-                no_eth0.append(p.netns)
-    if no_eth0:
-        out.append(f"{len(no_eth0)} pod(s) without eth0: {_shown(no_eth0)}")
+    for what, want in (("pod", False), ("host namespace", True)):
+        no_eth0 = []
+        for p in st.pods:
+            if is_host_key(p.key) == want and p.netns in present:
+                links = interface_names(p.netns)
+                if links is None or "eth0" not in links:
+                    no_eth0.append(p.netns)
+        if no_eth0:
+            out.append(f"{len(no_eth0)} {what}(s) without eth0: {_shown(no_eth0)}")
     return out
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -37,7 +38,7 @@ from podwall.lab import conntrack, health
 from podwall.lab import netns as ns
 from podwall.lab.probe import LabCluster
 from podwall.lab.state import APPLYING, BUILDING, READY, STATE_ROOT, State, options_dict
-from podwall.lab.topology import LabPlan, PodPlan, check_lab_name, lab_prefix, node_netns, plan
+from podwall.lab.topology import LabPlan, PodPlan, check_lab_name, is_host_key, lab_prefix, node_netns, plan
 from podwall.linux.netns import netns_path
 from podwall.nft.apply import Nft
 from podwall.nft.compile import Ruleset, compile_ruleset
@@ -46,6 +47,7 @@ from podwall.sources.decode import load_texts
 from podwall.sources.manifests import SourceText
 
 __all__ = ["Change", "Drop", "Lab", "LabStatus", "RulesetStats", "require_root"]
+TIER_DENY = re.compile(r"\[(Admin|Baseline)\] \S+ (ingress|egress) rule #\d+ Deny\b")
 
 
 def require_root() -> None:
@@ -91,6 +93,8 @@ class Change:
     cut: int = 0
     """Established connections cut (``apply --cut``)."""
     seconds: float = 0.0
+    hosts: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
+    """Host namespaces: (key, node addresses, hostNetwork endpoints living there)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,6 +119,9 @@ class LabStatus:
     """What is not as the state says; empty when healthy."""
     phase: str
     pods: int
+    """Pod namespaces (host namespaces are counted apart, in ``hosts``)."""
+    hosts: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Host namespaces: (key ``host:<node>``, node addresses)."""
     namespaces_missing: tuple[str, ...]
     skipped: tuple[tuple[str, str], ...]
     listener_pid: int | None
@@ -232,11 +239,11 @@ class Lab:
             ns.strict_conntrack(self.node)
             st.ruleset = ruleset_to_dict(rs)
             self._save(st, "creating the pod namespaces")
-            ns.add_pods(self.node, lab_plan.pods, self.prefix)
-            st.pods = list(lab_plan.pods)
+            ns.add_pods(self.node, lab_plan.namespaces(), self.prefix)
+            st.pods = list(lab_plan.namespaces())
             st.skipped = [list(x) for x in lab_plan.skipped]
             self._save(st, "starting the listener")
-            st.server_pid = self._listeners(lab_plan.pods, None)
+            st.server_pid = self._listeners(lab_plan.namespaces(), None)
             st.updated = time.time()
             st.phase = READY
             self._save(st, "done")
@@ -250,6 +257,7 @@ class Lab:
             nft="create",
             stats=RulesetStats.of(rs),
             seconds=time.monotonic() - t0,
+            hosts=_hosts(lab_plan),
         )
 
     def apply(
@@ -280,7 +288,7 @@ class Lab:
             raise ManifestError(result.diagnostics)
         prev = {p.key: p.ips for p in st.pods}
         lab_plan, lab_cluster = plan(result.cluster, self.name, options, prev)
-        gone, came, ports_changed = _pod_changes(st.pods, lab_plan.pods)
+        gone, came, ports_changed = _pod_changes(st.pods, lab_plan.namespaces())
         rs = compile_ruleset(lab_cluster, lab_plan.attachments(), options)
         old_rs = ruleset_from_dict(st.ruleset) if st.ruleset else None
         st.phase, st.worker = APPLYING, os.getpid()
@@ -301,11 +309,11 @@ class Lab:
         self._save(st, "adding pods")
         # new pods appear only now, under rules that already cover them
         ns.add_pods(self.node, came, self.prefix)
-        st.pods = list(lab_plan.pods)
+        st.pods = list(lab_plan.namespaces())
         st.skipped = [list(x) for x in lab_plan.skipped]
         self._save(st, "reloading the listener")
         if ports_changed or st.server_pid is None or not health.is_our_server(st.server_pid):
-            st.server_pid = self._listeners(lab_plan.pods, st.server_pid)
+            st.server_pid = self._listeners(lab_plan.namespaces(), st.server_pid)
         st.updated = time.time()
         st.phase = READY
         self._save(st, "done")
@@ -319,6 +327,7 @@ class Lab:
             stats=RulesetStats.of(rs),
             cut=cut_n,
             seconds=time.monotonic() - t0,
+            hosts=_hosts(lab_plan),
         )
 
     def down(self) -> list[str]:
@@ -414,7 +423,8 @@ class Lab:
             up=self.exists(),
             problems=tuple(problems),
             phase=st.phase,
-            pods=len(st.pods),
+            pods=sum(1 for p in st.pods if not is_host_key(p.key)),
+            hosts=tuple((p.key, tuple(p.ips)) for p in st.pods if is_host_key(p.key)),
             namespaces_missing=tuple(p.netns for p in st.pods if p.netns not in present),
             skipped=tuple((k, r) for k, r in st.skipped),
             listener_pid=st.server_pid,
@@ -436,16 +446,34 @@ def _pod_changes(before: Sequence[PodPlan], after: Sequence[PodPlan]) -> tuple[l
 
 
 def _drops(items: list[dict[str, Any]]) -> tuple[Drop, ...]:
-    """The counters of isolation drops that moved, from the table's nft JSON."""
-    out = []
+    """The counters of drops that moved, from the table's nft JSON: a NetworkPolicy signature
+    chain's final drop, or a tier rule's Deny (nft/tiers.py). One row per rule: a tier rule has a
+    copy in the Admin (Baseline) chain of every set of selecting policies, and a rule matching
+    both families one per family; their counters add up (the first chain is shown)."""
+    out: dict[str, Drop] = {}
     for item in items:
         rule = item.get("rule")
-        if not rule or "isolated" not in rule.get("comment", ""):
+        if not rule or not _is_drop_rule(rule.get("comment", "")):
             continue
         for e in rule.get("expr", []):
             c = e.get("counter") if isinstance(e, dict) else None
             if isinstance(c, dict) and c.get("packets"):
-                out.append(
-                    Drop(chain=rule["chain"], comment=rule["comment"], packets=c["packets"], bytes=c.get("bytes", 0))
-                )
-    return tuple(out)
+                comment = rule["comment"]
+                have = out.get(comment)
+                packets, nbytes = c["packets"], c.get("bytes", 0)
+                if have is not None:
+                    packets, nbytes = packets + have.packets, nbytes + have.bytes
+                chain = have.chain if have is not None else rule["chain"]
+                out[comment] = Drop(chain=chain, comment=comment, packets=packets, bytes=nbytes)
+    return tuple(out.values())
+
+
+def _is_drop_rule(comment: str) -> bool:
+    """A NetworkPolicy signature chain's final drop, or a tier rule's Deny (nft/tiers.py)."""
+    return "isolated" in comment or TIER_DENY.match(comment) is not None
+
+
+def _hosts(lab_plan: LabPlan) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+    """(host key, node addresses, hostNetwork endpoints it serves) per host namespace."""
+    served = lab_plan.host_of
+    return tuple((h.key, h.ips, tuple(k for k, host in served if host == h.key)) for h in lab_plan.hosts)

@@ -197,11 +197,19 @@ def _prepare(view: LabCluster, lab_plan: LabPlan, p: Probe, family: int | None) 
         return _skip(r, str(exc))
     if isinstance(src, Address | Service):
         return _skip(r, "the source must be a pod of the lab")
-    src_plan = lab_plan.pod(src.key)
+    src_plan = lab_plan.place(src.key)
     if src_plan is None:
         return _skip(r, f"{src.key} has no namespace in the lab")
     if isinstance(dst, Address):
         owner = [e for e in view.cluster.endpoints if str(dst.ip) in e.ips]
+        host = lab_plan.host_with_ip(str(dst.ip))
+        if not owner and host is not None and str(p.port).isdigit():
+            # a node address: its host namespace answers (node traffic, no policy dispatch)
+            v = view.engine.verdict(src, dst, int(p.port), p.protocol)
+            r = dataclasses.replace(
+                r, engine=v.allowed, reason=v.reason(), attempts=(Attempt(host.key, str(dst.ip), int(p.port)),)
+            )
+            return _Prepared(r, src_plan.netns)
         if not owner:
             port = int(p.port) if str(p.port).isdigit() else 0
             engine = view.engine.verdict(src, dst, port, p.protocol).allowed
@@ -216,7 +224,7 @@ def _prepare(view: LabCluster, lab_plan: LabPlan, p: Probe, family: int | None) 
             v = view.engine.verdict(src, dst, num, p.protocol)
             r = dataclasses.replace(r, engine=v.allowed, reason=v.reason())
             ip = _pick_ip(dst, family)
-            if ip is None or lab_plan.pod(dst.key) is None:
+            if ip is None or lab_plan.place(dst.key) is None:
                 return _skip(r, f"{dst.key} has no {_family_word(family)}address in the lab")
             r = dataclasses.replace(r, attempts=(Attempt(dst.key, ip, num),))
     except PodwallError as exc:
@@ -242,7 +250,7 @@ def _service_attempts(
     attempts = []
     for b in sv.backends:
         ip = _pick_ip(backends[b.endpoint], family)
-        if b.port is None or ip is None or lab_plan.pod(b.endpoint) is None:
+        if b.port is None or ip is None or lab_plan.place(b.endpoint) is None:
             why = "not in the lab or no port"
             attempts.append(Attempt(b.endpoint, ip or "", b.port or 0, ProbeOutcome.SKIPPED, why))
         else:

@@ -97,12 +97,28 @@ def _route(c: _Conn, index: int, dst: str | None, gateway: str | None, what: str
     c.request(RTM_NEWROUTE, body, what)
 
 
+ICMP_RATELIMIT = ("/proc/sys/net/ipv4/icmp_ratelimit", "/proc/sys/net/ipv6/icmp/ratelimit")
+
+
+def _no_icmp_ratelimit() -> None:
+    """In this thread's (pod) namespace: send every ICMP error. A UDP probe to a port nothing
+    listens on, and every SCTP probe, is answered by an ICMP error, which the kernel otherwise
+    limits per peer (a burst of 6, then 1 a second): later probes would look dropped."""
+    for path in ICMP_RATELIMIT:
+        try:
+            with open(path, "w") as fh:
+                fh.write("0")
+        except OSError:  # no IPv6, or a kernel without the knob: probes may then be retried
+            continue
+
+
 def configure_pod(netns: str, ips: tuple[str, ...]) -> None:
     """The pod side of the routed /32 topology, inside ``netns`` (whose ``eth0`` exists)."""
     with in_netns(netns):
         c = _Conn()
         eth0 = socket.if_nametoindex("eth0")
         lo = socket.if_nametoindex("lo")
+        _no_icmp_ratelimit()
     try:
         _link_up(c, lo, "lo")
         _link_up(c, eth0, "eth0")

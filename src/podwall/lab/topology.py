@@ -15,7 +15,8 @@ bytes, so the node side is ``pw`` plus a hash of the pod key, and carries the fu
 Each endpoint is one namespace: a Pod, or one representative pod of a workload (replicas are
 not multiplied). Pods keep ``status.podIP(s)``; endpoints without an IP get a stable one from
 10.250.0.0/16 (hashed from the key, kept across updates). hostNetwork pods in ``node`` mode
-are node traffic and get no namespace.
+are node traffic and get no namespace of their own: a *host* namespace per Node (its addresses)
+serves them, with no policy dispatch, as node traffic is not filtered at the node itself.
 """
 
 from __future__ import annotations
@@ -83,10 +84,32 @@ class LabPlan:
     pods: tuple[PodPlan, ...]
     skipped: tuple[tuple[str, str], ...] = ()
     """(endpoint key, why it has no namespace)."""
+    hosts: tuple[PodPlan, ...] = ()
+    """Namespaces that stand for cluster nodes (keys ``host:<node>``): they carry the Node
+    objects' addresses, and the hostNetwork pods of node mode live there. No policy dispatch:
+    node traffic is not filtered by the ingress or egress of the node itself."""
+    host_of: tuple[tuple[str, str], ...] = ()
+    """(hostNetwork endpoint key, host key) for the endpoints a host serves."""
 
     @property
     def prefix(self) -> str:
         return lab_prefix(self.lab)
+
+    def namespaces(self) -> tuple[PodPlan, ...]:
+        """Every namespace besides the node: pods, then hosts."""
+        return self.pods + self.hosts
+
+    def place(self, key: str) -> PodPlan | None:
+        """Where an endpoint lives: its own namespace, or the host of a hostNetwork pod."""
+        found = self.pod(key)
+        if found is not None:
+            return found
+        host = dict(self.host_of).get(key)
+        return next((h for h in self.hosts if h.key == host), None)
+
+    def host_with_ip(self, ip: str) -> PodPlan | None:
+        want = ipaddress.ip_address(ip)
+        return next((h for h in self.hosts if any(ipaddress.ip_address(a) == want for a in h.ips)), None)
 
     def attachments(self) -> dict[str, str]:
         return {p.key: p.ifname for p in self.pods}
@@ -142,7 +165,6 @@ def plan(
     for ep in sorted(cluster.endpoints, key=lambda e: e.key):
         if is_node_traffic(ep, options):
             endpoints.append(ep)
-            skipped.append((ep.key, "hostNetwork pod: node traffic, not emulated by a namespace"))
             continue
         ips = tuple(str(ipaddress.ip_address(i)) for i in ep.ips)
         if not ips:
@@ -162,13 +184,68 @@ def plan(
         ports = tuple(sorted({(cp.port, cp.protocol.value) for cp in ep.ports}))
         pods.append(PodPlan(key=ep.key, netns=netns_for(lab, ep), ifname=ifname, ips=ips, ports=ports))
         endpoints.append(dataclasses.replace(ep, ips=ips) if ips != ep.ips else ep)
-    lab_cluster = Cluster(
-        namespaces=cluster.namespaces,
-        endpoints=tuple(endpoints),
-        policies=cluster.policies,
-        services=cluster.services,
+    lab_cluster = dataclasses.replace(cluster, endpoints=tuple(endpoints))
+    hosts, host_of = _hosts(lab_cluster, lab, options, seen_ips, seen_if, skipped)
+    lab_plan = LabPlan(
+        lab=lab, node=node_netns(lab), pods=tuple(pods), skipped=tuple(skipped), hosts=hosts, host_of=host_of
     )
-    return LabPlan(lab=lab, node=node_netns(lab), pods=tuple(pods), skipped=tuple(skipped)), lab_cluster
+    return lab_plan, lab_cluster
+
+
+def is_host_key(key: str) -> bool:
+    """Whether a planned namespace's key is a host's (``host:<node>``) rather than a pod's."""
+    return key.startswith("host:")
+
+
+def host_netns(lab: str, name: str) -> str:
+    return lab_prefix(lab) + "host-" + name
+
+
+def _hosts(
+    cluster: Cluster,
+    lab: str,
+    options: Options,
+    seen_ips: dict[str, str],
+    seen_if: dict[str, str],
+    skipped: list[tuple[str, str]],
+) -> tuple[tuple[PodPlan, ...], tuple[tuple[str, str], ...]]:
+    """One namespace per Node (its IP addresses), plus one per hostNetwork pod (node mode) whose
+    address no Node has. A hostNetwork pod is served by the host that has all its addresses:
+    probes to it go there, and that host listens on the pod's declared ports."""
+    groups: list[tuple[str, str, tuple[str, ...]]] = []  # (key, netns tail, ips)
+    for node in sorted(cluster.nodes, key=lambda n: n.name):
+        ips = tuple(sorted({str(a) for a in node.ip_addresses}, key=ipaddress.ip_address))
+        if ips:
+            groups.append((f"host:{node.name}", node.name, ips))
+    covered = {ip for _, _, ips in groups for ip in ips}
+    host_eps = [ep for ep in cluster.endpoints if is_node_traffic(ep, options) and ep.ips]
+    for ep in sorted(host_eps, key=lambda e: e.key):
+        ips = tuple(str(ipaddress.ip_address(i)) for i in ep.ips)
+        if not set(ips) <= covered:
+            groups.append((f"host:{ep.key}", ep.key.replace("/", "."), ips))
+            covered |= set(ips)
+    hosts: list[PodPlan] = []
+    host_of: list[tuple[str, str]] = []
+    for key, tail, ips in groups:
+        clash = [i for i in ips if i in seen_ips]
+        if clash:
+            skipped.append((key, f"IP {clash[0]} is already used by {seen_ips[clash[0]]}"))
+            continue
+        served = [ep for ep in host_eps if set(ep.ips) <= set(ips) and ep.key not in dict(host_of)]
+        ports = tuple(sorted({(cp.port, cp.protocol.value) for ep in served for cp in ep.ports}))
+        ifname = ifname_for(key)
+        if ifname in seen_if:  # pragma: no cover - 52-bit hash collision
+            raise LabError(f"interface name collision between {seen_if[ifname]} and {key}")
+        seen_if[ifname] = key
+        for i in ips:
+            seen_ips[i] = key
+        hosts.append(PodPlan(key=key, netns=host_netns(lab, tail), ifname=ifname, ips=ips, ports=ports))
+        host_of += [(ep.key, key) for ep in served]
+    served_keys = dict(host_of)
+    for ep in sorted(cluster.endpoints, key=lambda e: e.key):
+        if is_node_traffic(ep, options) and ep.key not in served_keys:
+            skipped.append((ep.key, "hostNetwork pod: node traffic, and no host namespace has its address"))
+    return tuple(hosts), tuple(host_of)
 
 
 def listen_protocols() -> tuple[Protocol, ...]:

@@ -42,7 +42,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from podwall.core.evaluate import Engine
@@ -57,10 +57,17 @@ from podwall.core.model import (
     PortSpec,
     Protocol,
     Rule,
+    Tier,
+    TierPeer,
+    TierPolicy,
+    TierPort,
+    TierRule,
 )
 from podwall.core.peers import peer_matches
 from podwall.core.ports import named_port_numbers
 from podwall.core.selectors import matches
+from podwall.core.tiers import TierEngine
+from podwall.nft.tiers import STAGE_NP, rule_comment, verdict_for
 
 TABLE = "podwall"
 COMMENT_MAX = 120
@@ -464,14 +471,17 @@ class _Compiler:
 
     def build(self) -> Ruleset:
         disp: dict[Direction, dict[str, str]] = {Direction.EGRESS: {}, Direction.INGRESS: {}}
+        tiers = TierStage(self)
         for ep in self.cluster.endpoints:
             ifname = self.attachments.get(ep.key)
             if ifname is None:
                 continue
             for direction in (Direction.EGRESS, Direction.INGRESS):
                 pols = self.engine.selecting(ep, direction)
-                if pols:
-                    disp[direction][ifname] = self.signature_chain(pols, direction)
+                np_chain = self.signature_chain(pols, direction) if pols else None
+                chain = tiers.dispatch(ep, direction, np_chain)
+                if chain is not None:
+                    disp[direction][ifname] = chain
         links: list[str] = []
         src: dict[int, list[str]] = {4: [], 6: []}
         for ep in self.cluster.endpoints:
@@ -575,3 +585,188 @@ def compile_ruleset(
         table: the name of podwall's ``inet`` table.
     """
     return _Compiler(cluster, options or Options(), attachments, table).build()
+
+
+# -- cluster-wide tiers (ClusterNetworkPolicy, ANP/BANP): the design is in nft/tiers.py -----
+
+
+class TierStage:
+    """Builds the tier chains and sets into a compiler's tables (the design: ``nft/tiers.py``).
+
+    Who is selected and what a peer matches come from the engine's :class:`TierEngine`,
+    endpoint by endpoint, never from a second reading of the policies: the kernel decides what
+    the engine decides.
+    """
+
+    def __init__(self, comp: _Compiler) -> None:
+        self.c = comp
+        self.cluster = comp.cluster
+        self.engine: TierEngine = comp.engine.tiers
+        self.policies = tuple(sorted(comp.cluster.tier_policies, key=TierPolicy.sort_key))
+        self._peers: dict[str, tuple[str, str] | None] = {}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.policies)
+
+    def selecting(self, ep: Endpoint, tier: Tier, direction: Direction) -> tuple[TierPolicy, ...]:
+        """Policies of ``tier`` that select ``ep`` and have rules for ``direction``, in order."""
+        return tuple(p for p in self.engine.subject_of(ep, tier) if p.rules(direction))
+
+    # sets ----------------------------------------------------------------------------------
+    def peer_sets(self, peer: TierPeer) -> tuple[str, str] | None:
+        """(IPv4, IPv6) set names for a peer; ``None`` when the peer can never match.
+
+        Members: the addresses of every endpoint the engine says the peer matches (the engine
+        decides per endpoint, so a dual-stack pod matches with both addresses), plus what the
+        peer matches outside the cluster: the CIDRs of ``networks`` (as intervals), the Node
+        addresses of ``nodes``, the mapped addresses of ``domainNames``.
+        """
+        desc = str(peer)
+        if desc in self._peers:
+            return self._peers[desc]
+        self._peers[desc] = names = self._peer_sets(peer, desc)
+        return names
+
+    def _peer_sets(self, peer: TierPeer, desc: str) -> tuple[str, str] | None:
+        nets: list[IPNetwork] = [
+            ipaddress.ip_network(ip)
+            for ep in self.c.with_ips
+            if self.engine.peer_matches(peer, ep)
+            for ip in ep.ips
+        ]
+        interval = False
+        if peer.kind == "networks":
+            interval = True
+            nets.extend(b.network for b in peer.networks)
+        elif peer.kind == "nodes":
+            nets.extend(ipaddress.ip_network(a) for a in self.engine.node_addresses(peer))
+        elif peer.kind == "domainNames":
+            nets.extend(ipaddress.ip_network(a) for a in self.engine.domain_addresses(peer)[0])
+        if not nets:
+            return None
+        h = short_hash("tier-peer", desc)  # stable across updates: elements change in place
+        names = (f"tpeer4_{h}", f"tpeer6_{h}")
+        for version, name in ((4, names[0]), (6, names[1])):
+            if interval:
+                elems = _collapse(nets, version)
+            else:
+                mine = {_render_net(n) for n in nets if n.version == version}
+                elems = tuple(sorted(mine, key=ipaddress.ip_address))
+            self.c.sets.setdefault(
+                name,
+                NftSet(name=name, key=(_addr_type(version),), interval=interval, elements=elems, comment=clip(desc)),
+            )
+        return names
+
+    def named_set(self, names: Sequence[tuple[str, Protocol | None]], version: int) -> str:
+        """``daddr . proto . port`` for every destination pod that declares one of ``names``
+        (with that protocol when the entry has one), as the engine's ``port_matches`` reads them."""
+        out: set[tuple[str, str, int]] = set()
+        for ep in self.c.with_ips:
+            for cp in ep.ports:
+                if any(cp.name == n and (proto is None or proto is cp.protocol) for n, proto in names):
+                    for ip in ep.ips:
+                        addr = ipaddress.ip_address(ip)
+                        if addr.version == version:
+                            out.add((str(addr), PROTO_NAMES[cp.protocol], cp.port))
+        elems = tuple(
+            f"{ip} . {proto} . {port}"
+            for ip, proto, port in sorted(out, key=lambda t: (ipaddress.ip_address(t[0]), t[1], t[2]))
+        )
+        words = sorted(n if proto is None else f"{proto}/{n}" for n, proto in names)
+        name = f"tnamed{version}_{short_hash('tier-named', *words)}"
+        self.c.sets.setdefault(
+            name,
+            NftSet(
+                name=name,
+                key=(_addr_type(version), "inet_proto", "inet_service"),
+                interval=False,
+                elements=elems,
+                comment=clip("named ports " + ", ".join(words)),
+            ),
+        )
+        return name
+
+    def port_alternatives(self, ports: tuple[TierPort, ...] | None) -> list[tuple[int | None, tuple[Stmt, ...]]]:
+        """The ways a rule's ``protocols`` can match: (family or None, statements); ``[]``: never."""
+
+        if ports is None:
+            return [(None, ())]
+        alts: list[tuple[int | None, tuple[Stmt, ...]]] = []
+        numeric = [
+            PortSpec(protocol=p.protocol, port=p.port, end_port=p.end_port)
+            for p in ports
+            if p.named is None and p.protocol is not None and p.port is not None
+        ]
+        if numeric:
+            name = self.c.ports_set(tuple(numeric))
+            if name is not None:
+                alts.append((None, (SetMatch(("meta l4proto", "th dport"), name),)))
+        named = sorted({(p.named, p.protocol) for p in ports if p.named is not None}, key=str)
+        if named:
+            for version in (4, 6):
+                s = self.named_set(named, version)
+                if self.c.sets[s].elements:
+                    alts.append((version, (SetMatch((f"{_fam(version)} daddr", "meta l4proto", "th dport"), s),)))
+        return alts
+
+    # rules and chains ----------------------------------------------------------------------
+    def rule(self, pol: TierPolicy, direction: Direction, rule: TierRule) -> list[NftRule]:
+
+        comment = clip(rule_comment(pol, direction, rule))
+        verdict = (Counter(), Verdict(verdict_for(pol.tier, rule.action)))
+        other = "saddr" if direction is Direction.INGRESS else "daddr"
+        peers: list[tuple[int, Stmt]] = []
+        for peer in rule.peers:
+            names = self.peer_sets(peer)
+            if names is None:
+                continue
+            for version, s in ((4, names[0]), (6, names[1])):
+                if self.c.sets[s].elements:
+                    peers.append((version, SetMatch((f"{_fam(version)} {other}",), s)))
+        out: list[NftRule] = []
+        for version, pm in peers:
+            for fam, stmts in self.port_alternatives(rule.ports):
+                if fam is None or fam == version:
+                    out.append(NftRule((pm, *stmts, *verdict), comment))
+        return out
+
+    def tier_chain(self, direction: Direction, tier: Tier, pols: tuple[TierPolicy, ...]) -> Chain:
+
+        word = "eg" if direction is Direction.EGRESS else "in"
+        tag = ("a" if tier is Tier.ADMIN else "b") + word
+        name = f"{tag}_{short_hash('tier', tier.value, direction.value, *(p.key for p in pols))}"
+        if name not in self.c.chains:
+            rules: list[NftRule] = []
+            for pol in pols:
+                for r in pol.rules(direction):
+                    rules.extend(self.rule(pol, direction, r))
+            self.c.chains[name] = Chain(name=name, rules=tuple(rules))
+        return self.c.chains[name]
+
+    def dispatch(self, ep: Endpoint, direction: Direction, np_chain: str | None) -> str | None:
+        """The chain a pod's veth dispatches to for ``direction`` (``None``: default allow)."""
+
+        if not self.active:
+            return np_chain
+        admin = self.selecting(ep, Tier.ADMIN, direction)
+        base = self.selecting(ep, Tier.BASELINE, direction)
+        if not admin and not base:
+            return np_chain
+        jumps: list[NftRule] = []
+        if admin:
+            ch = self.tier_chain(direction, Tier.ADMIN, admin)
+            jumps.append(NftRule((Verdict("jump", ch.name),), clip("[Admin] " + ", ".join(p.key for p in admin))))
+        if np_chain is not None:
+            jumps.append(NftRule((Verdict("jump", np_chain),), STAGE_NP))
+        elif base:
+            ch = self.tier_chain(direction, Tier.BASELINE, base)
+            jumps.append(
+                NftRule((Verdict("jump", ch.name),), clip("[Baseline] " + ", ".join(p.key for p in base)))
+            )
+        word = "eg" if direction is Direction.EGRESS else "in"
+        name = f"t{word}_{short_hash('tiers', direction.value, *(str(j.stmts[0]) for j in jumps))}"
+        if name not in self.c.chains:
+            self.c.chains[name] = Chain(name=name, rules=tuple(jumps))
+        return name

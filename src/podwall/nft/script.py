@@ -114,9 +114,9 @@ def _chain_lines(c: Chain) -> list[str]:
 
 
 def ordered_chains(rs: Ruleset) -> list[Chain]:
-    """Policy chains, then signature chains, then base chains: callees before callers."""
-    rank = {"p": 0, "s": 1}
-    return sorted(rs.chains, key=lambda c: (2 if c.hook else rank.get(c.name[0], 1), c.name))
+    """Policy and tier chains, then signature chains, tier dispatch, base chains: callees before callers."""
+    rank = {"p": 0, "a": 0, "b": 0, "s": 1, "t": 2}  # tier chains (a, b) and tier dispatch (t): tiers.py
+    return sorted(rs.chains, key=lambda c: (3 if c.hook else rank.get(c.name[0], 1), c.name))
 
 
 def render(rs: Ruleset) -> str:

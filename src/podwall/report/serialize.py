@@ -439,8 +439,12 @@ def lab_change_doc(
     cut: int,
     seconds: float,
     skipped: Iterable[tuple[str, str]],
+    hosts: Iterable[tuple[str, Sequence[str], Sequence[str]]] = (),
 ) -> dict[str, Any]:
-    """``lab up`` / ``lab apply``: the pods and the ruleset after the change."""
+    """``lab up`` / ``lab apply``: the pods and the ruleset after the change.
+
+    ``hosts``: the lab's host namespaces (key, node addresses, hostNetwork endpoints served).
+    """
     return document(
         "LabChange",
         {
@@ -453,6 +457,7 @@ def lab_change_doc(
             "cut": cut,
             "seconds": round(seconds, 3) if math.isfinite(seconds) else None,
             "skipped": [{"endpoint": k, "reason": r} for k, r in skipped],
+            "hosts": [{"host": k, "ips": list(ips), "endpoints": list(eps)} for k, ips, eps in hosts],
         },
     )
 
