@@ -79,12 +79,26 @@ class Page:
         return tuple(self.js(f"() => [{cy}.nodes().not('.namespace,.outside,.collapsed').length, {cy}.edges().length]"))
 
     def click_element(self, ele_id: str) -> None:
-        """A real mouse click on a node (its centre) or an edge (its midpoint)."""
+        """A real mouse click on a node (its centre) or an edge: at its midpoint, or, when a node
+        is drawn over the midpoint (layouts differ from run to run), at the first point along it
+        where the renderer itself says the edge is the element under the pointer."""
         x, y = self.js(
             """(id) => { const cy = window.podwall.cy; const e = cy.getElementById(id);
-                 if (e.isNode()) { cy.zoom(2); cy.center(e); }
-                 const p = e.isNode() ? e.renderedPosition() : e.renderedMidpoint();
-                 const r = cy.container().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }""",
+                 cy.zoom(2); cy.center(e);
+                 const r = cy.container().getBoundingClientRect();
+                 if (e.isNode()) { const p = e.renderedPosition(); return [r.left + p.x, r.top + p.y]; }
+                 const m = e.midpoint(), s = e.sourceEndpoint(), t = e.targetEndpoint();
+                 const points = [m];
+                 for (const f of [0.5, 0.4, 0.6, 0.3, 0.7, 0.25, 0.75, 0.2, 0.8]) {
+                   points.push({x: s.x + (t.x - s.x) * f, y: s.y + (t.y - s.y) * f});
+                   const g = f - 0.5;
+                   points.push({x: (s.x + m.x) / 2 + (m.x - s.x) * g, y: (s.y + m.y) / 2 + (m.y - s.y) * g});
+                   points.push({x: (m.x + t.x) / 2 + (t.x - m.x) * g, y: (m.y + t.y) / 2 + (t.y - m.y) * g});
+                 }
+                 const hit = points.find((p) => { const n = cy.renderer().findNearestElement(p.x, p.y, true, false);
+                                                  return n && n.id() === id; }) || m;
+                 const pan = cy.pan(), z = cy.zoom();
+                 return [r.left + hit.x * z + pan.x, r.top + hit.y * z + pan.y]; }""",
             ele_id,
         )
         self.page.mouse.click(x, y)
