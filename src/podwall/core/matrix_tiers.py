@@ -61,7 +61,8 @@ class TierMasks:
         self.atoms = atoms
         self.dest_ptype = dest_ptype
         self.all_words: Words = atoms.to_words(atoms.all_mask)
-        reps = [r.representative.ip for r in ranges]
+        versions = np.asarray([r.version for r in ranges], dtype=np.int64)
+        firsts = [r.ranges[0][0] for r in ranges]  # each range's first address stands for it
         self.peers: list[BoolVec] = []
         for vec, peers in zip(tv.peer_vecs, tv.peer_keys, strict=True):
             v = np.zeros(self.m, dtype=np.bool_)
@@ -69,10 +70,9 @@ class TierMasks:
             for peer in peers:
                 if peer.kind in ("namespaces", "pods"):
                     continue
-                nets = peer_networks(tv.cluster, tv.options, peer) or []
-                for g, ip in enumerate(reps):
-                    if not v[n + g] and any(ip.version == net.version and ip in net for net in nets):
-                        v[n + g] = True
+                for net in peer_networks(tv.cluster, tv.options, peer) or ():
+                    lo, hi = int(net.network_address), int(net.broadcast_address)
+                    v[n:] |= np.asarray([lo <= x <= hi for x in firsts], dtype=np.bool_) & (versions == net.version)
             self.peers.append(v)
         self.ports: dict[int, Words] = {}
         """``[ports list id]``: ``(port types, W)``, the list's ports towards each destination port type."""
