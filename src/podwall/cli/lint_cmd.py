@@ -21,7 +21,7 @@ from podwall.cli.exitcodes import ExitCode
 from podwall.core.lint import KNOWN_CNIS, RULES, SYSTEM_NAMESPACES, Finding, FixAction, lint
 from podwall.errors import Severity, SourceSpan
 from podwall.report import serialize
-from podwall.report.fixes import DELETE_DIR, fix_files, fix_yaml
+from podwall.report.fixes import DELETE_DIR, checked_fix_files, fix_yaml
 from podwall.report.sarif import sarif_log
 
 
@@ -179,7 +179,9 @@ def register(cli: click.Group) -> None:
         else:
             _render_text(items, threshold)
         if fix_dir is not None:
-            files = fix_files(f for f, _, _ in items)
+            files, left_out = checked_fix_files((f for f, _, _ in items), loaded.cluster, loaded.engine.options)
+            for note in left_out:
+                click.echo(f"podwall: {note}", err=True)
             for rel, text in files.items():
                 path = os.path.join(fix_dir, rel)
                 os.makedirs(os.path.dirname(path), exist_ok=True)

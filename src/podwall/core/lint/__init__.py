@@ -15,13 +15,13 @@ about that object.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 
 from podwall.core.evaluate import Engine
 from podwall.core.lint.cni import ENFORCING, KNOWN_CNIS, NON_ENFORCING, check_cni
+from podwall.core.lint.compose import ComposedFix, checked_together, combined_fixes, compose_fixes
 from podwall.core.lint.context import SYSTEM_NAMESPACES, LintContext
 from podwall.core.lint.dns import check_dns
-from podwall.core.lint.documents import identity_doc, policy_doc
 from podwall.core.lint.findings import Change, Effect, Finding, Fix, FixAction, Location, PolicyEdit
 from podwall.core.lint.isolation import check_default_deny, check_policies
 from podwall.core.lint.peers import check_ipblocks, check_peers
@@ -43,6 +43,7 @@ __all__ = [
     "RULES",
     "SYSTEM_NAMESPACES",
     "Change",
+    "ComposedFix",
     "Effect",
     "Finding",
     "Fix",
@@ -51,7 +52,9 @@ __all__ = [
     "PolicyEdit",
     "RuleId",
     "RuleInfo",
+    "checked_together",
     "combined_fixes",
+    "compose_fixes",
     "lint",
     "render_path",
 ]
@@ -125,42 +128,3 @@ def lint(
             if f.rule in wanted and not _silenced(f, cluster, by_policy, by_endpoint):
                 out.append(f)
     return checked(out, cluster, engine.options, ctx.built_classes)
-
-
-def combined_fixes(findings: Iterable[Finding]) -> dict[str, Fix]:
-    """The fixes of many findings, one per object: ``{name: fix}``, sorted by name.
-
-    Fixes that create an object (a default deny, a DNS policy) are kept once. Fixes that
-    correct an existing policy are composed: every edit of the same policy is applied, in the
-    order that keeps rule and port indices valid, to produce one corrected policy; a policy left
-    without any policyType (every rule removed) becomes a deletion.
-    """
-    plain: dict[str, Fix] = {}
-    edits: dict[str, list[tuple[PolicyEdit, Fix]]] = {}
-    for f in findings:
-        if f.fix is None:
-            continue
-        if f.fix.edit is None:
-            plain.setdefault(f.fix.name, f.fix)
-        else:
-            edits.setdefault(f.fix.edit.policy.key, []).append((f.fix.edit, f.fix))
-    out = dict(plain)
-    for group in edits.values():
-        if len(group) == 1:
-            fix = group[0][1]
-            out[fix.name] = fix
-            continue
-        original = group[0][0].policy
-        seen: set[tuple[int, ...]] = set()
-        pol = original
-        for edit, _ in sorted(group, key=lambda g: g[0].order):
-            if edit.order in seen:
-                continue
-            seen.add(edit.order)
-            pol = edit.apply(pol)
-        name = f"{pol.namespace}.{pol.name}"
-        if not pol.policy_types:
-            out[name] = Fix(name=name, manifest=identity_doc(original), action=FixAction.DELETE)
-        else:
-            out[name] = Fix(name=name, manifest=policy_doc(pol))
-    return dict(sorted(out.items()))

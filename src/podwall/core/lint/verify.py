@@ -8,8 +8,8 @@ a goal (DNS resolves), the goal holds on the changed cluster. Otherwise the find
 hint, which then says why no fix is offered.
 
 The verdicts compared are the matrix's: every pair of endpoints of the input, on the
-destination's declared container ports. Fixes are checked one at a time against the input
-(``--fix-dir`` composes several edits of one policy; the composition is not re-checked).
+destination's declared container ports. Fixes are checked one at a time against the input;
+``--fix-dir`` writes many at once, and :mod:`podwall.core.lint.compose` checks them together.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from podwall.core.matrix_delta import DeltaChecker, FlippedCell
 from podwall.core.model import Cluster, Options, Policy
 
 
-def _accepted(cell: FlippedCell, change: Change) -> bool:
+def accepted(cell: FlippedCell, change: Change) -> bool:
     if change.effect is Effect.NONE or (change.effect is Effect.OPEN) != cell.allowed:
         return False
     if change.src is not None and not change.src(cell.src):
@@ -35,8 +35,8 @@ def _accepted(cell: FlippedCell, change: Change) -> bool:
     return change.ports is None or cell.port in change.ports
 
 
-def _why_not(cell: FlippedCell, change: Change) -> str | None:
-    if _accepted(cell, change):
+def why_not(cell: FlippedCell, change: Change) -> str | None:
+    if accepted(cell, change):
         return None
     proto, num = cell.port
     verb = "allow" if cell.allowed else "deny"
@@ -80,7 +80,7 @@ class FixChecker:
         if change is None:
             return "it was not checked"
         for cell in self._checker().flipped(change.removed, change.added):
-            why = _why_not(cell, change)
+            why = why_not(cell, change)
             if why is not None:
                 return why
         if change.goal is not None:
@@ -109,4 +109,4 @@ def checked(
     return out
 
 
-__all__ = ["FixChecker", "checked"]
+__all__ = ["FixChecker", "accepted", "checked", "why_not"]
