@@ -142,21 +142,21 @@ def test_documents_before_a_syntax_error_keep_their_lines() -> None:
             assert locator.line("f.yaml", doc, path) == line
 
 
-def json_stream(objects: list[Any], separators: list[str]) -> tuple[str, list[int]]:
+def json_stream(objects: list[Any], separators: list[str], indent: int | None) -> tuple[str, list[int]]:
     """A JSON stream and the offset where each object starts (placed by the test itself)."""
     text, starts = separators[0], []
     for obj, sep in zip(objects, separators[1:], strict=True):
         starts.append(len(text))
-        text += json.dumps(obj, indent=2) + sep
+        text += json.dumps(obj, indent=indent) + sep
     return text, starts
 
 
-def check_json(objects: list[Any], separators: list[str]) -> int:
-    text, starts = json_stream(objects, separators)
+def check_json(objects: list[Any], separators: list[str], indent: int | None = 2) -> int:
+    text, starts = json_stream(objects, separators, indent)
     locator = located(text, "f.json")
     checked = 0
     for doc, start in enumerate(starts):
-        root = yaml.compose(json.dumps(objects[doc], indent=2), Loader=yaml.SafeLoader)
+        root = yaml.compose(json.dumps(objects[doc], indent=indent), Loader=yaml.SafeLoader)
         assert root is not None
         before = text.count("\n", 0, start)
         for path, line in expected_lines(root):
@@ -172,6 +172,12 @@ def pod_obj(name: str) -> dict[str, Any]:
 def test_json_stream_object_in_the_middle() -> None:
     objs = [pod_obj(f"p{i}") for i in range(5)]
     assert check_json(objs, ["\n", "\n", "", "\n\n", " \n", "\n"]) > 50
+
+
+def test_ndjson_object_in_the_middle() -> None:
+    # one object per line (what jq -c writes): each object's fields are on its line
+    objs = [pod_obj(f"p{i}") for i in range(5)]
+    assert check_json(objs, ["", "\n", "\n", "\n", "\n", "\n"], indent=None) > 50
 
 
 def test_json_list_items() -> None:
