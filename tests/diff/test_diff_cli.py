@@ -447,18 +447,40 @@ def test_json_errors_are_error_documents(tmp_path: Path) -> None:
     assert doc["error"]["code"] == 2
 
 
-def test_cluster_wide_policies_are_refused_not_ignored() -> None:
-    """The port-space path does not evaluate tiers yet: it says so (exit 2) instead of answering
-    as if the ClusterNetworkPolicies were not there."""
+def test_cluster_wide_policies_in_diff_and_the_port_space() -> None:
+    """Adding the platform team's ClusterNetworkPolicies to the seed: every change is caused by a
+    tier rule and says which tier; ``matrix --ports all`` with the tiers agrees with ``can`` on
+    every port it names and on ports it leaves out; the Python API answers the same."""
     tiers = str(HERE.parents[1] / "examples" / "tiers" / "policies.yaml")
-    for args in (
-        ["diff", "-n", "production", "--old", CLUSTER, "--new", CLUSTER, "--new", tiers],
-        ["matrix", CLUSTER, tiers, "-n", "production", "--ports", "all"],
-    ):
-        result = CliRunner().invoke(cli, args)
-        assert result.exit_code == 2, result.output
-        assert "does not evaluate cluster-wide policies yet" in result.output
-    with pytest.raises(podwall.QueryError):
-        podwall.load([CLUSTER, tiers], namespace="production").allowed_ports(
-            "production/frontend", "production/backend"
-        )
+    base = ["-n", "production", "--old", str(SEED), "--new", str(SEED), "--new", tiers]
+    doc = json.loads(run([*base, "-o", "json"]))
+    assert doc["kind"] == "Diff" and doc["changes"]
+    causes = [c for ch in doc["changes"] if ch["change"] != "new endpoint" for c in ch["causes"]]
+    assert causes and all(c["tier"] in ("Admin", "Baseline") for c in causes), causes
+    assert all(c["policy"].startswith("ClusterNetworkPolicy/") and c["change"] == "added" for c in causes)
+    # the scrape rule that opens Prometheus -> CI on 9090 only: a change from "all" to TCP 9090
+    scrape = [
+        ch
+        for ch in doc["changes"]
+        if ch["from"] == "monitoring/deployment/prometheus" and ch["to"] == "ci/ci-runner"
+    ]
+    assert len(scrape) == 1 and PortSet.from_json(scrape[0]["after"]) == PortSet.parse("TCP 9090")
+    assert PortSet.from_json(scrape[0]["before"]) == PortSet.all()
+    text = run(base)
+    assert "[Admin] ClusterNetworkPolicy/isolate-ci" in text and "[Baseline] ClusterNetworkPolicy/default-deny" in text
+    # the port space with tiers, against per-port verdicts of `podwall can`
+    result = CliRunner().invoke(
+        cli, ["matrix", str(SEED), tiers, "-n", "production", "--ports", "all", "--by", "pod", "-o", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    conns = {(c["from"], c["to"]): PortSet.from_json(c["allowed"]) for c in json.loads(result.stdout)["connections"]}
+    loaded = podwall.load([str(SEED), tiers], namespace="production")
+    pods = [e.key for e in loaded.cluster.endpoints]
+    for src in pods:
+        for dst in pods:
+            got = conns.get((src, dst), PortSet.none())
+            assert got == loaded.allowed_ports(src, dst), (src, dst)
+            for proto, port in (("TCP", 53), ("UDP", 53), ("TCP", 9090), ("TCP", 8080), ("TCP", 5432), ("TCP", 1)):
+                verdict = loaded.can(src, dst, port=port, protocol=proto).allowed
+                assert got.contains(podwall.Protocol(proto), port) == verdict, (src, dst, proto, port)
+

@@ -360,17 +360,27 @@ def test_json_output_is_the_report_document_valid_against_its_schema(tmp_path: P
 
 
 def test_tier_policies_are_shown_and_edges_follow_them(tmp_path: Path) -> None:
-    """With cluster-wide policies (examples/tiers) the edges are matrix's tier-aware cells, and a
+    """With cluster-wide policies (examples/tiers) the edges are the tier-aware port space of
+    ``matrix --ports all`` (addresses outside the cluster included), their states matrix's, and a
     node lists the tier policies whose subject selects it, in evaluation order."""
     tiers = str(Path(SEED).parents[1] / "tiers" / "policies.yaml")
     args = [SEED, tiers, "-n", "production"]
     _, doc = write_report(tmp_path, "tiers", *args)
-    assert doc["ports"] == "declared" and doc["externals"] == [] and doc["external_edges"] == []
+    assert doc["ports"] == "all"
     groups, states = matrix_by_workload(*args)
+    conns = connectivity_by_workload(*args)
     assert [n["id"] for n in doc["nodes"]] == groups
-    assert {(e["from"], e["to"]): e["state"] for e in doc["edges"]} == {
-        k: v for k, v in states.items() if v in ("all", "some")
+    inside = {k: v for k, v in conns.items() if k[0] in groups and k[1] in groups}
+    assert {(e["from"], e["to"]): e["allowed"] for e in doc["edges"]} == inside
+    assert {(e["from"], e["to"]): e["allowed"] for e in doc["external_edges"]} == {
+        k: v for k, v in conns.items() if k not in inside
     }
+    assert all(e["state"] == states[(e["from"], e["to"])] for e in doc["edges"])
+    assert {k for k, st in states.items() if st in ("all", "some")} <= set(inside)
+    # the Baseline's no-internet rule: nothing in production reaches the outside
+    assert doc["external_edges"] and not any(
+        e["from"].startswith("production/") and e.get("external") and e["to"] not in groups for e in doc["external_edges"]
+    )
     loaded = podwall.load([SEED, tiers], namespace="production")
     by_key = {e.key: e for e in loaded.cluster.endpoints}
     for e in doc["edges"]:

@@ -160,7 +160,7 @@ def report(
         if any(d.severity is Severity.ERROR for d in diags):
             raise ManifestError(diags)
         # one split of the outside for both versions, so that their address ranges compare
-        ranges = address_ranges([before.cluster, loaded.cluster])
+        ranges = address_ranges([before.cluster, loaded.cluster], opts)
         doc = _document(loaded, paths, namespace, options, with_lint, ranges)
         old_doc = _document(before, old or paths, namespace, dict(options, explain_limit=0), False, ranges)
         changes = compute_diff(before.cluster, loaded.cluster, opts, by=by)

@@ -12,6 +12,13 @@ rules of the policies that select it whose peers match the other end, of the rul
 * a named ``port``: the numbers the *destination* declares under that name and protocol (none
   for an address outside the cluster).
 
+With cluster-wide policies (:mod:`podwall.core.tiers`), each direction is decided by tier over
+the port space: the Admin rules of the policies selecting the endpoint, first match first, each
+taking the part of the port space that no earlier rule took (``Accept`` allows it, ``Deny``
+denies it, ``Pass`` hands it down); what Admin left undecided goes to NetworkPolicy when the
+endpoint is isolated for the direction, else to the Baseline rules the same way (``Pass`` and
+no match allow). A host-network pod is never a tier subject.
+
 A pod always reaches itself (every port). This module is the per-pair form, built on
 :class:`~podwall.core.evaluate.Engine` (its policy selection and peer matching); the class-based
 form that scales is :mod:`podwall.core.matrix_ports`, tested against this one and against
@@ -28,13 +35,26 @@ import bisect
 import ipaddress
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from podwall.core.evaluate import Engine
-from podwall.core.model import Address, Cluster, Direction, Endpoint, IPBlock, PortSpec, Target
+from podwall.core.model import (
+    Address,
+    Cluster,
+    Direction,
+    Endpoint,
+    IPBlock,
+    Options,
+    PortSpec,
+    Target,
+    Tier,
+    TierAction,
+    TierPort,
+    TierRule,
+)
 from podwall.core.peers import is_node_traffic, peer_matches
 from podwall.core.portsets import PortSet
-from podwall.errors import QueryError
+from podwall.core.tiers import TierRuleRef, peer_networks, ref_of
 
 _V4_END = 1 << 32
 _V6_END = 1 << 128
@@ -62,8 +82,9 @@ def rule_ports(specs: Sequence[PortSpec], dst: Target) -> PortSet:
     return out
 
 
-def direction_ports(engine: Engine, direction: Direction, subject: Target, other: Target, dst: Target) -> PortSet:
-    """What ``direction`` at ``subject`` allows for traffic with ``other`` (``dst`` owns the ports)."""
+def np_direction_ports(engine: Engine, direction: Direction, subject: Target, other: Target, dst: Target) -> PortSet:
+    """What NetworkPolicy alone allows in ``direction`` at ``subject`` for traffic with ``other``
+    (``dst`` owns the ports): everything when it does not isolate ``subject``."""
     if isinstance(subject, Address) or is_node_traffic(subject, engine.options):
         return PortSet.all()
     pols = engine.selecting(subject, direction)
@@ -80,20 +101,105 @@ def direction_ports(engine: Engine, direction: Direction, subject: Target, other
     return out
 
 
-def refuse_tiers(cluster: Cluster, what: str) -> None:
-    """The whole-port-space computations do not evaluate cluster-wide policies yet: say so
-    instead of answering as if they were not there."""
-    if cluster.tier_policies:
-        n = len(cluster.tier_policies)
-        raise QueryError(
-            f"{what} does not evaluate cluster-wide policies yet (AdminNetworkPolicy, "
-            f"BaselineAdminNetworkPolicy, ClusterNetworkPolicy): the input has {n}"
-        )
+# -- cluster-wide tiers ---------------------------------------------------------------------------
+def tier_port_ports(tp: TierPort, dst: Target) -> PortSet:
+    """The connections one cluster-wide ``ports``/``protocols`` entry admits towards ``dst``
+    (as :func:`podwall.core.tiers.port_matches` decides them one by one)."""
+    if tp.named is not None:
+        if not isinstance(dst, Endpoint):
+            return PortSet.none()
+        out = PortSet.none()
+        for cp in dst.ports:
+            if cp.name == tp.named and (tp.protocol is None or tp.protocol is cp.protocol):
+                out = out | PortSet.of(cp.protocol, cp.port, cp.port)
+        return out
+    if tp.protocol is None or tp.port is None:
+        return PortSet.none()
+    return PortSet.of(tp.protocol, tp.port, tp.end_port if tp.end_port is not None else tp.port)
+
+
+def tier_rule_ports(ports: tuple[TierPort, ...] | None, dst: Target) -> PortSet:
+    """A cluster-wide rule's ports towards ``dst``: ``None`` is everything."""
+    if ports is None:
+        return PortSet.all()
+    out = PortSet.none()
+    for tp in ports:
+        out = out | tier_port_ports(tp, dst)
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierPart:
+    """The part of the port space one cluster-wide rule decided (it matched there first)."""
+
+    ref: TierRuleRef
+    ports: PortSet
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectionPorts:
+    """How one direction decides over the whole port space."""
+
+    allowed: PortSet
+    parts: tuple[TierPart, ...] = ()
+    """Every cluster-wide rule that decided part of the port space (Admin rules, Pass included,
+    and the Baseline rules that were reached), with that part."""
+    lower: PortSet = field(default_factory=PortSet.all)
+    """What the Admin tier left to NetworkPolicy (or, for a pod it does not isolate, Baseline)."""
+
+
+def _first_matches(
+    engine: Engine, tier: Tier, direction: Direction, subject: Endpoint, other: Target, dst: Target, space: PortSet
+) -> list[tuple[TierRule, TierRuleRef, PortSet]]:
+    """Within ``space``: the part each rule of ``tier`` takes, first match first."""
+    out: list[tuple[TierRule, TierRuleRef, PortSet]] = []
+    left = space
+    for pol in engine.tiers.subject_of(subject, tier):
+        for rule in pol.rules(direction):
+            if left.is_empty:
+                return out
+            if not any(engine.tiers.peer_matches(p, other) for p in rule.peers):
+                continue
+            part = tier_rule_ports(rule.ports, dst) & left
+            if not part.is_empty:
+                out.append((rule, ref_of(pol, rule, direction), part))
+                left = left - part
+    return out
+
+
+def direction_decision(
+    engine: Engine, direction: Direction, subject: Target, other: Target, dst: Target
+) -> DirectionPorts:
+    """``direction`` at ``subject`` for traffic with ``other``, every tier applied (see module doc)."""
+    np_ports = np_direction_ports(engine, direction, subject, other, dst)
+    if not engine.tiers.active or not isinstance(subject, Endpoint) or subject.host_network:
+        return DirectionPorts(allowed=np_ports)
+    parts: list[TierPart] = []
+    allowed = PortSet.none()
+    lower = PortSet.all()
+    for rule, ref, part in _first_matches(engine, Tier.ADMIN, direction, subject, other, dst, PortSet.all()):
+        parts.append(TierPart(ref=ref, ports=part))
+        if rule.action is TierAction.ACCEPT:
+            allowed = allowed | part
+        if rule.action is not TierAction.PASS:
+            lower = lower - part
+    if engine.selecting(subject, direction):
+        return DirectionPorts(allowed=allowed | (lower & np_ports), parts=tuple(parts), lower=lower)
+    denied = PortSet.none()
+    for rule, ref, part in _first_matches(engine, Tier.BASELINE, direction, subject, other, dst, lower):
+        parts.append(TierPart(ref=ref, ports=part))
+        if rule.action is TierAction.DENY:
+            denied = denied | part
+    return DirectionPorts(allowed=allowed | (lower - denied), parts=tuple(parts), lower=lower)
+
+
+def direction_ports(engine: Engine, direction: Direction, subject: Target, other: Target, dst: Target) -> PortSet:
+    """What ``direction`` at ``subject`` allows for traffic with ``other`` (``dst`` owns the ports)."""
+    return direction_decision(engine, direction, subject, other, dst).allowed
 
 
 def connections(engine: Engine, src: Target, dst: Target) -> PortSet:
     """Every connection ``src`` may open to ``dst`` (a pod always reaches itself)."""
-    refuse_tiers(engine.cluster, "the port-space computation")
     if isinstance(src, Endpoint) and src is dst and src.is_pod:
         return PortSet.all()
     egress = direction_ports(engine, Direction.EGRESS, src, dst, dst)
@@ -139,7 +245,9 @@ class AddressRange:
         return self.key
 
 
-def _blocks(clusters: Iterable[Cluster]) -> list[IPBlock]:
+def _blocks(clusters: Iterable[Cluster], options: Options | None) -> list[IPBlock]:
+    """Every ipBlock, and every network an address-matching cluster-wide peer stands for
+    (``networks``, the addresses of ``nodes``, the known addresses of ``domainNames``)."""
     seen: dict[IPBlock, None] = {}
     for c in clusters:
         for pol in c.policies:
@@ -147,6 +255,13 @@ def _blocks(clusters: Iterable[Cluster]) -> list[IPBlock]:
                 for peer in rule.peers:
                     if peer.ip_block is not None:
                         seen[peer.ip_block] = None
+        for tpol in c.tier_policies:
+            for trule in (*tpol.ingress, *tpol.egress):
+                for tpeer in trule.peers:
+                    if tpeer.kind in ("namespaces", "pods"):
+                        continue
+                    for net in peer_networks(c, options or Options(), tpeer) or ():
+                        seen[IPBlock(cidr=str(net), network=net)] = None
     return list(seen)
 
 
@@ -156,13 +271,14 @@ def _uses_ipv6(clusters: Sequence[Cluster], blocks: Sequence[IPBlock]) -> bool:
     return any(":" in ip for c in clusters for e in c.endpoints for ip in e.ips)
 
 
-def address_ranges(clusters: Sequence[Cluster]) -> tuple[AddressRange, ...]:
-    """The address space split as the ipBlocks of ``clusters`` distinguish it.
+def address_ranges(clusters: Sequence[Cluster], options: Options | None = None) -> tuple[AddressRange, ...]:
+    """The address space split as the ipBlocks of ``clusters`` (and the networks their
+    cluster-wide policies match, ``options`` giving the addresses of domain names) distinguish it.
 
-    IPv4 always; IPv6 only when the input uses it (an IPv6 ipBlock or pod address). Several
+    IPv4 always; IPv6 only when the input uses it (an IPv6 network or pod address). Several
     clusters (the two sides of a diff) share one split, so their ranges compare one to one.
     """
-    blocks = _blocks(clusters)
+    blocks = _blocks(clusters, options)
     versions = (4, 6) if _uses_ipv6(clusters, blocks) else (4,)
     out: list[AddressRange] = []
     for version in versions:
@@ -203,4 +319,17 @@ def range_of(ranges: Sequence[AddressRange], address: Address) -> AddressRange |
     return None
 
 
-__all__ = ["AddressRange", "address_ranges", "connections", "direction_ports", "range_of", "rule_ports", "spec_ports"]
+__all__ = [
+    "AddressRange",
+    "DirectionPorts",
+    "TierPart",
+    "address_ranges",
+    "connections",
+    "direction_decision",
+    "direction_ports",
+    "np_direction_ports",
+    "range_of",
+    "rule_ports",
+    "spec_ports",
+    "tier_rule_ports",
+]

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from dataclasses import field as _field
 
-from podwall.core.model import Direction, Endpoint, Peer, Policy, PortSpec, Rule
+from podwall.core.model import Direction, Endpoint, Peer, Policy, PortSpec, Rule, TierPolicy, TierRule
 from podwall.core.portsets import PortSet
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
@@ -263,6 +263,56 @@ def rule_fields(old: Rule, new: Rule, direction: Direction) -> str:
     return ", ".join(out) or "order"
 
 
+# -- cluster-wide policies -----------------------------------------------------------------------
+def tier_policy_content(p: TierPolicy) -> tuple[object, ...]:
+    """What a cluster-wide policy means, without its spans (its name orders same-priority ties)."""
+    return (p.api_kind, p.name, p.tier, p.priority, p.subject, p.ingress, p.egress)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierChanges:
+    """Cluster-wide policies matched by key (``ClusterNetworkPolicy/name``) between two versions."""
+
+    old: Mapping[str, TierPolicy]
+    new: Mapping[str, TierPolicy]
+    changed: frozenset[str]
+    """Added, removed or edited."""
+
+
+def tier_changes(old: Sequence[TierPolicy], new: Sequence[TierPolicy]) -> TierChanges:
+    om = {p.key: p for p in reversed(old)}
+    nm = {p.key: p for p in reversed(new)}
+    changed = {k for k in om.keys() ^ nm.keys()}
+    changed |= {k for k in om.keys() & nm.keys() if tier_policy_content(om[k]) != tier_policy_content(nm[k])}
+    return TierChanges(old=om, new=nm, changed=frozenset(changed))
+
+
+def tier_policy_fields(old: TierPolicy, new: TierPolicy) -> list[str]:
+    """The policy-level fields that differ: what decides where its rules stand and whom they apply to."""
+    out = []
+    if old.priority != new.priority:
+        out.append("priority")
+    if old.subject != new.subject:
+        out.append("subject")
+    return out
+
+
+def tier_rule_fields(old: TierRule, new: TierRule, direction: Direction, api_kind: str) -> list[str]:
+    """The fields of a cluster-wide rule that differ (``action``, ``to[1]``, ``protocols``)."""
+    word = "from" if direction is Direction.INGRESS else "to"
+    out = []
+    if old.name != new.name:
+        out.append("name")
+    if old.action is not new.action:
+        out.append("action")
+    for i in range(max(len(old.peers), len(new.peers))):
+        if i >= len(old.peers) or i >= len(new.peers) or old.peers[i] != new.peers[i]:
+            out.append(f"{word}[{i}]")
+    if old.ports != new.ports:
+        out.append("protocols" if api_kind == "ClusterNetworkPolicy" else "ports")
+    return out
+
+
 def rule_label(direction: Direction, index: int) -> str:
     return f"{direction.value.lower()} rule #{index + 1}"
 
@@ -295,6 +345,7 @@ __all__ = [
     "Diff",
     "PairChange",
     "PolicyChanges",
+    "TierChanges",
     "change_kind",
     "endpoint_fields",
     "isolation_label",
@@ -305,4 +356,7 @@ __all__ = [
     "rule_fields",
     "rule_label",
     "sort_changes",
+    "tier_changes",
+    "tier_policy_fields",
+    "tier_rule_fields",
 ]

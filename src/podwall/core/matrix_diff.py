@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from podwall.core.connectivity import address_ranges
+from podwall.core.connectivity import address_ranges, direction_decision
 from podwall.core.diff import (
     NEW_ENDPOINT,
     REMOVED_ENDPOINT,
@@ -27,6 +27,7 @@ from podwall.core.diff import (
     Diff,
     PairChange,
     PolicyChanges,
+    TierChanges,
     change_kind,
     endpoint_fields,
     isolation_label,
@@ -36,7 +37,11 @@ from podwall.core.diff import (
     rule_fields,
     rule_label,
     sort_changes,
+    tier_changes,
+    tier_policy_fields,
+    tier_rule_fields,
 )
+from podwall.core.evaluate import Engine
 from podwall.core.matrix_ports import (
     ConnMatrix,
     Grouped,
@@ -46,7 +51,7 @@ from podwall.core.matrix_ports import (
     compile_connectivity,
     group_key,
 )
-from podwall.core.model import Cluster, Direction, Endpoint, Options, Policy
+from podwall.core.model import Cluster, Direction, Endpoint, Options, Policy, Target
 from podwall.core.portsets import PortSet
 
 _BLOCK_WORDS = 1 << 22
@@ -77,16 +82,31 @@ class _Side:
             self.by_key.setdefault(e.key, i)
         self.cls: list[int] = self.comp.classes.cls.tolist()
         self.index = {p.key: k for k, p in enumerate(rules.policies)}
+        self.options = options
+        self._engine: Engine | None = None
 
     def range_target(self, g: int) -> int:
         return self.comp.n + g
+
+    @property
+    def engine(self) -> Engine:
+        """The per-pair evaluator (for the cluster-wide tiers' causes), built when first needed."""
+        if self._engine is None:
+            self._engine = Engine(self.cluster, self.options)
+        return self._engine
+
+    def target(self, t: int) -> Target:
+        """An endpoint (or address) that stands for target ``t``: its class's representative."""
+        comp = self.comp
+        return comp.classes.reps[t] if t < comp.n else comp.ranges[t - comp.n].representative
 
 
 class _Explainer:
     """Causes of a changed joint-class pair (cached: they depend on the classes only)."""
 
-    def __init__(self, old: _Side, new: _Side, pc: PolicyChanges) -> None:
-        self.old, self.new, self.pc = old, new, pc
+    def __init__(self, old: _Side, new: _Side, pc: PolicyChanges, tc: TierChanges) -> None:
+        self.old, self.new, self.pc, self.tc = old, new, pc, tc
+        self.tiered = bool(old.cluster.tier_policies or new.cluster.tier_policies)
         self.atoms = old.comp.atoms
         self._cache: dict[tuple[int, int, int, int], tuple[Cause, ...]] = {}
 
@@ -123,6 +143,9 @@ class _Explainer:
                 if not delta:
                     continue
                 found = self._why(*args)
+                if self.tiered:
+                    for c, mask in self._tier_why(d, (so, to), (sn, tn), delta).items():
+                        found[c] = found.get(c, 0) | mask
                 covered = 0
                 for c, mask in found.items():
                     acc[c] = acc.get(c, 0) | mask
@@ -201,6 +224,48 @@ class _Explainer:
                     add(Cause(policy=pol.key, rule=label, change=verb), part)
         return out
 
+    def _tier_why(self, d: Direction, old_pair: Pair, new_pair: Pair, delta: int) -> dict[Cause, int]:
+        """The changed cluster-wide rules that decide part of ``delta`` in direction ``d`` on either
+        side (an added Deny, a removed Accept, a new Pass handing ports down, an edited rule or
+        priority), each with that part."""
+        out: dict[Cause, int] = {}
+        tc = self.tc
+        for side, (s, t), mine, theirs in (
+            (self.old, old_pair, tc.old, tc.new),
+            (self.new, new_pair, tc.new, tc.old),
+        ):
+            subj, other = (s, t) if d is Direction.EGRESS else (t, s)
+            decision = direction_decision(side.engine, d, side.target(subj), side.target(other), side.target(t))
+            for part in decision.parts:
+                key = part.ref.policy
+                if key not in tc.changed:
+                    continue
+                mask = self.atoms.mask(part.ports) & delta
+                if not mask:
+                    continue
+                pol, other_pol = mine[key], theirs.get(key)
+                rule = pol.rules(d)[part.ref.rule]
+                label = rule_label(d, part.ref.rule) + (f" ({rule.name})" if rule.name else "")
+                field: str | None = None
+                if other_pol is None:
+                    change = "added" if side is self.new else "removed"
+                else:
+                    old_pol, new_pol = (pol, other_pol) if side is self.old else (other_pol, pol)
+                    fields = tier_policy_fields(old_pol, new_pol)
+                    rules_o, rules_n = old_pol.rules(d), new_pol.rules(d)
+                    i = part.ref.rule
+                    if i >= len(rules_o) or i >= len(rules_n):
+                        change = "added" if i >= len(rules_o) else "removed"
+                    else:
+                        fields += tier_rule_fields(rules_o[i], rules_n[i], d, pol.api_kind)
+                        change = "edited"
+                        if not fields:
+                            fields = ["order"]  # the same rule, moved by an edit elsewhere in the policy
+                    field = ", ".join(fields) or None
+                c = Cause(policy=key, rule=label, change=change, field=field, tier=str(pol.tier))
+                out[c] = out.get(c, 0) | mask
+        return out
+
     def _policy(self, side: _Side, key: str) -> Policy | None:
         k = side.index.get(key)
         return None if k is None else side.rules.policies[k]
@@ -248,11 +313,11 @@ def compute_diff(
 ) -> Diff:
     """Every pair whose allowed connections differ between ``old`` and ``new``, with causes."""
     atoms = PortAtoms.for_clusters([old, new])
-    ranges = address_ranges([old, new])
+    ranges = address_ranges([old, new], options)
     so = _Side(old, options, atoms, ranges, progress)
     sn = _Side(new, options, atoms, ranges, progress)
     pc = policy_changes(old.policies, new.policies)
-    ex = _Explainer(so, sn, pc)
+    ex = _Explainer(so, sn, pc, tier_changes(old.tier_policies, new.tier_policies))
     ps = atoms.portset
     # joint classes of persistent endpoints, then one per address range
     # (endpoints are matched by key; a key met twice in one version counts once, its first object)

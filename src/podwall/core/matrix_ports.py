@@ -31,7 +31,8 @@ import numpy as np
 import numpy.typing as npt
 
 from podwall.core.classes import Classes
-from podwall.core.connectivity import AddressRange, address_ranges, refuse_tiers, rule_ports
+from podwall.core.connectivity import AddressRange, address_ranges, rule_ports
+from podwall.core.matrix_tiers import TierMasks
 from podwall.core.model import (
     Cluster,
     ContainerPort,
@@ -79,6 +80,12 @@ class PortAtoms:
                         if isinstance(spec.port, int):
                             hi = spec.end_port if spec.end_port is not None else spec.port
                             starts[spec.protocol].update((spec.port, hi + 1))
+            for tpol in c.tier_policies:
+                for trule in (*tpol.ingress, *tpol.egress):
+                    for tp in trule.ports or ():
+                        if tp.protocol is not None and tp.port is not None and tp.named is None:
+                            hi = tp.end_port if tp.end_port is not None else tp.port
+                            starts[tp.protocol].update((tp.port, hi + 1))
             for ep in c.endpoints:
                 for cp in ep.ports:
                     starts[cp.protocol].update((cp.port, cp.port + 1))
@@ -272,9 +279,8 @@ def compile_connectivity(
     ``atoms`` and ``ranges`` default to those of ``cluster``; a diff passes the ones of both
     sides so that the two results compare one to one.
     """
-    refuse_tiers(cluster, "matrix --ports all / diff")
     atoms = atoms or PortAtoms.for_clusters([cluster])
-    ranges = address_ranges([cluster]) if ranges is None else ranges
+    ranges = address_ranges([cluster], options) if ranges is None else ranges
     cl = Classes(cluster, options, endpoints)
     n = cl.n
     g = len(ranges)
@@ -355,36 +361,48 @@ def compile_connectivity(
                 by[rule.ports] = u if prev is None else (prev | u)
         return by
 
-    # egress rows, shared by classes with the same selecting policies
+    has_tiers = cl.tiers is not None and bool(cl.tiers.policies)
+    tiers = TierMasks(cl.tiers, ranges, atoms, ptype_eps, dest_ptype) if cl.tiers is not None and has_tiers else None
+    # egress rows, shared by classes with the same selecting policies (and cluster-wide ones)
     esig = np.zeros(n, dtype=np.int64)
     erows: list[Words] = [np.broadcast_to(all_words, (m, w)).copy()]
-    eindex: dict[tuple[int, ...], int] = {(): 0}
+    eindex: dict[tuple[object, ...], int] = {((), ()): 0}
     for a in range(n):
         sig = () if cl.class_node[a] else tuple(egress_of[a])
-        r = eindex.get(sig)
+        tsig = tiers.signature(a) if tiers is not None else ()
+        r = eindex.get((sig, tsig))
         if r is None:
             row = np.zeros((m, w), dtype=np.uint64)
+            if not sig:
+                row[:] = all_words
             for specs, u in grouped(sig, Direction.EGRESS).items():
                 row |= np.where(u[:, None], ports_table(specs)[dest_ptype], np.uint64(0))
-            r = eindex[sig] = len(erows)
+            if tiers is not None and tsig:
+                row = tiers.apply(Direction.EGRESS, a, row, bool(sig), None)
+            r = eindex[(sig, tsig)] = len(erows)
             erows.append(row)
         esig[a] = r
     # ingress columns, shared by classes with the same selecting policies and declared ports
     icol = np.zeros(n, dtype=np.int64)
     icols: list[Words] = [np.broadcast_to(all_words, (m, w)).copy()]
-    iindex: dict[tuple[tuple[int, ...], int], int] = {}
+    iindex: dict[tuple[object, ...], int] = {}
     for b in range(n):
         if progress is not None and b % 500 == 0:
             progress("classes", b, n)
         sig = () if cl.class_node[b] else tuple(ingress_of[b])
-        if not sig:
+        tsig = tiers.signature(b) if tiers is not None else ()
+        if not sig and not tsig:
             continue
-        key = (sig, int(dest_ptype[b]))
+        key = (sig, tsig, int(dest_ptype[b]))
         hit = iindex.get(key)
         if hit is None:
             col = np.zeros((m, w), dtype=np.uint64)
+            if not sig:
+                col[:] = all_words
             for specs, u in grouped(sig, Direction.INGRESS).items():
-                col |= np.where(u[:, None], ports_table(specs)[key[1]][None, :], np.uint64(0))
+                col |= np.where(u[:, None], ports_table(specs)[int(dest_ptype[b])][None, :], np.uint64(0))
+            if tiers is not None and tsig:
+                col = tiers.apply(Direction.INGRESS, b, col, bool(sig), int(dest_ptype[b]))
             hit = iindex[key] = len(icols)
             icols.append(col)
         icol[b] = hit

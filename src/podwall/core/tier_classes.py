@@ -44,8 +44,7 @@ from podwall.core.model import (
     TierPort,
     TierRule,
 )
-from podwall.core.selectors import matches
-from podwall.core.tiers import domain_matches, ports_match
+from podwall.core.tiers import peer_networks, ports_match
 
 BoolVec = npt.NDArray[np.bool_]
 _V6_OFFSET = 1 << 32
@@ -78,26 +77,6 @@ def tier_pod_selectors(cluster: Cluster) -> list[LabelSelector]:
     return list(out)
 
 
-def _peer_networks(cluster: Cluster, options: Options, peer: TierPeer) -> list[IPNetwork] | None:
-    """The networks an address-matching peer stands for; ``None`` for a domainNames peer whose
-    names are all unknown (it matches nothing, see :mod:`podwall.core.tiers`)."""
-    if peer.kind == "networks":
-        return [n.network for n in peer.networks]
-    if peer.kind == "nodes":
-        assert peer.node_selector is not None
-        return [
-            ipaddress.ip_network(a) for n in cluster.nodes if matches(peer.node_selector, n.labels) for a in n.addresses
-        ]
-    known = False
-    nets: list[IPNetwork] = []
-    for pattern in peer.domain_names:
-        for name, addrs in options.domain_addresses.items():
-            if name.lower().rstrip(".") == pattern.lower().rstrip(".") or domain_matches(pattern, name):
-                known = True
-                nets.extend(ipaddress.ip_network(a) for a in addrs)
-    return nets if known else None
-
-
 class TierAtoms:
     """Intervals between the boundaries of every network the tiers' address peers match."""
 
@@ -108,7 +87,7 @@ class TierAtoms:
                 for peer in rule.peers:
                     if peer.kind in ("namespaces", "pods"):
                         continue
-                    for net in _peer_networks(cluster, options, peer) or ():
+                    for net in peer_networks(cluster, options, peer) or ():
                         lo, hi = _range(net)
                         bounds.add(lo)
                         bounds.add(hi + 1)
@@ -177,6 +156,8 @@ class TierVectors:
         self._flat_atom = np.asarray(flat_a, dtype=np.int64)
         self.policies = tuple(sorted(self.cluster.tier_policies, key=TierPolicy.sort_key))
         self.peer_vecs: list[BoolVec] = []
+        self.peer_keys: list[tuple[TierPeer, ...]] = []
+        """The peers of each vector in :attr:`peer_vecs` (a rule's ``from``/``to`` list)."""
         self._peer_ids: dict[tuple[TierPeer, ...], int] = {}
         self.port_lists: dict[tuple[TierPort, ...] | None, int] = {}
         # per tier and direction: for each class, the indices (into self.policies) that select it
@@ -215,7 +196,7 @@ class TierVectors:
                 assert peer.pod_selector is not None
                 v = v & self.cl.pod_selector(peer.pod_selector)
             return v
-        nets = _peer_networks(self.cluster, self.options, peer)
+        nets = peer_networks(self.cluster, self.options, peer)
         return self._networks(nets) if nets else np.zeros(self.cl.n, dtype=np.bool_)
 
     def rule_entry(self, rule: TierRule) -> _RuleEntry:
@@ -226,6 +207,7 @@ class TierVectors:
                 v |= self.peer(p)
             pid = self._peer_ids[rule.peers] = len(self.peer_vecs)
             self.peer_vecs.append(v)
+            self.peer_keys.append(rule.peers)
         lid = self.port_lists.get(rule.ports)
         if lid is None:
             lid = self.port_lists[rule.ports] = len(self.port_lists)

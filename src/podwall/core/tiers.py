@@ -38,6 +38,7 @@ from podwall.core.model import (
     Direction,
     Endpoint,
     IPAddress,
+    IPNetwork,
     Node,
     Options,
     Protocol,
@@ -253,6 +254,26 @@ class TierEngine:
         return TierMatch(notes=tuple(notes))
 
 
+def peer_networks(cluster: Cluster, options: Options, peer: TierPeer) -> list[IPNetwork] | None:
+    """The networks an address-matching peer stands for; ``None`` for a domainNames peer whose
+    names are all unknown (it matches nothing, see :mod:`podwall.core.tiers`)."""
+    if peer.kind == "networks":
+        return [n.network for n in peer.networks]
+    if peer.kind == "nodes":
+        assert peer.node_selector is not None
+        return [
+            ipaddress.ip_network(a) for n in cluster.nodes if matches(peer.node_selector, n.labels) for a in n.addresses
+        ]
+    known = False
+    nets: list[IPNetwork] = []
+    for pattern in peer.domain_names:
+        for name, addrs in options.domain_addresses.items():
+            if name.lower().rstrip(".") == pattern.lower().rstrip(".") or domain_matches(pattern, name):
+                known = True
+                nets.extend(ipaddress.ip_network(a) for a in addrs)
+    return nets if known else None
+
+
 def ref_of(pol: TierPolicy, rule: TierRule, direction: Direction) -> TierRuleRef:
     return TierRuleRef(
         tier=pol.tier,
@@ -277,6 +298,7 @@ __all__ = [
     "TierRuleRef",
     "domain_matches",
     "ordered",
+    "peer_networks",
     "port_matches",
     "ports_match",
     "ref_of",

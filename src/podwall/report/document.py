@@ -35,7 +35,7 @@ from podwall.core.connectivity import AddressRange
 from podwall.core.diff import Diff
 from podwall.core.evaluate import Engine
 from podwall.core.lint import Finding
-from podwall.core.matrix_ports import ConnMatrix, Grouped, compile_connectivity
+from podwall.core.matrix_ports import Grouped, compile_connectivity
 from podwall.core.model import (
     WORKLOAD_KINDS,
     Address,
@@ -219,28 +219,23 @@ class _Builder:
         self.explain_budget = options.explain_limit
         self.skipped_explanations = 0
         self.node_ports: list[portsets.PortSetJSON] = []
-        self.tiered = bool(engine.cluster.tier_policies)
         # a line number needs the YAML re-read with positions: worth it for inputs a person reads
         self.object_lines = line_of if len(self.g.keys) <= RULE_LINES_LIMIT else None
         # per group: (connectivity target, members) units; ranges are groups of one target
         self.units: list[list[tuple[int, list[Target]]]] = []
-        self.names: list[str] = list(self.g.keys)
-        self.cm: ConnMatrix | None = None
-        self.grouped: Grouped | None = None
-        if not self.tiered:  # the whole-port-space matrix does not evaluate tiers (yet)
-            cm = self.cm = compile_connectivity(engine.cluster, engine.options, m.endpoints, ranges=ranges)
-            self.grouped = Grouped(m.endpoints, cm, options.by)
-            self.names = self.grouped.names
-            if self.names[: len(self.g.keys)] != self.g.keys:  # pragma: no cover - both group the same endpoints
-                raise AssertionError("connectivity groups differ from the matrix's")
-            ccls = cm.classes.cls.tolist()
-            for mem in self.g.members:
-                by_t: dict[int, list[Target]] = {}
-                for i in mem:
-                    by_t.setdefault(ccls[i], []).append(m.endpoints[i])
-                self.units.append(list(by_t.items()))
-            for k, r in enumerate(cm.ranges):
-                self.units.append([(cm.n + k, [r.representative])])
+        cm = self.cm = compile_connectivity(engine.cluster, engine.options, m.endpoints, ranges=ranges)
+        self.grouped = Grouped(m.endpoints, cm, options.by)
+        self.names: list[str] = self.grouped.names
+        if self.names[: len(self.g.keys)] != self.g.keys:  # pragma: no cover - both group the same endpoints
+            raise AssertionError("connectivity groups differ from the matrix's")
+        ccls = cm.classes.cls.tolist()
+        for mem in self.g.members:
+            by_t: dict[int, list[Target]] = {}
+            for i in mem:
+                by_t.setdefault(ccls[i], []).append(m.endpoints[i])
+            self.units.append(list(by_t.items()))
+        for k, r in enumerate(cm.ranges):
+            self.units.append([(cm.n + k, [r.representative])])
         self.jobs: list[tuple[int, int, dict[str, int], Endpoint | Address, Endpoint | Address, str, int]] = []
         comp = m.compiled
         self.reps = comp.classes.reps
@@ -366,8 +361,6 @@ class _Builder:
     # -- edges -----------------------------------------------------------------------------
     def _rep_pair(self, g: int, h: int, proto: Protocol, port: int) -> tuple[Target, Target] | None:
         """A member pair of groups ``g -> h`` whose connections contain ``proto/port``."""
-        if self.cm is None:
-            return None
         for ct, src_m in self.units[g]:
             for dt, dst_m in self.units[h]:
                 if g == h and ct == dt and len(src_m) == 1 and isinstance(src_m[0], Endpoint) and src_m[0].is_pod:
@@ -404,10 +397,7 @@ class _Builder:
             allowed.to_json(), 1
         )
         for k, (proto, port) in enumerate(wanted):
-            if self.tiered:
-                pair = self._declared_pair(g, h, Protocol(proto), port)
-            else:
-                pair = self._rep_pair(g, h, Protocol(proto), port)
+            pair = self._rep_pair(g, h, Protocol(proto), port)
             if pair is not None:
                 self.explain(out["explain"], pair[0], pair[1], proto, port, (1 if external else 0) if k == 0 else 3)
         return out
@@ -415,45 +405,12 @@ class _Builder:
     def connections(self) -> list[tuple[int, int, PortSet]]:
         """``(g, h, allowed)`` for every group pair with something allowed (as ``matrix --ports all``)."""
         out: list[tuple[int, int, PortSet]] = []
-        if self.cm is None or self.grouped is None:
-            return out
         atoms = self.cm.atoms
         for g0, block in self.grouped.blocks():
             rows, cols = np.nonzero(block.any(axis=2))
             for r, h in zip(rows.tolist(), cols.tolist(), strict=True):
                 out.append((g0 + r, h, atoms.portset(atoms.from_words(block[r, h]))))
         return out
-
-    def declared_connections(self) -> list[tuple[int, int, PortSet]]:
-        """``(g, h, allowed)`` on the destinations' declared ports, from the class matrix (which
-        evaluates every tier): the edges when cluster-wide policies are present."""
-        comp = self.m.compiled
-        eps = self.m.endpoints
-        out: list[tuple[int, int, PortSet]] = []
-        gi, hi = np.nonzero(self.g.codes & 5)
-        for g, h in zip(gi.tolist(), hi.tolist(), strict=True):
-            keys: set[PortKey] = set()
-            for c, cm in self.g.classes_of[g]:
-                for d, _ in self.g.classes_of[h]:
-                    if g == h and c == d and len(cm) == 1 and eps[cm[0]].is_pod:
-                        continue
-                    keys.update(comp.allowed(c, d))
-            if keys:
-                out.append((g, h, PortSet.from_json(portsets.from_keys(keys))))
-        return out
-
-    def _declared_pair(self, g: int, h: int, proto: Protocol, port: int) -> tuple[Target, Target] | None:
-        comp = self.m.compiled
-        eps = self.m.endpoints
-        for c, cm in self.g.classes_of[g]:
-            for d, dm in self.g.classes_of[h]:
-                if (proto, port) not in comp.allowed(c, d):
-                    continue
-                for i in cm[:2]:
-                    for j in dm[:2]:
-                        if i != j or not eps[i].is_pod:
-                            return eps[i], eps[j]
-        return None
 
     def denied_cell(self, g: int, h: int, into: dict[str, int], allowed_ports: Iterable[str]) -> None:
         """Queue explanations of the checked ports of ``g -> h`` that no edge allows (first ports)."""
@@ -597,11 +554,11 @@ class _Builder:
         for g in range(n):
             nodes[g]["open_to_all"] = self.open_to_all(g)
             nodes[g]["self_state"] = _state(int(self.g.codes[g, g]))
-        conns = self.declared_connections() if self.tiered else self.connections()
+        conns = self.connections()
         all_edges = [self.edge(g, h, ps) for g, h, ps in conns]
         edges = [e for e in all_edges if not e.get("external")]
         ext_edges = [e for e in all_edges if e.get("external")]
-        ext_nodes = [] if self.tiered else self.externals()
+        ext_nodes = self.externals()
         # denied cells (and the denied ports of partly open edges), while the budget lasts
         denied: list[dict[str, Any]] = []
         edge_at = {(e["from"], e["to"]): e for e in edges}
@@ -644,14 +601,11 @@ class _Builder:
                 "default_namespace": opt.namespace,
                 "lint_ran": opt.lint_ran,
                 "by": opt.by,
-                "ports": "declared" if self.tiered else "all",
+                "ports": "all",
                 "ports_note": (
-                    "cluster-wide (tier) policies are present, which the whole-port-space matrix does not evaluate: "
-                    "edges carry the destination's declared container ports that the source may reach (as matrix), "
-                    "and addresses outside the cluster are not drawn"
-                    if self.tiered
-                    else "edges carry every connection allowed over the whole port space (as matrix --ports all); "
-                    "state and checked are about the destination's declared container ports (as matrix)"
+                    "edges carry every connection allowed over the whole port space (as matrix --ports all), "
+                    "cluster-wide tiers included; state and checked are about the destination's declared "
+                    "container ports (as matrix)"
                 ),
                 "aggregated": n > opt.graph_limit,
                 "limits": {
