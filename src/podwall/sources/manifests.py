@@ -390,6 +390,69 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+_Tree = tuple[int, Any]
+"""A composed document as the :class:`Locator` keeps it: ``(0-based line, payload)`` per node,
+the payload being the scalar's text, a tuple of the items of a sequence, or a dict of a
+mapping's ``{key text: (0-based key line, value)}`` (the first of a repeated key). Plain tuples,
+dicts and strings, which the garbage collector stops tracking: PyYAML's node objects, kept for
+thousands of documents, made each collection walk them all again (4x the composing)."""
+
+
+def _compact(root: yaml.Node) -> _Tree:
+    """``root`` as a :data:`_Tree`."""
+    try:
+        return _compact_fast(root)
+    except RecursionError:  # nested deeper than Python's stack (or a recursive alias)
+        return _compact_deep(root)
+
+
+def _compact_fast(node: yaml.Node) -> _Tree:
+    cls = node.__class__
+    if cls is yaml.ScalarNode:
+        return (node.start_mark.line, node.value)
+    if cls is yaml.MappingNode:
+        pairs: dict[str, tuple[int, _Tree]] = {}
+        for k, v in node.value:
+            if k.__class__ is yaml.ScalarNode and k.value not in pairs:
+                pairs[k.value] = (k.start_mark.line, _compact_fast(v))
+        return (node.start_mark.line, pairs)
+    return (node.start_mark.line, tuple(map(_compact_fast, node.value)))
+
+
+def _compact_deep(root: yaml.Node) -> _Tree:
+    """:func:`_compact` without recursion (documents may nest up to :data:`MAX_DEPTH`). A node
+    inside itself (a recursive alias) is kept there as a leaf: ``(line, None)``."""
+    done: dict[int, _Tree] = {}
+    open_: set[int] = set()
+    stack: list[yaml.Node] = [root]
+    while stack:
+        node = stack[-1]
+        if id(node) in done:
+            stack.pop()
+            continue
+        line = node.start_mark.line
+        if isinstance(node, yaml.ScalarNode):
+            done[id(node)] = (line, node.value)
+            stack.pop()
+            continue
+        children = [v for _, v in node.value] if isinstance(node, yaml.MappingNode) else list(node.value)
+        if id(node) not in open_:
+            open_.add(id(node))
+            stack.extend(c for c in children if id(c) not in done and id(c) not in open_)
+            continue
+        stack.pop()
+        open_.discard(id(node))
+        if isinstance(node, yaml.MappingNode):
+            pairs: dict[str, tuple[int, _Tree]] = {}
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value not in pairs:
+                    pairs[k.value] = (k.start_mark.line, done.get(id(v), (v.start_mark.line, None)))
+            done[id(node)] = (line, pairs)
+        else:
+            done[id(node)] = (line, tuple(done.get(id(c), (c.start_mark.line, None)) for c in children))
+    return done[id(root)]
+
+
 def _compose_first(text: str) -> yaml.Node | None:
     """The root node of the first document of ``text`` (None for a text with no document);
     raises a ``yaml.YAMLError`` (or ``RecursionError``) for a text that is not YAML up to it."""
@@ -416,8 +479,8 @@ class Locator:
     """JSON sources: the (start, end) offsets of each object."""
     roots: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
     """YAML sources: the (index, line, column) mark where each document's root node starts."""
-    _docs: dict[tuple[str, int], tuple[int, yaml.Node | None]] = field(default_factory=dict)
-    _trees: dict[str, list[tuple[int, yaml.Node | None]]] = field(default_factory=dict)
+    _docs: dict[tuple[str, int], tuple[int, _Tree | None]] = field(default_factory=dict)
+    _trees: dict[str, list[tuple[int, _Tree | None]]] = field(default_factory=dict)
 
     def add(
         self,
@@ -436,8 +499,8 @@ class Locator:
         for key in [k for k in self._docs if k[0] == src.name]:
             del self._docs[key]
 
-    def _tree(self, name: str) -> list[tuple[int, yaml.Node | None]]:
-        """(line offset, root node) per document, composing the whole text."""
+    def _tree(self, name: str) -> list[tuple[int, _Tree | None]]:
+        """(line offset, root) per document, composing the whole text."""
         tree = self._trees.get(name)
         if tree is None:
             tree = []
@@ -445,15 +508,15 @@ class Locator:
             try:
                 with _no_gc():
                     for node in yaml.compose_all(self.texts.get(name, ""), Loader=_Composer):
-                        tree.append((0, node))
+                        tree.append((0, _compact(node)))
             except (yaml.YAMLError, RecursionError):
                 pass
             self._trees[name] = tree
         return tree
 
-    def _doc(self, name: str, doc: int) -> tuple[int, yaml.Node | None] | None:
-        """(line offset, root node) of one document, None if the source has no such document.
-        The node is None for a JSON object that YAML cannot compose (a surrogate pair escape)."""
+    def _doc(self, name: str, doc: int) -> tuple[int, _Tree | None] | None:
+        """(line offset, root) of one document, None if the source has no such document. The
+        root is None for a JSON object that YAML cannot compose (a surrogate pair escape)."""
         hit = self._docs.get((name, doc))
         if hit is not None:
             return hit
@@ -466,9 +529,10 @@ class Locator:
             if doc >= len(spans):
                 return None
             start, end = spans[doc]
-            one: yaml.Node | None
+            one: _Tree | None
             try:
-                one = _compose_first(text[start:end])
+                node = _compose_first(text[start:end])
+                one = _compact(node) if node is not None else None
             except (yaml.YAMLError, RecursionError):
                 one = None
             hit = (text.count("\n", 0, start), one)
@@ -485,7 +549,7 @@ class Locator:
         return hit
 
     @staticmethod
-    def _slice(text: str, roots: list[tuple[int, int, int]], doc: int) -> tuple[int, yaml.Node] | None:
+    def _slice(text: str, roots: list[tuple[int, int, int]], doc: int) -> tuple[int, _Tree] | None:
         """Compose document ``doc`` alone: the text from the start of its root node's line to the
         start of the next root node's line (the next document's ``---`` is on that line or
         before it). None, for the caller to compose the whole text, if that text does not give
@@ -502,29 +566,28 @@ class Locator:
         mark = node.start_mark
         if (mark.index, mark.line, mark.column) != (column, 0, column):
             return None
-        return line, node
+        return line, _compact(node)
 
-    def node(self, name: str, doc: int, path: Iterable[str | int]) -> yaml.Node | None:
+    def _at(self, name: str, doc: int, path: Iterable[str | int]) -> _Tree | None:
         """The node at exactly ``path`` (None if the path does not exist)."""
         hit = self._doc(name, doc)
         if hit is None or hit[1] is None:
             return None
-        node: yaml.Node | None = hit[1]
+        node: _Tree = hit[1]
         for step in path:
-            nxt: yaml.Node | None = None
-            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
-                nxt = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == step), None)
-            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
-                nxt = node.value[step]
-            if nxt is None:
+            payload = node[1]
+            if isinstance(payload, dict) and isinstance(step, str) and step in payload:
+                node = payload[step][1]
+            elif isinstance(payload, tuple) and isinstance(step, int) and 0 <= step < len(payload):
+                node = payload[step]
+            else:
                 return None
-            node = nxt
         return node
 
     def scalar(self, name: str, doc: int, path: Iterable[str | int]) -> str | None:
         """The text of the scalar at ``path`` as written (``0123``, ``yes``, ``1e3``), or None."""
-        node = self.node(name, doc, path)
-        return node.value if isinstance(node, yaml.ScalarNode) else None
+        node = self._at(name, doc, path)
+        return node[1] if node is not None and isinstance(node[1], str) else None
 
     def line(self, name: str, doc: int, path: Iterable[str | int]) -> int:
         """1-based line of the deepest node on ``path`` that exists (0 if unknown).
@@ -539,21 +602,15 @@ class Locator:
         if root is None:
             # a JSON object YAML cannot compose (a surrogate pair escape): its first line
             return offset + 1 if name in self.spans else 0
-        node: yaml.Node = root
-        line = node.start_mark.line + 1
+        node = root
+        line = node[0]
         for step in path:
-            nxt: yaml.Node | None = None
-            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
-                for k, v in node.value:
-                    if isinstance(k, yaml.ScalarNode) and k.value == step:
-                        nxt = v
-                        line = k.start_mark.line + 1
-                        break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
-                nxt = node.value[step]
-            if nxt is None:
+            payload = node[1]
+            if isinstance(payload, dict) and isinstance(step, str) and step in payload:
+                line, node = payload[step]
+            elif isinstance(payload, tuple) and isinstance(step, int) and 0 <= step < len(payload):
+                node = payload[step]
+                line = node[0]
+            else:
                 break
-            node = nxt
-            if isinstance(step, int):
-                line = node.start_mark.line + 1
-        return line + offset
+        return line + 1 + offset

@@ -220,3 +220,23 @@ def test_random_streams(docs: list[Any], flow: bool, start: bool, style: str | N
         docs, default_flow_style=flow, explicit_start=start, explicit_end=end, default_style=style, allow_unicode=True
     )
     check_yaml("# a YAML stream (not JSON, though it may start with {)\n" + text)
+
+
+def test_documents_nested_deeper_than_pythons_stack() -> None:
+    # LibYAML composes up to 1000 levels; the Locator's walk must not depend on Python's stack
+    depth = 995
+    locator = Locator()
+    locator.add(SourceText("deep.yaml", "[\n" * depth + "x\n" + "]" * depth + "\n---\nb: 1\n"))
+    assert locator.line("deep.yaml", 0, (0,) * 10) == 11  # the 11th "[", on line 11
+    assert locator.line("deep.yaml", 0, (0,) * depth) == depth + 1
+    assert locator.scalar("deep.yaml", 0, (0,) * depth) == "x"
+    assert locator.line("deep.yaml", 1, ("b",)) == depth + 4
+
+
+def test_a_recursive_alias_does_not_hang_the_locator() -> None:
+    # (the loader refuses such a text; the Locator, asked anyway, must still answer)
+    locator = Locator()
+    locator.add(SourceText("r.yaml", "a: &x\n- 1\n- *x\nb: 2\n"))
+    assert locator.line("r.yaml", 0, ("a", 0)) == 2
+    assert locator.line("r.yaml", 0, ("a", 1, 1, 1)) == 1  # an alias is its anchor's node: line 1
+    assert locator.line("r.yaml", 0, ("b",)) == 4
