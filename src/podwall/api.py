@@ -216,7 +216,8 @@ class LoadedCluster:
         """``(from, to, allowed)`` for every pair with something allowed (``matrix --ports all``).
 
         ``by``: ``pod`` (each endpoint), ``workload`` or ``namespace`` (unions over members).
-        Addresses outside the cluster appear as the ranges the policies' ipBlocks distinguish.
+        Addresses outside the cluster appear as the ranges the policies' ipBlocks (and the
+        cluster-wide policies' networks) distinguish.
         """
         from podwall.core.matrix_ports import connection_list
 

@@ -484,3 +484,35 @@ def test_cluster_wide_policies_in_diff_and_the_port_space() -> None:
                 verdict = loaded.can(src, dst, port=port, protocol=proto).allowed
                 assert got.contains(podwall.Protocol(proto), port) == verdict, (src, dst, proto, port)
 
+
+
+def test_tier_rule_edit_names_the_tier_rule_and_field() -> None:
+    """A platform PR moves the scrape port of allow-monitoring from 9090 to 9100 (and forgets
+    monitoring-egress): every pair Prometheus scraped through that rule trades 9090 for 9100,
+    and the cause is the edited Admin rule, its field ``protocols``."""
+    got = changes("tier-port-moved")
+    assert got and all(c["change"] == "changed" for c in got)
+    assert all(c["from"] == "monitoring/deployment/prometheus" for c in got)
+    for c in got:
+        assert PortSet.from_json(c["before"]) == PortSet.parse("TCP 9090")
+        assert PortSet.from_json(c["after"]) == PortSet.parse("TCP 9100")
+        assert c["causes"] == [
+            {
+                "policy": "ClusterNetworkPolicy/allow-monitoring",
+                "rule": "ingress rule #1 (prometheus-scrape)",
+                "change": "edited",
+                "field": "protocols",
+                "tier": "Admin",
+                "opens": {"TCP": [[9100, 9100]]},
+                "closes": {"TCP": [[9090, 9090]]},
+            }
+        ]
+    # the same pairs as the per-port verdicts of the two versions
+    before = podwall.load([CLUSTER, SCENARIOS / "tier-port-moved" / "before"], namespace="production")
+    after = podwall.load([CLUSTER, SCENARIOS / "tier-port-moved" / "after"], namespace="production")
+    for c in got:
+        srcs = [e for e in after.cluster.endpoints if (e.owner or e.key) == c["from"]]
+        dsts = [e for e in after.cluster.endpoints if (e.owner or e.key) == c["to"]]
+        src, dst = next((a.key, b.key) for a in srcs for b in dsts if a is not b or not a.is_pod)
+        for port, was, now in ((9090, True, False), (9100, False, True)):
+            assert before.can(src, dst, port).allowed is was and after.can(src, dst, port).allowed is now

@@ -292,11 +292,24 @@ def address_ranges(clusters: Sequence[Cluster], options: Options | None = None) 
                 lo, hi = _net_range(net)
                 bounds.update((lo, hi + 1))
         starts = sorted(bounds)
-        groups: dict[tuple[bool, ...], list[tuple[int, int]]] = {}
-        for lo, nxt in itertools.pairwise(starts):
-            probe = _addr(version, lo)
-            sig = tuple(b.contains(probe) for b in mine)
-            spans = groups.setdefault(sig, [])
+        # each piece's signature: the blocks that contain it, as a bit set (interval arithmetic on
+        # piece indices, not an address test per piece and block)
+        sigs = [0] * (len(starts) - 1)
+        for k, b in enumerate(mine):
+            lo, hi = _net_range(b.network)
+            inside = range(bisect.bisect_left(starts, lo), bisect.bisect_left(starts, hi + 1))
+            holes: set[int] = set()
+            for e in b.except_networks:
+                if e.version == version:
+                    elo, ehi = _net_range(e)
+                    holes.update(range(bisect.bisect_left(starts, elo), bisect.bisect_left(starts, ehi + 1)))
+            bit = 1 << k
+            for a in inside:
+                if a not in holes:
+                    sigs[a] |= bit
+        groups: dict[int, list[tuple[int, int]]] = {}
+        for a, (lo, nxt) in enumerate(itertools.pairwise(starts)):
+            spans = groups.setdefault(sigs[a], [])
             if spans and spans[-1][1] + 1 == lo:
                 spans[-1] = (spans[-1][0], nxt - 1)
             else:

@@ -39,6 +39,7 @@ from podwall.core.model import (
     Direction,
     Endpoint,
     IPBlock,
+    IPNetwork,
     Options,
     Policy,
     PortSpec,
@@ -265,6 +266,13 @@ class ConnMatrix:
         return self.atoms.words_portset(block[0, 0])
 
 
+def _inside(net: IPNetwork, versions: npt.NDArray[np.int64], values: Sequence[int]) -> BoolVec:
+    """Which of the addresses (``values`` of IP ``versions``) lie in ``net``."""
+    lo, hi = int(net.network_address), int(net.broadcast_address)
+    out: BoolVec = np.asarray([lo <= v <= hi for v in values], dtype=np.bool_) & (versions == net.version)
+    return out
+
+
 def compile_connectivity(
     cluster: Cluster,
     options: Options,
@@ -310,7 +318,8 @@ def compile_connectivity(
         return t
 
     # peers over targets: classes (Classes' vectors) then ranges (ipBlock containment)
-    range_reps = [r.representative for r in ranges]
+    range_ver = np.asarray([r.version for r in ranges], dtype=np.int64)
+    range_val = [r.ranges[0][0] for r in ranges]  # each range's first address stands for it
     peer_cache: dict[tuple[object, ...], BoolVec] = {}
     block_cache: dict[IPBlock, BoolVec] = {}
 
@@ -318,7 +327,9 @@ def compile_connectivity(
         """The address ranges an ipBlock contains (each range is inside or outside every block)."""
         hit = block_cache.get(block)
         if hit is None:
-            hit = block_cache[block] = np.asarray([block.contains(a.ip) for a in range_reps], dtype=np.bool_)
+            hit = block_cache[block] = _inside(block.network, range_ver, range_val)
+            for e in block.except_networks:
+                hit &= ~_inside(e, range_ver, range_val)
         return hit
 
     def peers_vec(rule: Rule, ns: str) -> BoolVec:

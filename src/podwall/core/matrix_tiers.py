@@ -31,6 +31,8 @@ from podwall.core.tiers import peer_networks
 
 Words = npt.NDArray[np.uint64]
 BoolVec = npt.NDArray[np.bool_]
+_MATCH_CACHE_BYTES = 1 << 28
+"""At most this much memory (256 MiB) for the rules' per-target masks kept for reuse."""
 
 
 class Atoms(Protocol):
@@ -61,7 +63,8 @@ class TierMasks:
         self.atoms = atoms
         self.dest_ptype = dest_ptype
         self.all_words: Words = atoms.to_words(atoms.all_mask)
-        reps = [r.representative.ip for r in ranges]
+        versions = np.asarray([r.version for r in ranges], dtype=np.int64)
+        firsts = [r.ranges[0][0] for r in ranges]  # each range's first address stands for it
         self.peers: list[BoolVec] = []
         for vec, peers in zip(tv.peer_vecs, tv.peer_keys, strict=True):
             v = np.zeros(self.m, dtype=np.bool_)
@@ -69,11 +72,13 @@ class TierMasks:
             for peer in peers:
                 if peer.kind in ("namespaces", "pods"):
                     continue
-                nets = peer_networks(tv.cluster, tv.options, peer) or []
-                for g, ip in enumerate(reps):
-                    if not v[n + g] and any(ip.version == net.version and ip in net for net in nets):
-                        v[n + g] = True
+                for net in peer_networks(tv.cluster, tv.options, peer) or ():
+                    lo, hi = int(net.network_address), int(net.broadcast_address)
+                    v[n:] |= np.asarray([lo <= x <= hi for x in firsts], dtype=np.bool_) & (versions == net.version)
             self.peers.append(v)
+        self._match: dict[tuple[int, int, int | None], Words] = {}
+        self._match_bytes = 0
+        """Per rule ``(peers, ports list, destination port type)``: the atoms it admits per target."""
         self.ports: dict[int, Words] = {}
         """``[ports list id]``: ``(port types, W)``, the list's ports towards each destination port type."""
         for ports, lid in tv.port_lists.items():
@@ -95,11 +100,16 @@ class TierMasks:
         out: list[tuple[TierAction, Words]] = []
         left = space.copy()
         for pid, lid, action in self.tv.rules_of(tier, direction, c):
-            table = self.ports[lid]
-            admits = (
-                table[self.dest_ptype] if ptype is None else np.broadcast_to(table[ptype], (self.m, table.shape[1]))
-            )
-            part = np.where(self.peers[pid][:, None], admits, np.uint64(0)) & left
+            key = (pid, lid, ptype)
+            match = self._match.get(key)
+            if match is None:
+                table = self.ports[lid]
+                admits = table[self.dest_ptype] if ptype is None else table[ptype][None, :]
+                match = np.where(self.peers[pid][:, None], admits, np.uint64(0))
+                if self._match_bytes + match.nbytes <= _MATCH_CACHE_BYTES:
+                    self._match[key] = match
+                    self._match_bytes += match.nbytes
+            part = match & left
             if not part.any():
                 continue
             out.append((action, part))

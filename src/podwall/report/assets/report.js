@@ -87,7 +87,6 @@
   $("#count-findings").textContent = DATA.lint_ran === false ? "off" : (DATA.lint || []).length;
   if (diff) { $("#tab-changes").hidden = false; $("#count-changes").textContent = diff.changes.length; }
   const notes = [];
-  if (DATA.ports === "declared") notes.push("Cluster-wide (tier) policies are present: edges show the declared container ports a source may reach (as podwall matrix); outside addresses are not drawn.");
   if (DATA.aggregated) notes.push(`This cluster has ${c.nodes} ${DATA.by === "pod" ? "endpoints" : "workloads"} (more than ${DATA.limits.graph_nodes}): the graph starts with each namespace collapsed into one node. Click a namespace to expand it, or search for a workload.`);
   if (DATA.limits.not_explained) notes.push(`Explanations are embedded for ${DATA.limits.explained} connections (--explain-limit ${DATA.limits.explanations}); for the others the page shows the podwall explain command to run.`);
   if (notes.length) { $("#banner").hidden = false; $("#banner").textContent = notes.join(" "); }
