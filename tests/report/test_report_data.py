@@ -379,7 +379,8 @@ def test_tier_policies_are_shown_and_edges_follow_them(tmp_path: Path) -> None:
     assert {k for k, st in states.items() if st in ("all", "some")} <= set(inside)
     # the Baseline's no-internet rule: nothing in production reaches the outside
     assert doc["external_edges"] and not any(
-        e["from"].startswith("production/") and e.get("external") and e["to"] not in groups for e in doc["external_edges"]
+        e["from"].startswith("production/") and e.get("external") and e["to"] not in groups
+        for e in doc["external_edges"]
     )
     loaded = podwall.load([SEED, tiers], namespace="production")
     by_key = {e.key: e for e in loaded.cluster.endpoints}

@@ -63,9 +63,9 @@ def _indent(text: str, n: int) -> str:
 
 def _line_resolver(loaded: LoadedCluster) -> Callable[..., int]:
     """``line_of`` for findings: when the loader recorded an object's line on its span, that is
-    its line, and only a field below it needs the YAML node tree of its file (composing every
-    document of a 10,000-pod file to find where a pod starts costs as much as loading it). The
-    loader's fast path records no lines (``span.line == 0``): those go to the locator."""
+    its line, and only a field below it needs the YAML node tree of its document. The loader's
+    fast path records no lines (``span.line == 0``): those go to the locator, which composes only
+    the document asked for."""
     full = loaded.result.line_of
 
     def line_of(span: SourceSpan | None, *path: str | int) -> int:

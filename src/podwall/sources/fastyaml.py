@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from podwall.sources.goyaml import GO_TAG as _GO
@@ -53,10 +54,12 @@ def usable(text: str) -> bool:
     return "&" not in text
 
 
-def load_all(text: str, loader_cls: type) -> Iterator[Any]:
+def load_all(text: str, loader_cls: type, roots: list[Mark] | None = None) -> Iterator[Any]:
     """Like ``yaml.load_all(text, Loader=...)`` for a text without anchors (see module doc).
 
     ``loader_cls`` is a PyYAML loader class with :mod:`goyaml`'s resolver and constructors.
+    ``roots``, when given, receives the start mark of each document's root node (in document
+    order), which is where :class:`podwall.sources.manifests.Locator` finds a document again.
     """
     loader = loader_cls(text)
     constructors = loader.yaml_constructors
@@ -95,6 +98,8 @@ def load_all(text: str, loader_cls: type) -> Iterator[Any]:
     try:
         while loader.check_node():
             node = loader.get_node()
+            if roots is not None:
+                roots.append(node.start_mark)
             try:
                 data = build(node)
             except (_Fallback, TypeError):

@@ -1,8 +1,9 @@
 """Read manifests: files, directories and stdin, into YAML documents that can tell their lines.
 
 Parsing uses PyYAML's LibYAML loader (``CSafeLoader``) on the fast path. Line numbers are not
-kept while loading (that would slow the common, valid case); a :class:`Locator` composes a file's
-node tree only when a diagnostic or a lint finding needs a line, and maps a field path to it.
+kept while loading (that would slow the common, valid case): the loader records only where each
+document's root node starts, and a :class:`Locator` composes the node tree of one document when a
+diagnostic or a lint finding needs a line in it, and maps a field path to it.
 
 Hostile input is refused with a one-line error instead of a hang or a traceback: non-UTF-8 or
 binary bytes, alias bombs (many aliases) and recursive aliases, and nesting too deep to walk.
@@ -10,9 +11,11 @@ binary bytes, alias bombs (many aliases) and recursive aliases, and nesting too 
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -227,16 +230,31 @@ def _check_structure(src: SourceText, warnings: list[Diagnostic]) -> Diagnostic 
     return None
 
 
-def _load_fast(src: SourceText) -> list[Any] | None:
+def _load_fast(src: SourceText) -> tuple[list[Any], list[yaml.Mark]] | None:
     """Every document of ``src`` the fast way (:mod:`fastyaml`), or None when the standard way
     (structure pre-pass, then ``yaml.load_all``) must read it: anchors, deep nesting, a repeated
-    key, or any YAML error. Same objects as the standard way, about twice as fast on big inputs."""
+    key, or any YAML error. Same objects as the standard way, about twice as fast on big inputs.
+    With them, the start mark of every document's root node."""
     if not fastyaml.usable(src.text):
         return None
+    roots: list[yaml.Mark] = []
     try:
-        return list(fastyaml.load_all(src.text, _FastLoader))
+        return list(fastyaml.load_all(src.text, _FastLoader, roots)), roots
     except (fastyaml.Slow, yaml.YAMLError, RecursionError):
         return None
+
+
+def _load_standard(text: str, roots: list[yaml.Mark]) -> Iterator[Any]:
+    """``yaml.load_all(text, Loader=_Loader)``, step by step as it does it, recording the start
+    mark of every document's root node in ``roots``."""
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            roots.append(node.start_mark)
+            yield loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _objects(name: str, i: int, data: Any, docs: list[Document]) -> None:
@@ -292,18 +310,21 @@ def parse_source(src: SourceText, locator: Locator | None = None) -> tuple[list[
         if locator is not None:
             locator.add(src, spans)
         return json_docs, json_diags
-    if locator is not None:
-        locator.add(src)
     diags: list[Diagnostic] = []
-    loaded = _load_fast(src)
+    fast = _load_fast(src)
+    loaded, roots = fast if fast is not None else (None, [])
     if loaded is None:
         bad = _check_structure(src, diags)
         if bad is not None:
+            if locator is not None:
+                locator.add(src)
             return [], [bad]
     docs: list[Document] = []
+    complete = False
     try:
-        for i, data in enumerate(yaml.load_all(src.text, Loader=_Loader) if loaded is None else loaded):
+        for i, data in enumerate(_load_standard(src.text, roots) if loaded is None else loaded):
             _objects(src.name, i, data, docs)
+        complete = True
     except yaml.YAMLError as exc:
         diags.append(_yaml_error(src, exc))
     except RecursionError:
@@ -315,6 +336,10 @@ def parse_source(src: SourceText, locator: Locator | None = None) -> tuple[list[
                 file=src.name,
             )
         )
+    if locator is not None:
+        # Where the documents start is known only when every one of them was read; otherwise
+        # the locator composes the whole text, keeping the documents before the error.
+        locator.add(src, roots=[(m.index, m.line, m.column) for m in roots] if complete else None)
     return docs, diags
 
 
@@ -337,67 +362,232 @@ def type_name(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
+class _Composer(_BaseLoader):  # type: ignore[misc]
+    """LibYAML's composer for the :class:`Locator`: only the nodes' shape, values and marks are
+    used, so scalars get no resolved tag (resolving, in Python, is a third of composing)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        return ""
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while composing: the node tree of a big file is
+    hundreds of thousands of objects that all live on, and the collections their allocation
+    triggers (each walking every object alive) cost four times the composing itself."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+_Tree = tuple[int, Any]
+"""A composed document as the :class:`Locator` keeps it: ``(0-based line, payload)`` per node,
+the payload being the scalar's text, a tuple of the items of a sequence, or a dict of a
+mapping's ``{key text: (0-based key line, value)}`` (the first of a repeated key). Plain tuples,
+dicts and strings, which the garbage collector stops tracking: PyYAML's node objects, kept for
+thousands of documents, made each collection walk them all again (4x the composing)."""
+
+
+def _compact(root: yaml.Node) -> _Tree:
+    """``root`` as a :data:`_Tree`."""
+    try:
+        return _compact_fast(root)
+    except RecursionError:  # nested deeper than Python's stack (or a recursive alias)
+        return _compact_deep(root)
+
+
+def _compact_fast(node: yaml.Node) -> _Tree:
+    cls = node.__class__
+    if cls is yaml.ScalarNode:
+        return (node.start_mark.line, node.value)
+    if cls is yaml.MappingNode:
+        pairs: dict[str, tuple[int, _Tree]] = {}
+        for k, v in node.value:
+            if k.__class__ is yaml.ScalarNode and k.value not in pairs:
+                pairs[k.value] = (k.start_mark.line, _compact_fast(v))
+        return (node.start_mark.line, pairs)
+    return (node.start_mark.line, tuple(map(_compact_fast, node.value)))
+
+
+def _compact_deep(root: yaml.Node) -> _Tree:
+    """:func:`_compact` without recursion (documents may nest up to :data:`MAX_DEPTH`). A node
+    inside itself (a recursive alias) is kept there as a leaf: ``(line, None)``."""
+    done: dict[int, _Tree] = {}
+    open_: set[int] = set()
+    stack: list[yaml.Node] = [root]
+    while stack:
+        node = stack[-1]
+        if id(node) in done:
+            stack.pop()
+            continue
+        line = node.start_mark.line
+        if isinstance(node, yaml.ScalarNode):
+            done[id(node)] = (line, node.value)
+            stack.pop()
+            continue
+        children = [v for _, v in node.value] if isinstance(node, yaml.MappingNode) else list(node.value)
+        if id(node) not in open_:
+            open_.add(id(node))
+            stack.extend(c for c in children if id(c) not in done and id(c) not in open_)
+            continue
+        stack.pop()
+        open_.discard(id(node))
+        if isinstance(node, yaml.MappingNode):
+            pairs: dict[str, tuple[int, _Tree]] = {}
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value not in pairs:
+                    pairs[k.value] = (k.start_mark.line, done.get(id(v), (v.start_mark.line, None)))
+            done[id(node)] = (line, pairs)
+        else:
+            done[id(node)] = (line, tuple(done.get(id(c), (c.start_mark.line, None)) for c in children))
+    return done[id(root)]
+
+
+def _compose_first(text: str) -> yaml.Node | None:
+    """The root node of the first document of ``text`` (None for a text with no document);
+    raises a ``yaml.YAMLError`` (or ``RecursionError``) for a text that is not YAML up to it."""
+    loader = _Composer(text)
+    try:
+        return loader.get_node() if loader.check_node() else None
+    finally:
+        loader.dispose()
+
+
 @dataclass
 class Locator:
-    """Find the line of a field path inside a source, composing its node tree on demand.
+    """Find the line of a field path inside a source, composing node trees on demand.
 
-    A JSON source is composed object by object (JSON is YAML), each at its offset in the text."""
+    Only the document asked for is composed, from where its root node starts to where the next
+    document's root starts: the loader records those marks (LibYAML's own, so a ``---`` inside
+    a block scalar or a quoted string can never be taken for a document marker). A JSON source
+    is composed object by object (JSON is YAML), each at its offset in the text. A source whose
+    marks are not known (it did not load completely) is composed whole, once, keeping the
+    documents before an error."""
 
     texts: dict[str, str] = field(default_factory=dict)
     spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
-    _trees: dict[str, list[tuple[int, yaml.Node | None]]] = field(default_factory=dict)
+    """JSON sources: the (start, end) offsets of each object."""
+    roots: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
+    """YAML sources: the (index, line, column) mark where each document's root node starts."""
+    _docs: dict[tuple[str, int], tuple[int, _Tree | None]] = field(default_factory=dict)
+    _trees: dict[str, list[tuple[int, _Tree | None]]] = field(default_factory=dict)
 
-    def add(self, src: SourceText, spans: list[tuple[int, int]] | None = None) -> None:
+    def add(
+        self,
+        src: SourceText,
+        spans: list[tuple[int, int]] | None = None,
+        roots: list[tuple[int, int, int]] | None = None,
+    ) -> None:
         self.texts[src.name] = src.text
+        self.spans.pop(src.name, None)
+        self.roots.pop(src.name, None)
         if spans is not None:
             self.spans[src.name] = spans
+        if roots is not None:
+            self.roots[src.name] = roots
+        self._trees.pop(src.name, None)
+        for key in [k for k in self._docs if k[0] == src.name]:
+            del self._docs[key]
 
-    def _tree(self, name: str) -> list[tuple[int, yaml.Node | None]]:
-        """(line offset, root node) per document."""
+    def _tree(self, name: str) -> list[tuple[int, _Tree | None]]:
+        """(line offset, root) per document, composing the whole text."""
         tree = self._trees.get(name)
         if tree is None:
             tree = []
-            text = self.texts.get(name, "")
-            spans = self.spans.get(name)
-            if spans is None:
-                # Keep the documents composed before a syntax error: their lines are still right.
-                try:
-                    for node in yaml.compose_all(text, Loader=_Loader):
-                        tree.append((0, node))
-                except (yaml.YAMLError, RecursionError):
-                    pass
-            else:
-                for start, end in spans:
-                    one: yaml.Node | None
-                    try:
-                        one = yaml.compose(text[start:end], Loader=_Loader)
-                    except (yaml.YAMLError, RecursionError):
-                        one = None
-                    tree.append((text.count("\n", 0, start), one))
+            # Keep the documents composed before a syntax error: their lines are still right.
+            try:
+                with _no_gc():
+                    for node in yaml.compose_all(self.texts.get(name, ""), Loader=_Composer):
+                        tree.append((0, _compact(node)))
+            except (yaml.YAMLError, RecursionError):
+                pass
             self._trees[name] = tree
         return tree
 
-    def node(self, name: str, doc: int, path: Iterable[str | int]) -> yaml.Node | None:
-        """The node at exactly ``path`` (None if the path does not exist)."""
-        tree = self._tree(name) if name in self.texts else []
-        if doc >= len(tree) or tree[doc][1] is None:
+    def _doc(self, name: str, doc: int) -> tuple[int, _Tree | None] | None:
+        """(line offset, root) of one document, None if the source has no such document. The
+        root is None for a JSON object that YAML cannot compose (a surrogate pair escape)."""
+        hit = self._docs.get((name, doc))
+        if hit is not None:
+            return hit
+        text = self.texts.get(name)
+        if text is None or doc < 0:
             return None
-        node: yaml.Node | None = tree[doc][1]
-        for step in path:
-            nxt: yaml.Node | None = None
-            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
-                nxt = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == step), None)
-            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
-                nxt = node.value[step]
-            if nxt is None:
+        spans = self.spans.get(name)
+        roots = self.roots.get(name)
+        if spans is not None:
+            if doc >= len(spans):
                 return None
-            node = nxt
+            start, end = spans[doc]
+            one: _Tree | None
+            try:
+                node = _compose_first(text[start:end])
+                one = _compact(node) if node is not None else None
+            except (yaml.YAMLError, RecursionError):
+                one = None
+            hit = (text.count("\n", 0, start), one)
+        elif roots is not None and doc >= len(roots):
+            return None
+        elif roots is not None and (found := self._slice(text, roots, doc)) is not None:
+            hit = found
+        else:
+            tree = self._tree(name)
+            if doc >= len(tree):
+                return None
+            hit = tree[doc]
+        self._docs[(name, doc)] = hit
+        return hit
+
+    @staticmethod
+    def _slice(text: str, roots: list[tuple[int, int, int]], doc: int) -> tuple[int, _Tree] | None:
+        """Compose document ``doc`` alone: the text from the start of its root node's line to the
+        start of the next root node's line (the next document's ``---`` is on that line or
+        before it). None, for the caller to compose the whole text, if that text does not give
+        a root node exactly where the whole text has it (a ``%TAG`` directive left behind)."""
+        index, line, column = roots[doc]
+        start = index - column
+        end = roots[doc + 1][0] - roots[doc + 1][2] if doc + 1 < len(roots) else len(text)
+        try:
+            node = _compose_first(text[start:end])
+        except (yaml.YAMLError, RecursionError):
+            return None
+        if node is None:
+            return None
+        mark = node.start_mark
+        if (mark.index, mark.line, mark.column) != (column, 0, column):
+            return None
+        return line, _compact(node)
+
+    def _at(self, name: str, doc: int, path: Iterable[str | int]) -> _Tree | None:
+        """The node at exactly ``path`` (None if the path does not exist)."""
+        hit = self._doc(name, doc)
+        if hit is None or hit[1] is None:
+            return None
+        node: _Tree = hit[1]
+        for step in path:
+            payload = node[1]
+            if isinstance(payload, dict) and isinstance(step, str) and step in payload:
+                node = payload[step][1]
+            elif isinstance(payload, tuple) and isinstance(step, int) and 0 <= step < len(payload):
+                node = payload[step]
+            else:
+                return None
         return node
 
     def scalar(self, name: str, doc: int, path: Iterable[str | int]) -> str | None:
         """The text of the scalar at ``path`` as written (``0123``, ``yes``, ``1e3``), or None."""
-        node = self.node(name, doc, path)
-        return node.value if isinstance(node, yaml.ScalarNode) else None
+        node = self._at(name, doc, path)
+        return node[1] if node is not None and isinstance(node[1], str) else None
 
     def line(self, name: str, doc: int, path: Iterable[str | int]) -> int:
         """1-based line of the deepest node on ``path`` that exists (0 if unknown).
@@ -405,31 +595,22 @@ class Locator:
         A field is found at the line of its key (``podSelector:``), even when its value starts
         on the next line; a list item at the line of the item.
         """
-        if name not in self.texts:
+        hit = self._doc(name, doc)
+        if hit is None:
             return 0
-        tree = self._tree(name)
-        if doc >= len(tree):
-            return 0
-        if tree[doc][1] is None:
+        offset, root = hit
+        if root is None:
             # a JSON object YAML cannot compose (a surrogate pair escape): its first line
-            return tree[doc][0] + 1 if name in self.spans else 0
-        offset, root = tree[doc]
-        assert root is not None
-        node: yaml.Node = root
-        line = node.start_mark.line + 1
+            return offset + 1 if name in self.spans else 0
+        node = root
+        line = node[0]
         for step in path:
-            nxt: yaml.Node | None = None
-            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
-                for k, v in node.value:
-                    if isinstance(k, yaml.ScalarNode) and k.value == step:
-                        nxt = v
-                        line = k.start_mark.line + 1
-                        break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
-                nxt = node.value[step]
-            if nxt is None:
+            payload = node[1]
+            if isinstance(payload, dict) and isinstance(step, str) and step in payload:
+                line, node = payload[step]
+            elif isinstance(payload, tuple) and isinstance(step, int) and 0 <= step < len(payload):
+                node = payload[step]
+                line = node[0]
+            else:
                 break
-            node = nxt
-            if isinstance(step, int):
-                line = node.start_mark.line + 1
-        return line + offset
+        return line + 1 + offset

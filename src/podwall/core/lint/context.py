@@ -1,21 +1,33 @@
 """Indexes that the checks share, built once per lint run.
 
 Everything is grouped by namespace, so that a check costs about (policies x pods of their
-namespace), never pods x pods; pod addresses are sorted once, so that an ipBlock finds its pods
-by bisection instead of a scan of every pod.
+namespace), never pods x pods; within a namespace, a selector is matched once per distinct label
+set (replicas share theirs), and the ports a rule's destinations declare are collected once per
+distinct ``ports`` list; pod addresses are sorted once, so that an ipBlock finds its pods by
+bisection instead of a scan of every pod.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from podwall.core.classes import Classes
 from podwall.core.evaluate import Engine
 from podwall.core.lint.findings import Location
 from podwall.core.matrix_peers import Hits, PeerIndex
-from podwall.core.model import Cluster, Direction, Endpoint, IPBlock, LabelSelector, Peer, Policy, Rule
+from podwall.core.model import (
+    Cluster,
+    ContainerPort,
+    Direction,
+    Endpoint,
+    IPBlock,
+    LabelSelector,
+    Peer,
+    Policy,
+    Rule,
+)
 from podwall.core.peers import is_node_traffic
 from podwall.core.selectors import matches
 from podwall.errors import FieldPath
@@ -95,6 +107,17 @@ class LintContext:
         """By ``id`` of a policy of ``cluster`` (which outlives this context)."""
         self.addresses = PodIPs([e for e in cluster.endpoints if e.ips])
         """Every endpoint with an address, indexed by address."""
+        self._pods: dict[str, list[Endpoint]] = {}
+        self._label_sets: dict[str, list[tuple[Mapping[str, str], list[int]]]] = {}
+        self._matching: dict[tuple[str, LabelSelector], list[Endpoint]] = {}
+        port_lists: dict[tuple[ContainerPort, ...], int] = {}
+        self._port_list: dict[Endpoint, int] = {
+            e: port_lists.setdefault(e.ports, len(port_lists)) for e in cluster.endpoints
+        }
+        """Each endpoint's ``ports``, as the number of that distinct list (replicas share one)."""
+        self._port_lists = list(port_lists)
+        self._peer_ports: dict[tuple[str, Peer], frozenset[int]] = {}
+        self._rule_ports: dict[tuple[object, ...], tuple[int, tuple[ContainerPort, ...]]] = {}
 
     # -- locations -----------------------------------------------------------------------
     def policy_loc(self, policy: Policy, *path: str | int) -> Location:
@@ -120,8 +143,30 @@ class LintContext:
 
     # -- pods ----------------------------------------------------------------------------
     def pods(self, ns: str) -> list[Endpoint]:
-        """Endpoints of a namespace that policies can govern (hostNetwork ones are node traffic)."""
-        return [e for e in self.endpoints_by_ns.get(ns, ()) if not is_node_traffic(e, self.options)]
+        """Endpoints of a namespace that policies can govern (hostNetwork ones are node traffic).
+        (The list is shared: do not change it.)"""
+        hit = self._pods.get(ns)
+        if hit is None:
+            hit = self._pods[ns] = [e for e in self.endpoints_by_ns.get(ns, ()) if not is_node_traffic(e, self.options)]
+        return hit
+
+    def matching(self, ns: str, sel: LabelSelector) -> list[Endpoint]:
+        """The endpoints of namespace ``ns`` (hostNetwork ones too) whose labels ``sel`` matches,
+        in input order; ``sel`` is matched once per distinct label set of the namespace.
+        (The list is shared: do not change it.)"""
+        key = (ns, sel)
+        hit = self._matching.get(key)
+        if hit is None:
+            everything = self.endpoints_by_ns.get(ns, [])
+            sets = self._label_sets.get(ns)
+            if sets is None:
+                by_labels: dict[frozenset[tuple[str, str]], tuple[Mapping[str, str], list[int]]] = {}
+                for k, e in enumerate(everything):
+                    by_labels.setdefault(frozenset(e.labels.items()), (e.labels, []))[1].append(k)
+                sets = self._label_sets[ns] = list(by_labels.values())
+            chosen = sorted(k for labels, ks in sets if matches(sel, labels) for k in ks)
+            hit = self._matching[key] = [everything[k] for k in chosen]
+        return hit
 
     def all_pods(self) -> Iterator[Endpoint]:
         for ns in self.endpoints_by_ns:
@@ -132,7 +177,7 @@ class LintContext:
         hit = self._selected.get(id(policy))
         if hit is None:
             hit = self._selected[id(policy)] = [
-                e for e in self.pods(policy.namespace) if matches(policy.pod_selector, e.labels)
+                e for e in self.matching(policy.namespace, policy.pod_selector) if not is_node_traffic(e, self.options)
             ]
         return hit
 
@@ -150,7 +195,7 @@ class LintContext:
 
     def peer_targets(self, policy: Policy, peer: Peer) -> Hits:
         """The endpoints a peer matches (one per class, and how many), as ``peer_matches`` decides."""
-        key = (policy.namespace if peer.namespace_selector is None and peer.ip_block is None else "", peer)
+        key = (self._peer_key(policy, peer), peer)
         hit = self._peer_cache.get(key)
         if hit is None:
             hit = self._peer_cache[key] = self.peer_index.peer(peer, policy.namespace)
@@ -180,6 +225,45 @@ class LintContext:
                     seen[id(ep)] = ep
             count += hits.count
         return Hits(reps=tuple(seen.values()), count=count)
+
+    def receiving_ports(
+        self, policy: Policy, direction: Direction, rule: Rule
+    ) -> tuple[int, tuple[ContainerPort, ...]]:
+        """For the pods that receive the connections a rule allows (:meth:`destinations`): how
+        many they are (as ``destinations`` counts them), and every containerPort they declare,
+        each distinct one once (in no particular order)."""
+        if direction is Direction.INGRESS:
+            key: tuple[object, ...] = (id(policy),)
+        elif not rule.peers:
+            key = ("",)
+        else:
+            key = tuple((self._peer_key(policy, peer), peer) for peer in rule.peers)
+        hit = self._rule_ports.get(key)
+        if hit is not None:
+            return hit
+        lists: set[int] = set()
+        if direction is Direction.INGRESS or not rule.peers:
+            dests = self.destinations(policy, direction, rule)
+            count = dests.count
+            lists.update(self._port_list[e] for e in dests.reps)
+        else:
+            count = 0
+            for peer in rule.peers:
+                hits = self.peer_targets(policy, peer)
+                count += hits.count
+                pk = (self._peer_key(policy, peer), peer)
+                mine = self._peer_ports.get(pk)
+                if mine is None:
+                    mine = self._peer_ports[pk] = frozenset(self._port_list[e] for e in hits.reps)
+                lists |= mine
+        ports = {cp for i in lists for cp in self._port_lists[i]}
+        hit = self._rule_ports[key] = (count, tuple(ports))
+        return hit
+
+    @staticmethod
+    def _peer_key(policy: Policy, peer: Peer) -> str:
+        """The namespace a peer's meaning depends on (none when it names its namespaces)."""
+        return policy.namespace if peer.namespace_selector is None and peer.ip_block is None else ""
 
     def _all_pods(self) -> Hits:
         if self._every_pod is None:

@@ -45,12 +45,12 @@ def check_default_deny(ctx: LintContext) -> Iterator[Finding]:
         if not pods:
             continue
         guarded = [e for e in pods if tier_denies_ingress(ctx, e)]  # a cluster-wide Deny protects them
-        open_pods = [e for e in pods if not ctx.engine.selecting(e, Direction.INGRESS) and e not in guarded]
-        full = [
-            p
-            for p in ctx.policies_by_ns.get(ns, ())
-            if Direction.INGRESS in p.policy_types and all(matches(p.pod_selector, e.labels) for e in pods)
-        ]
+        # isolated for ingress: selected by a policy of their namespace with Ingress in its
+        # policyTypes (what the engine's ``selecting`` decides), matched once per label set
+        ingress_policies = [p for p in ctx.policies_by_ns.get(ns, ()) if Direction.INGRESS in p.policy_types]
+        isolated = {e for p in ingress_policies for e in ctx.selected(p)}
+        open_pods = [e for e in pods if e not in isolated and e not in guarded]
+        full = [p for p in ingress_policies if len(ctx.selected(p)) == len(pods)]
         fix = _default_deny_fix(ns)
         if not full and len(guarded) < len(pods):
             n_open = len(open_pods)
@@ -160,7 +160,7 @@ def check_policies(ctx: LintContext) -> Iterator[Finding]:
 
 def _selection(ctx: LintContext, pol: Policy) -> Iterator[Finding]:
     everything = ctx.endpoints_by_ns.get(pol.namespace, [])
-    chosen = [e for e in everything if matches(pol.pod_selector, e.labels)]
+    chosen = ctx.matching(pol.namespace, pol.pod_selector)
     host = [e for e in chosen if e.host_network]
     governable = [e for e in chosen if e not in host] if ctx.options.host_network.value == "node" else chosen
     # podSelector {} is meant for every pod, present or future: in a namespace without pods it

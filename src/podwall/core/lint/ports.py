@@ -49,10 +49,9 @@ def check_ports(ctx: LintContext) -> Iterator[Finding]:
     for pol, direction, i, rule in active_rules(ctx):
         if not rule.ports:
             continue
-        dests = ctx.destinations(pol, direction, rule)
-        if not dests:
+        count, declared = ctx.receiving_ports(pol, direction, rule)
+        if not count:
             continue  # selects-nothing / peer-matches-nothing say why
-        declared = [cp for e in dests.reps for cp in e.ports]
         where = f"{direction_key(direction)} rule #{i + 1}"
         recv = "the pods it selects" if direction is Direction.INGRESS else "the destination pods"
         for j, spec in enumerate(rule.ports):
@@ -69,7 +68,7 @@ def check_ports(ctx: LintContext) -> Iterator[Finding]:
                 else:
                     near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
                     shown = ", ".join(names[:6]) if names else "none"
-                    detail = f"none of {recv} ({dests.count}) declares it (their {spec.protocol} port names: {shown})"
+                    detail = f"none of {recv} ({count}) declares it (their {spec.protocol} port names: {shown})"
                     if near:
                         detail += f"; did you mean {near[0]}?"
                     new = (dataclasses.replace(spec, port=near[0]),) if near else ()
