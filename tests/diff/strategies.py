@@ -225,5 +225,10 @@ def probe_ports(*cs: Cluster) -> dict[Protocol, list[int]]:
                         nums.add(s.port)
                         if s.end_port is not None:
                             nums.add(s.end_port)
+        for tp in c.tier_policies:
+            for tr in (*tp.ingress, *tp.egress):
+                for port in tr.ports or ():
+                    if port.port is not None:
+                        nums.update((port.port, port.end_port or port.port))
     ports = sorted({x + d for x in nums for d in (-1, 0, 1) if 1 <= x + d <= 65535})
     return {p: ports for p in PROTOCOLS}

@@ -49,7 +49,7 @@ def table(c: Cluster, opts: Options, ranges: tuple[object, ...], by: str) -> dic
 
 
 def expected(a: Cluster, b: Cluster, opts: Options, by: str) -> set[Row]:
-    ranges = address_ranges([a, b])
+    ranges = address_ranges([a, b], opts)
     ta, tb = table(a, opts, ranges, by), table(b, opts, ranges, by)
     ga = {k[0] for k in ta}
     gb = {k[0] for k in tb}

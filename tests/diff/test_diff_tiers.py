@@ -9,10 +9,9 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.diff.strategies import mutated
-from tests.diff.test_diff_random import Row, rows, table
+from tests.diff.test_diff_random import expected, rows
 from tests.scale.test_fast_matrix_tiers import tier_clusters, tier_policies, tier_rules
 
-from podwall.core.connectivity import address_ranges
 from podwall.core.diff import mirror
 from podwall.core.matrix_diff import compute_diff
 from podwall.core.model import Cluster, Direction, LabelSelector, Options, Protocol, TierAction, TierPolicy, TierSubject
@@ -68,26 +67,6 @@ def replace_cluster(c: Cluster, **kw: object) -> Cluster:
     }
     fields.update(kw)
     return Cluster(**fields)  # type: ignore[arg-type]
-
-
-def expected(a: Cluster, b: Cluster, opts: Options, by: str) -> set[Row]:
-    ranges = address_ranges([a, b], opts)
-    ta, tb = table(a, opts, ranges, by), table(b, opts, ranges, by)
-    ga = {k[0] for k in ta}
-    gb = {k[0] for k in tb}
-    out: set[Row] = set()
-    for (s, d), after in tb.items():
-        if s in ga and d in ga:
-            before = ta[(s, d)]
-            if before != after:
-                kind = "added" if before.is_empty else "removed" if after.is_empty else "changed"
-                out.add((kind, s, d, before, after))
-        elif after:
-            out.add(("new endpoint", s, d, PortSet.none(), after))
-    for (s, d), before in ta.items():
-        if (s not in gb or d not in gb) and before:
-            out.add(("removed endpoint", s, d, before, PortSet.none()))
-    return out
 
 
 @SETTINGS

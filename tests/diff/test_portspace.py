@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -76,14 +77,15 @@ def per_port(engine: Engine, src: object, dst: object, ports: dict[Protocol, lis
     return {(p, n) for p, ns in ports.items() for n in ns if engine.allowed(src, dst, n, p)}  # type: ignore[arg-type]
 
 
-def check(cluster: Cluster, opts: Options) -> None:
+def check(cluster: Cluster, opts: Options, extra_ips: Sequence[str] = ()) -> None:
+    """The class path, the per-pair form and per-port verdicts agree on every endpoint pair, and
+    between endpoints and the address range of each of OUTSIDE_IPS and ``extra_ips``."""
     engine = Engine(cluster, opts)
     ports = probe_ports(cluster)
     conn = connectivity(cluster, opts)
     eps = cluster.endpoints
     n = len(eps)
     assert conn.names[:n] == [e.key for e in eps]
-    # every endpoint pair: the class path, the per-pair form, and per-port verdicts agree
     for i, src in enumerate(eps):
         row = dict(conn.row(i))
         for j, dst in enumerate(eps):
@@ -92,8 +94,8 @@ def check(cluster: Cluster, opts: Options) -> None:
             assert got == connections(engine, src, dst), (src.key, dst.key)
             assert members(got, ports[Protocol.TCP]) == per_port(engine, src, dst, ports), (src.key, dst.key, str(got))
     # addresses outside the cluster: the range an address falls in answers for it
-    ranges = address_ranges([cluster])
-    for ip in OUTSIDE_IPS:
+    ranges = address_ranges([cluster], opts)
+    for ip in [*OUTSIDE_IPS, *extra_ips]:
         addr = Address(ip=ipaddress.ip_address(ip))
         r = range_of(ranges, addr)
         if r is None:
@@ -103,6 +105,7 @@ def check(cluster: Cluster, opts: Options) -> None:
         for j, ep in enumerate(eps):
             assert members(conn.allowed(g, j), ports[Protocol.TCP]) == per_port(engine, addr, ep, ports), (ip, ep.key)
             assert members(conn.allowed(j, g), ports[Protocol.TCP]) == per_port(engine, ep, addr, ports), (ep.key, ip)
+            assert conn.allowed(j, g) == connections(engine, ep, addr), (ep.key, ip)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
