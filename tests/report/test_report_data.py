@@ -15,9 +15,9 @@ import pytest
 
 import podwall
 from podwall.core.model import Protocol
+from podwall.core.names import group_key
 from podwall.core.portsets import PortSet
 from podwall.report import portsets
-from podwall.report.document import group_key
 from podwall.report.html import extract_document, render_html
 
 from .conftest import SEED, explain_output, run, seed_without, write_report

@@ -22,8 +22,9 @@ import click
 from podwall.cli.common import Inputs, exit_codes, input_options, output_option, parse_protocol, protocol_option
 from podwall.cli.exitcodes import ExitCode
 from podwall.core.evaluate import Engine
-from podwall.core.matrix_aggregate import aggregate, aggregate_codes, decode, group_key, symbol_rows
+from podwall.core.matrix_aggregate import aggregate, aggregate_codes, decode, symbol_rows
 from podwall.core.model import Endpoint, Protocol
+from podwall.core.names import group_key
 from podwall.core.reachability import ALL, NA, NONE, SOME, ClassMatrix, Matrix, PortKey, matrix
 from podwall.report import serialize
 from podwall.report.render import SYMBOL, grid_markdown, matrix_grid
@@ -268,4 +269,4 @@ def register(cli: click.Group) -> None:
     cli.add_command(matrix_command)
 
 
-__all__ = ["aggregate", "group_key", "register"]
+__all__ = ["aggregate", "register"]

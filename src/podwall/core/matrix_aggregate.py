@@ -14,10 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from podwall.core.classes import Compiled
-from podwall.core.model import Endpoint
+from podwall.core.names import group_key
 from podwall.core.reachability import ALL, NA, NONE, SOME, ClassMatrix, Matrix
-
-GROUPINGS = ("pod", "workload", "namespace")
 
 _CODE = {ALL: 1, NONE: 2, SOME: 4}
 """States as bit flags, so that combining cells is a bitwise OR (NA is 0: ignored)."""
@@ -32,15 +30,6 @@ def decode(code: int) -> str:
     if code == 2:
         return NONE
     return SOME
-
-
-def group_key(ep: Endpoint, by: str) -> str:
-    """The row/column an endpoint belongs to when aggregating."""
-    if by == "namespace":
-        return ep.namespace
-    if by == "workload":
-        return ep.owner or ep.key
-    return ep.key
 
 
 def groups(m: Matrix, by: str) -> tuple[list[str], list[int]]:
@@ -179,5 +168,4 @@ _SYMBOL = {ALL: ".", NONE: "X", SOME: "~", NA: "-"}
 """The text grid's symbols (as ``report.render.SYMBOL``; ``core`` cannot import ``report``)."""
 
 
-__all__ = ["GROUPINGS", "aggregate", "aggregate_codes", "class_pair_codes", "decode", "group_key", "groups",
-           "symbol_rows"]
+__all__ = ["aggregate", "aggregate_codes", "class_pair_codes", "decode", "groups", "symbol_rows"]

@@ -49,9 +49,9 @@ from podwall.core.matrix_ports import (
     Progress,
     RuleIndex,
     compile_connectivity,
-    group_key,
 )
 from podwall.core.model import Cluster, Direction, Endpoint, Options, Policy, Target
+from podwall.core.names import group_key
 from podwall.core.portsets import PortSet
 
 _BLOCK_WORDS = 1 << 22

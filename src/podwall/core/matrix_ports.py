@@ -46,6 +46,7 @@ from podwall.core.model import (
     Protocol,
     Rule,
 )
+from podwall.core.names import group_key
 from podwall.core.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet
 
 Words = npt.NDArray[np.uint64]
@@ -513,18 +514,6 @@ def connectivity(
 
 
 # -- groups: workloads, namespaces ------------------------------------------------------------
-GROUPINGS = ("pod", "workload", "namespace")
-
-
-def group_key(ep: Endpoint, by: str) -> str:
-    """The group an endpoint belongs to: itself (``pod``), its workload, or its namespace."""
-    if by == "namespace":
-        return ep.namespace
-    if by == "workload":
-        return ep.owner or ep.key
-    return ep.key
-
-
 _BLOCK_WORDS = 1 << 22
 
 
@@ -630,7 +619,6 @@ def connection_list(
 
 
 __all__ = [
-    "GROUPINGS",
     "ConnMatrix",
     "Connectivity",
     "Grouped",
@@ -638,5 +626,4 @@ __all__ = [
     "compile_connectivity",
     "connection_list",
     "connectivity",
-    "group_key",
 ]

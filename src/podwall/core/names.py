@@ -176,3 +176,14 @@ def resolve(cluster: Cluster, name: str, *, default_namespace: str, allow_servic
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         raise QueryError(f"no endpoint {parsed.text!r} in the input{hint}")
     return found
+
+
+# -- groups: workloads, namespaces ------------------------------------------------------------
+def group_key(ep: Endpoint, by: str) -> str:
+    """The group an endpoint belongs to: itself (``pod``), its workload, or its namespace; a
+    group is named as ``matrix --by`` names its rows."""
+    if by == "namespace":
+        return ep.namespace
+    if by == "workload":
+        return ep.owner or ep.key
+    return ep.key

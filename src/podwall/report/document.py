@@ -35,6 +35,7 @@ from podwall.core.connectivity import AddressRange
 from podwall.core.diff import Diff
 from podwall.core.evaluate import Engine
 from podwall.core.lint import Finding
+from podwall.core.matrix_aggregate import groups
 from podwall.core.matrix_ports import Grouped, compile_connectivity
 from podwall.core.model import (
     WORKLOAD_KINDS,
@@ -106,15 +107,6 @@ class _Groups:
     """Per group: ``(class, member endpoint indices in that class)``."""
 
 
-def group_key(ep: Endpoint, by: str) -> str:
-    """A node's id: as ``matrix --by workload`` names its rows (``by="pod"``: the endpoint)."""
-    if by == "namespace":
-        return ep.namespace
-    if by == "workload":
-        return ep.owner or ep.key
-    return ep.key
-
-
 def _group(m: ClassMatrix, by: str, state: np.ndarray[Any, np.dtype[np.uint8]]) -> _Groups:
     """Group endpoints and combine class-pair states, as ``matrix --by`` does.
 
@@ -122,16 +114,7 @@ def _group(m: ClassMatrix, by: str, state: np.ndarray[Any, np.dtype[np.uint8]]) 
     its class pairs' states, leaving out a pod's pair with itself (a pod always reaches
     itself): a (group, class) with exactly one member that is a pod does not pair with itself.
     """
-    keys: list[str] = []
-    index: dict[str, int] = {}
-    of: list[int] = []
-    for ep in m.endpoints:
-        k = group_key(ep, by)
-        g = index.get(k)
-        if g is None:
-            g = index[k] = len(keys)
-            keys.append(k)
-        of.append(g)
+    keys, of = groups(m, by)
     members: list[list[int]] = [[] for _ in keys]
     for i, g in enumerate(of):
         members[g].append(i)
@@ -700,7 +683,7 @@ def range_label(r: AddressRange) -> str:
     return ", ".join(nets)
 
 
-__all__ = ["KIND", "WORLD", "ReportOptions", "build_report", "group_key"]
+__all__ = ["KIND", "WORLD", "ReportOptions", "build_report"]
 
 
 def _targets(engine: Engine) -> dict[str, Endpoint]:
