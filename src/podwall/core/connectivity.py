@@ -35,7 +35,7 @@ import bisect
 import ipaddress
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from podwall.core.evaluate import Engine
 from podwall.core.model import (
@@ -144,8 +144,6 @@ class DirectionPorts:
     parts: tuple[TierPart, ...] = ()
     """Every cluster-wide rule that decided part of the port space (Admin rules, Pass included,
     and the Baseline rules that were reached), with that part."""
-    lower: PortSet = field(default_factory=PortSet.all)
-    """What the Admin tier left to NetworkPolicy (or, for a pod it does not isolate, Baseline)."""
 
 
 def _first_matches(
@@ -184,13 +182,13 @@ def direction_decision(
         if rule.action is not TierAction.PASS:
             lower = lower - part
     if engine.selecting(subject, direction):
-        return DirectionPorts(allowed=allowed | (lower & np_ports), parts=tuple(parts), lower=lower)
+        return DirectionPorts(allowed=allowed | (lower & np_ports), parts=tuple(parts))
     denied = PortSet.none()
     for rule, ref, part in _first_matches(engine, Tier.BASELINE, direction, subject, other, dst, lower):
         parts.append(TierPart(ref=ref, ports=part))
         if rule.action is TierAction.DENY:
             denied = denied | part
-    return DirectionPorts(allowed=allowed | (lower - denied), parts=tuple(parts), lower=lower)
+    return DirectionPorts(allowed=allowed | (lower - denied), parts=tuple(parts))
 
 
 def direction_ports(engine: Engine, direction: Direction, subject: Target, other: Target, dst: Target) -> PortSet:

@@ -245,7 +245,7 @@ class _Explainer:
                     continue
                 pol, other_pol = mine[key], theirs.get(key)
                 rule = pol.rules(d)[part.ref.rule]
-                label = rule_label(d, part.ref.rule) + (f" ({rule.name})" if rule.name else "")
+                label = f"{d.value.lower()} {rule.label}"
                 field: str | None = None
                 if other_pol is None:
                     change = "added" if side is self.new else "removed"

@@ -32,14 +32,13 @@ import numpy.typing as npt
 
 from podwall.core.classes import Classes
 from podwall.core.connectivity import AddressRange, address_ranges, rule_ports
-from podwall.core.matrix_tiers import TierMasks
+from podwall.core.matrix_tiers import TierMasks, ranges_in
 from podwall.core.model import (
     Cluster,
     ContainerPort,
     Direction,
     Endpoint,
     IPBlock,
-    IPNetwork,
     Options,
     Policy,
     PortSpec,
@@ -267,13 +266,6 @@ class ConnMatrix:
         return self.atoms.words_portset(block[0, 0])
 
 
-def _inside(net: IPNetwork, versions: npt.NDArray[np.int64], values: Sequence[int]) -> BoolVec:
-    """Which of the addresses (``values`` of IP ``versions``) lie in ``net``."""
-    lo, hi = int(net.network_address), int(net.broadcast_address)
-    out: BoolVec = np.asarray([lo <= v <= hi for v in values], dtype=np.bool_) & (versions == net.version)
-    return out
-
-
 def compile_connectivity(
     cluster: Cluster,
     options: Options,
@@ -328,9 +320,9 @@ def compile_connectivity(
         """The address ranges an ipBlock contains (each range is inside or outside every block)."""
         hit = block_cache.get(block)
         if hit is None:
-            hit = block_cache[block] = _inside(block.network, range_ver, range_val)
+            hit = block_cache[block] = ranges_in(block.network, range_ver, range_val)
             for e in block.except_networks:
-                hit &= ~_inside(e, range_ver, range_val)
+                hit &= ~ranges_in(e, range_ver, range_val)
         return hit
 
     def peers_vec(rule: Rule, ns: str) -> BoolVec:
@@ -373,8 +365,7 @@ def compile_connectivity(
                 by[rule.ports] = u if prev is None else (prev | u)
         return by
 
-    has_tiers = cl.tiers is not None and bool(cl.tiers.policies)
-    tiers = TierMasks(cl.tiers, ranges, atoms, ptype_eps, dest_ptype) if cl.tiers is not None and has_tiers else None
+    tiers = TierMasks(cl.tiers, ranges, atoms, ptype_eps, dest_ptype) if cl.tiers and cl.tiers.policies else None
     # egress rows, shared by classes with the same selecting policies (and cluster-wide ones)
     esig = np.zeros(n, dtype=np.int64)
     erows: list[Words] = [np.broadcast_to(all_words, (m, w)).copy()]

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from podwall.core.connectivity import AddressRange, tier_rule_ports
-from podwall.core.model import Direction, Endpoint, Tier, TierAction
+from podwall.core.model import Direction, Endpoint, IPNetwork, Tier, TierAction
 from podwall.core.portsets import PortSet
 from podwall.core.tier_classes import TierVectors
 from podwall.core.tiers import peer_networks
@@ -33,6 +33,14 @@ Words = npt.NDArray[np.uint64]
 BoolVec = npt.NDArray[np.bool_]
 _MATCH_CACHE_BYTES = 1 << 28
 """At most this much memory (256 MiB) for the rules' per-target masks kept for reuse."""
+
+
+def ranges_in(net: IPNetwork, versions: npt.NDArray[np.int64], firsts: Sequence[int]) -> BoolVec:
+    """Which address ranges lie in ``net``, each given by its IP version and first address (a
+    range lies wholly inside or outside every network the ranges were split at)."""
+    lo, hi = int(net.network_address), int(net.broadcast_address)
+    out: BoolVec = np.asarray([lo <= v <= hi for v in firsts], dtype=np.bool_) & (versions == net.version)
+    return out
 
 
 class Atoms(Protocol):
@@ -73,12 +81,11 @@ class TierMasks:
                 if peer.kind in ("namespaces", "pods"):
                     continue
                 for net in peer_networks(tv.cluster, tv.options, peer) or ():
-                    lo, hi = int(net.network_address), int(net.broadcast_address)
-                    v[n:] |= np.asarray([lo <= x <= hi for x in firsts], dtype=np.bool_) & (versions == net.version)
+                    v[n:] |= ranges_in(net, versions, firsts)
             self.peers.append(v)
         self._match: dict[tuple[int, int, int | None], Words] = {}
-        self._match_bytes = 0
         """Per rule ``(peers, ports list, destination port type)``: the atoms it admits per target."""
+        self._match_bytes = 0
         self.ports: dict[int, Words] = {}
         """``[ports list id]``: ``(port types, W)``, the list's ports towards each destination port type."""
         for ports, lid in tv.port_lists.items():
@@ -139,4 +146,4 @@ class TierMasks:
         return out
 
 
-__all__ = ["TierMasks"]
+__all__ = ["TierMasks", "ranges_in"]

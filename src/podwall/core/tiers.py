@@ -256,7 +256,7 @@ class TierEngine:
 
 def peer_networks(cluster: Cluster, options: Options, peer: TierPeer) -> list[IPNetwork] | None:
     """The networks an address-matching peer stands for; ``None`` for a domainNames peer whose
-    names are all unknown (it matches nothing, see :mod:`podwall.core.tiers`)."""
+    names are all unknown (it matches nothing, as :meth:`TierEngine.peer_matches` decides)."""
     if peer.kind == "networks":
         return [n.network for n in peer.networks]
     if peer.kind == "nodes":
