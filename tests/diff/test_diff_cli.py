@@ -28,24 +28,15 @@ def run(args: list[str], code: int = 0) -> str:
     return result.stdout
 
 
-def scenario(name: str, *extra: str, code: int = 0) -> str:
+def scenario_args(name: str) -> list[str]:
+    """``-n production --old CLUSTER --old before/ --new CLUSTER --new after/`` of a scenario."""
     d = SCENARIOS / name
-    return run(
-        [
-            "-n",
-            "production",
-            "--old",
-            CLUSTER,
-            "--old",
-            str(d / "before"),
-            "--new",
-            CLUSTER,
-            "--new",
-            str(d / "after"),
-            *extra,
-        ],
-        code,
-    )
+    old, new = str(d / "before"), str(d / "after")
+    return ["-n", "production", "--old", CLUSTER, "--old", old, "--new", CLUSTER, "--new", new]
+
+
+def scenario(name: str, *extra: str, code: int = 0) -> str:
+    return run([*scenario_args(name), *extra], code)
 
 
 def changes(name: str, *extra: str) -> list[dict[str, Any]]:
@@ -378,56 +369,9 @@ def test_nca_seed_v2_same_changes_as_nca_reports() -> None:
     [
         (["matrix", str(SEED), "-n", "production", "--ports", "all"], "ConnectivityList"),
         (["matrix", str(SEED), "-n", "production", "--ports", "all", "--by", "namespace"], "ConnectivityList"),
-        (
-            [
-                "diff",
-                "-n",
-                "production",
-                "--old",
-                CLUSTER,
-                "--old",
-                str(SCENARIOS / "port-edited" / "before"),
-                "--new",
-                CLUSTER,
-                "--new",
-                str(SCENARIOS / "port-edited" / "after"),
-            ],
-            "Diff",
-        ),
-        (
-            [
-                "diff",
-                "-n",
-                "production",
-                "--by",
-                "pod",
-                "--old",
-                CLUSTER,
-                "--old",
-                str(SCENARIOS / "new-workload" / "before"),
-                "--new",
-                CLUSTER,
-                "--new",
-                str(SCENARIOS / "new-workload" / "after"),
-            ],
-            "Diff",
-        ),
-        (
-            [
-                "diff",
-                "-n",
-                "production",
-                "--old",
-                CLUSTER,
-                "--old",
-                str(SCENARIOS / "renamed" / "before"),
-                "--new",
-                CLUSTER,
-                "--new",
-                str(SCENARIOS / "renamed" / "after"),
-            ],
-            "Diff",
-        ),
+        (["diff", *scenario_args("port-edited")], "Diff"),
+        (["diff", *scenario_args("new-workload"), "--by", "pod"], "Diff"),
+        (["diff", *scenario_args("renamed")], "Diff"),
     ],
 )
 def test_json_is_valid_against_its_schema(args: list[str], kind: str) -> None:
