@@ -17,7 +17,7 @@ import podwall
 from podwall.cli.main import cli
 from podwall.core.lint import RULES, lint
 from podwall.core.reachability import reference_matrix
-from podwall.report.fixes import DELETE_DIR, fix_files
+from podwall.report.fixes import DELETE_DIR, checked_fix_files
 
 HERE = Path(__file__).parent
 RULE_DIR = HERE / "rules"
@@ -93,6 +93,7 @@ def test_fix_offered_and_it_fixes(rule, tmp_path):
     """Applying the fixes removes the findings, and changes verdicts only as the rule allows
     (checked with the per-pair oracle, not with the fix checker that decided to offer them)."""
     bad = RULE_DIR / rule / "bad.yaml"
+    loaded = podwall.load([str(BASE), str(bad)], namespace="production", strict=False)
     hits = [f for f in findings(BASE, bad) if f.rule == rule]
     offered = [f for f in hits if f.fix is not None]
     if rule not in FIXABLE:
@@ -101,7 +102,9 @@ def test_fix_offered_and_it_fixes(rule, tmp_path):
     assert offered, f"{rule} offers no fix"
     paths = []
     replaced = set()
-    for rel, text in fix_files(hits).items():
+    files, left_out = checked_fix_files(hits, loaded.cluster, loaded.engine.options)  # what --fix-dir writes
+    assert left_out == []
+    for rel, text in files.items():
         for doc in yaml.safe_load_all(text):
             assert doc["kind"] == "NetworkPolicy" and doc["metadata"]["namespace"]
             replaced.add((doc["metadata"]["namespace"], doc["metadata"]["name"]))

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from podwall.core.goscalars import needs_quotes
-from podwall.core.lint import Finding, Fix, FixAction, checked_together, combined_fixes
+from podwall.core.lint import Finding, Fix, FixAction, checked_together
 from podwall.core.model import Cluster, Options
 
 try:
@@ -61,20 +61,15 @@ def _files(fixes: Iterable[tuple[str, Fix]]) -> dict[str, str]:
     return out
 
 
-def fix_files(findings: Iterable[Finding]) -> dict[str, str]:
-    """``{relative path: yaml}``: ``NAME.yaml`` to apply, ``delete/NAME.yaml`` to delete (each
-    object's fixes composed, not checked together: see :func:`checked_fix_files`)."""
-    return _files(combined_fixes(findings).items())
-
-
 def checked_fix_files(
     findings: Iterable[Finding], cluster: Cluster, options: Options
 ) -> tuple[dict[str, str], list[str]]:
-    """What ``--fix-dir`` writes: the files of the fixes that may be applied together (checked
-    with the engine as one change), and one line for each object left out, saying why."""
+    """What ``--fix-dir`` writes, ``{relative path: yaml}`` (``NAME.yaml`` to apply,
+    ``delete/NAME.yaml`` to delete) for the fixes that may be applied together (checked with the
+    engine as one change), and one line for each object left out, saying why."""
     kept, dropped = checked_together(findings, cluster, options)
     notes = [f"{c.name}: not written: {why}" for c, why in dropped]
     return _files((c.name, c.fix) for c in kept), notes
 
 
-__all__ = ["DELETE_DIR", "checked_fix_files", "fix_files", "fix_yaml", "manifest_yaml"]
+__all__ = ["DELETE_DIR", "checked_fix_files", "fix_yaml", "manifest_yaml"]
